@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from vostack.dali import OutputFormat, Params, choose_format, format_timestamp, parse_maxrec, parse_timestamp
+from vostack.errors import ParameterError
+
+
+def test_parameter_names_are_case_insensitive_and_values_keep_case() -> None:
+    params = Params([("query", "SELECT Ra"), ("MaxRec", "5")])
+    assert params.get("QUERY") == "SELECT Ra"
+    assert params.get("maxrec") == "5"
+    assert "Query" in params
+    assert "LANG" not in params
+
+
+def test_repeated_parameters_keep_request_order() -> None:
+    params = Params([("UPLOAD", "a,param:a"), ("upload", "b,param:b")])
+    assert params.getall("Upload") == ["a,param:a", "b,param:b"]
+    assert params.get("UPLOAD") == "a,param:a"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [(None, 100), ("", 100), ("7", 7), (" 0 ", 0), ("5000", 1000)],
+)
+def test_maxrec_defaults_and_is_capped_by_the_hard_limit(raw: str | None, expected: int) -> None:
+    params = Params([] if raw is None else [("MAXREC", raw)])
+    assert parse_maxrec(params, default=100, hardlimit=1000) == expected
+
+
+@pytest.mark.parametrize("raw", ["-1", "lots", "1.5"])
+def test_bad_maxrec_is_a_parameter_error_naming_maxrec(raw: str) -> None:
+    with pytest.raises(ParameterError) as info:
+        parse_maxrec(Params([("MAXREC", raw)]), default=100, hardlimit=1000)
+    assert info.value.param == "MAXREC"
+    assert "MAXREC" in info.value.message
+
+
+def test_timestamps_round_trip_in_utc() -> None:
+    value = parse_timestamp("2026-11-23T12:34:56.789Z", param="T")
+    assert value == dt.datetime(2026, 11, 23, 12, 34, 56, 789000, tzinfo=dt.UTC)
+    assert format_timestamp(value) == "2026-11-23T12:34:56.789Z"
+    with pytest.raises(ParameterError):
+        parse_timestamp("yesterday", param="T")
+
+
+FORMATS = (
+    OutputFormat("application/x-votable+xml", ("votable",), serialization="binary2"),
+    OutputFormat("application/x-votable+xml;serialization=TABLEDATA", ("votable/td",), serialization="tabledata"),
+)
+
+
+def test_response_format_matches_mime_or_alias_ignoring_case_and_spaces() -> None:
+    td = choose_format(Params([("responseformat", "Application/X-VOTable+XML; serialization=tabledata")]),
+                       FORMATS, default=FORMATS[0])  # fmt: skip
+    assert td is FORMATS[1]
+    assert choose_format(Params([("RESPONSEFORMAT", "votable/td")]), FORMATS, default=FORMATS[0]) is FORMATS[1]
+    assert choose_format(Params([]), FORMATS, default=FORMATS[0]) is FORMATS[0]
+
+
+def test_unknown_response_format_lists_the_offered_ones() -> None:
+    with pytest.raises(ParameterError) as info:
+        choose_format(Params([("RESPONSEFORMAT", "image/gif")]), FORMATS, default=FORMATS[0])
+    assert "votable/td" in info.value.message

@@ -1,0 +1,194 @@
+"""The publishing configuration: which tables a site serves and their metadata.
+
+A small TOML file (or the same structure built in Python) names the schemas
+and tables to publish and adds what PostgreSQL's catalog does not know:
+descriptions, units, UCDs, utypes.  Everything else (column types, indexes,
+foreign keys) is read from the database when TAP_SCHEMA is generated.
+
+.. code-block:: toml
+
+    [service]
+    title = "Example archive"
+    maxrec = 10000            # default MAXREC (TAP 1.1 §2.7.1)
+    hardlimit = 1000000       # largest MAXREC honoured
+    sync_timeout = 60         # seconds a synchronous query may run
+    tap_schema = "tap_schema" # where TAP_SCHEMA lives in the database
+    tap_schema_source = "generate"   # or "existing": serve it as it is
+
+    [schemas.hipparcos]
+    description = "Hipparcos, the New Reduction"
+
+    [tables."hipparcos.main"]
+    description = "The catalogue"
+
+    [tables."hipparcos.main".columns.hpmag]
+    unit = "mag"
+    ucd = "phot.mag;em.opt"
+    description = "Hipparcos magnitude"
+    principal = true
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vostack.errors import VOError
+
+__all__ = ["ColumnMeta", "ConfigError", "PublishConfig", "ServiceConfig", "TableMeta", "load_config"]
+
+
+class ConfigError(VOError):
+    """The publishing configuration is invalid; the message says where."""
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnMeta:
+    """Metadata a portal adds to a database column (TAP 1.1 §4.3)."""
+
+    description: str | None = None
+    unit: str | None = None
+    ucd: str | None = None
+    utype: str | None = None
+    xtype: str | None = None
+    arraysize: str | None = None
+    principal: bool = False
+    std: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TableMeta:
+    """Metadata a portal adds to a published table (TAP 1.1 §4.2)."""
+
+    description: str | None = None
+    utype: str | None = None
+    columns: Mapping[str, ColumnMeta] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConfig:
+    """Service-wide settings: title, limits, and where TAP_SCHEMA comes from."""
+
+    title: str = "vostack TAP service"
+    description: str | None = None
+    maxrec: int = 10_000
+    hardlimit: int = 1_000_000
+    sync_timeout: float = 60.0
+    tap_schema: str = "tap_schema"
+    tap_schema_source: str = "generate"
+
+
+@dataclass(frozen=True, slots=True)
+class PublishConfig:
+    """What to publish: schemas and tables with their metadata, plus service settings."""
+
+    service: ServiceConfig = field(default_factory=ServiceConfig)
+    schemas: Mapping[str, str | None] = field(default_factory=dict)
+    tables: Mapping[str, TableMeta] = field(default_factory=dict)
+
+
+_SERVICE_KEYS = {f for f in ServiceConfig.__dataclass_fields__}
+_COLUMN_KEYS = {f for f in ColumnMeta.__dataclass_fields__}
+
+
+def _str(where: str, key: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: {key} must be a string, not {value!r}")
+    return value or None
+
+
+def _check_keys(where: str, data: Mapping[str, Any], allowed: set[str]) -> None:
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+
+
+_SERVICE_TYPES: dict[str, tuple[type, ...]] = {
+    "title": (str,),
+    "description": (str,),
+    "maxrec": (int,),
+    "hardlimit": (int,),
+    "sync_timeout": (int, float),
+    "tap_schema": (str,),
+    "tap_schema_source": (str,),
+}
+
+
+def _service(data: Mapping[str, Any]) -> ServiceConfig:
+    _check_keys("[service]", data, _SERVICE_KEYS)
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, bool) or not isinstance(value, _SERVICE_TYPES[key]):
+            expected = " or ".join(t.__name__ for t in _SERVICE_TYPES[key])
+            raise ConfigError(f"[service]: {key} must be a {expected}, not {value!r}")
+        values[key] = value
+    config = ServiceConfig(**values)
+    if config.maxrec < 0 or config.hardlimit < 1 or config.maxrec > config.hardlimit:
+        raise ConfigError("[service]: need 0 <= maxrec <= hardlimit and hardlimit >= 1")
+    if config.tap_schema_source not in ("generate", "existing"):
+        raise ConfigError('[service]: tap_schema_source must be "generate" or "existing"')
+    if config.sync_timeout <= 0:
+        raise ConfigError("[service]: sync_timeout must be positive")
+    return config
+
+
+def _column(where: str, data: Mapping[str, Any]) -> ColumnMeta:
+    _check_keys(where, data, _COLUMN_KEYS)
+    for flag in ("principal", "std"):
+        if flag in data and not isinstance(data[flag], bool):
+            raise ConfigError(f"{where}: {flag} must be true or false")
+    return ColumnMeta(
+        description=_str(where, "description", data.get("description")),
+        unit=_str(where, "unit", data.get("unit")),
+        ucd=_str(where, "ucd", data.get("ucd")),
+        utype=_str(where, "utype", data.get("utype")),
+        xtype=_str(where, "xtype", data.get("xtype")),
+        arraysize=_str(where, "arraysize", data.get("arraysize")),
+        principal=bool(data.get("principal", False)),
+        std=bool(data.get("std", False)),
+    )
+
+
+def _table(name: str, data: Mapping[str, Any]) -> TableMeta:
+    where = f'[tables."{name}"]'
+    _check_keys(where, data, {"description", "utype", "columns"})
+    if "." not in name:
+        raise ConfigError(f'{where}: table names are qualified with their schema, e.g. "myschema.{name}"')
+    columns = data.get("columns", {})
+    if not isinstance(columns, dict):
+        raise ConfigError(f"{where}: columns must be a table of column tables")
+    return TableMeta(
+        description=_str(where, "description", data.get("description")),
+        utype=_str(where, "utype", data.get("utype")),
+        columns={col: _column(f'[tables."{name}".columns.{col}]', meta) for col, meta in columns.items()},
+    )
+
+
+def parse_config(data: Mapping[str, Any]) -> PublishConfig:
+    """Build a :class:`PublishConfig` from parsed TOML, checking every key."""
+    _check_keys("config", data, {"service", "schemas", "tables"})
+    schemas: dict[str, str | None] = {}
+    for name, meta in data.get("schemas", {}).items():
+        _check_keys(f"[schemas.{name}]", meta, {"description"})
+        schemas[name] = _str(f"[schemas.{name}]", "description", meta.get("description"))
+    tables = {name: _table(name, meta) for name, meta in data.get("tables", {}).items()}
+    for name in tables:
+        schemas.setdefault(name.split(".", 1)[0], None)
+    return PublishConfig(service=_service(data.get("service", {})), schemas=schemas, tables=tables)
+
+
+def load_config(path: Path) -> PublishConfig:
+    """Read a publishing configuration from a TOML file."""
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    return parse_config(data)
