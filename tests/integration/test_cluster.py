@@ -1,0 +1,265 @@
+"""The embedded PostgreSQL launcher against the real PostgreSQL 15 + pgSphere binaries."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import asyncpg
+import pytest
+
+import vostack.db.cluster as cluster_module
+from vostack.db.cluster import (
+    ClusterError,
+    EmbeddedPostgres,
+    PostgresNotInstalled,
+    default_state_dir,
+    find_bindir,
+)
+
+pytestmark = pytest.mark.postgres
+
+
+def _new_state_dir() -> Path:
+    # Not tmp_path: as root the server runs as 'postgres', which cannot enter /tmp/pytest-of-root.
+    return Path(tempfile.mkdtemp(prefix="vostack-cluster-test-"))
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[EmbeddedPostgres]:
+    """A pgSphere cluster shared by the tests that leave it running."""
+    state_dir = _new_state_dir()
+    pg = EmbeddedPostgres(state_dir=state_dir, ephemeral=True)
+    try:
+        pg.start()
+        yield pg
+    finally:
+        pg.stop()
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def bare_state_dir() -> Iterator[Path]:
+    """A state directory for a cluster of the test's own (no extensions: faster)."""
+    state_dir = _new_state_dir()
+    yield state_dir
+    shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def _accepts_connections(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _postmaster_pid(data_dir: Path) -> int:
+    return int((data_dir / "postmaster.pid").read_text().splitlines()[0])
+
+
+async def _fetchrow(dsn: str, query: str) -> asyncpg.Record:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await conn.fetchrow(query)
+    finally:
+        await conn.close()
+
+
+async def test_started_cluster_has_pg_sphere(cluster: EmbeddedPostgres) -> None:
+    row = await _fetchrow(
+        cluster.dsn,
+        "SELECT spoint(0, 0)::text AS p, scircle(spoint(0, 0), radians(1)) @> spoint(radians(0.5), 0) AS inside",
+    )
+    assert row["p"] == "(0 , 0)"
+    assert row["inside"] is True
+
+
+async def test_server_listens_on_loopback_only(cluster: EmbeddedPostgres) -> None:
+    url = urlsplit(cluster.dsn)
+    assert (url.scheme, url.username, url.hostname, url.port, url.path) == (
+        "postgresql",
+        "vostack",
+        "127.0.0.1",
+        cluster.port,
+        "/vostack",
+    )
+    row = await _fetchrow(
+        cluster.dsn,
+        "SELECT host(inet_server_addr()) AS addr, inet_server_port() AS port,"
+        " current_setting('listen_addresses') AS listen",
+    )
+    assert (row["addr"], row["port"], row["listen"]) == ("127.0.0.1", cluster.port, "127.0.0.1")
+
+
+def test_start_twice_returns_the_same_dsn(cluster: EmbeddedPostgres) -> None:
+    assert cluster.start() == cluster.dsn
+
+
+async def test_data_survives_stop_and_start(cluster: EmbeddedPostgres) -> None:
+    conn = await asyncpg.connect(cluster.dsn)
+    try:
+        await conn.execute("CREATE TABLE survivors (n integer)")
+        await conn.execute("INSERT INTO survivors SELECT generate_series(1, 3)")
+    finally:
+        await conn.close()
+    cluster.stop()
+    cluster.start()
+    row = await _fetchrow(cluster.dsn, "SELECT array_agg(n ORDER BY n) AS ns FROM survivors")
+    assert row["ns"] == [1, 2, 3]
+
+
+def test_stop_is_idempotent(cluster: EmbeddedPostgres) -> None:
+    port = cluster.port
+    cluster.stop()
+    cluster.stop()
+    assert not _accepts_connections(port)
+    with pytest.raises(ClusterError):
+        _ = cluster.dsn
+    cluster.start()  # leave the shared cluster running
+    EmbeddedPostgres(state_dir=cluster.state_dir).stop()  # never started: nothing to do
+
+
+def test_find_bindir_with_bogus_directory_names_debian_packages(tmp_path: Path) -> None:
+    with pytest.raises(PostgresNotInstalled) as excinfo:
+        find_bindir(tmp_path / "no-postgres-here")
+    assert "initdb" in excinfo.value.message
+    assert "apt-get install postgresql-15 postgresql-15-pgsphere" in excinfo.value.message
+
+
+def test_missing_extension_names_its_package() -> None:
+    with pytest.raises(PostgresNotInstalled) as excinfo:
+        find_bindir(extensions=("pg_sphere", "no_such_extension"))
+    assert "no_such_extension is not installed" in excinfo.value.message
+    assert "postgresql-15-pgsphere postgresql-15-no-such-extension" in excinfo.value.message
+
+
+def test_server_left_by_a_crashed_run_is_reused_and_stopped(bare_state_dir: Path) -> None:
+    crashed = EmbeddedPostgres(state_dir=bare_state_dir, extensions=(), ephemeral=True)
+    dsn = crashed.start()
+    pid = _postmaster_pid(crashed.data_dir)
+    # A new run on the same state directory finds the server still running.
+    rerun = EmbeddedPostgres(state_dir=bare_state_dir, extensions=(), ephemeral=True)
+    assert rerun.start() == dsn
+    assert _postmaster_pid(rerun.data_dir) == pid
+    rerun.stop()
+    assert not _accepts_connections(urlsplit(dsn).port or 0)
+    crashed.stop()  # its server is already gone: no error
+
+
+def test_killed_server_leaves_a_stale_pid_file_that_does_not_block_start(bare_state_dir: Path) -> None:
+    crashed = EmbeddedPostgres(state_dir=bare_state_dir, extensions=(), ephemeral=True)
+    crashed.start()
+    # Its backends exit soon after; the launcher waits for them, and for the zombie postmaster.
+    os.kill(_postmaster_pid(crashed.data_dir), signal.SIGKILL)
+    assert (crashed.data_dir / "postmaster.pid").exists()
+    rerun = EmbeddedPostgres(state_dir=bare_state_dir, extensions=(), ephemeral=True)
+    try:
+        assert _accepts_connections(urlsplit(rerun.start()).port or 0)
+    finally:
+        rerun.stop()
+        crashed.stop()
+
+
+def test_pid_file_naming_a_reused_pid_does_not_block_start(bare_state_dir: Path) -> None:
+    pg = EmbeddedPostgres(state_dir=bare_state_dir, extensions=(), ephemeral=True)
+    pg.start()
+    pidfile = pg.data_dir / "postmaster.pid"
+    lines = pidfile.read_text().splitlines()
+    pg.stop()
+    # After a crash and a reboot, the pid in postmaster.pid may belong to another process of the
+    # same user: the postmaster then refuses to start ("lock file already exists").
+    owner = pg.data_dir.stat()
+    user = owner.st_uid if os.geteuid() == 0 else None
+    group = owner.st_gid if os.geteuid() == 0 else None
+    with subprocess.Popen(["sleep", "60"], user=user, group=group, cwd="/") as other:
+        try:
+            pidfile.write_text("\n".join([str(other.pid), *lines[1:]]) + "\n")
+            os.chown(pidfile, owner.st_uid, owner.st_gid)
+            assert _accepts_connections(urlsplit(pg.start()).port or 0)
+        finally:
+            other.kill()
+            pg.stop()
+
+
+def test_ctrl_c_during_start_stops_the_server(bare_state_dir: Path) -> None:
+    def interrupt_when_starting(line: str) -> None:
+        if line.startswith("Starting PostgreSQL"):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    pg = EmbeddedPostgres(state_dir=bare_state_dir, extensions=(), ephemeral=True, log=interrupt_when_starting)
+    with pytest.raises(KeyboardInterrupt):
+        pg.start()
+    assert not (pg.data_dir / "postmaster.pid").exists()
+    with pytest.raises(ClusterError):
+        _ = pg.dsn
+    # The interrupted start left a usable cluster.
+    pg = EmbeddedPostgres(state_dir=bare_state_dir, extensions=(), ephemeral=True)
+    try:
+        assert _accepts_connections(urlsplit(pg.start()).port or 0)
+    finally:
+        pg.stop()
+
+
+def test_port_in_use_fails_with_the_server_log(bare_state_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        pg = EmbeddedPostgres(state_dir=bare_state_dir, port=port, extensions=(), ephemeral=True)
+        with pytest.raises(ClusterError) as excinfo:
+            pg.start()
+    assert "could not bind" in excinfo.value.message
+    assert str(pg.log_path) in excinfo.value.message
+    assert not (pg.data_dir / "postmaster.pid").exists()
+
+
+def test_server_is_stopped_when_the_interpreter_exits(bare_state_dir: Path) -> None:
+    script = (
+        "import sys; from pathlib import Path; from vostack.db.cluster import EmbeddedPostgres; "
+        "pg = EmbeddedPostgres(state_dir=Path(sys.argv[1]), extensions=(), ephemeral=True); "
+        "print(pg.start())"  # and exit without stop()
+    )
+    project = Path(cluster_module.__file__).parents[2]
+    env = {**os.environ, "PYTHONPATH": str(project)}
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(bare_state_dir)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert result.stdout.startswith("postgresql://vostack@127.0.0.1:")
+    assert not (bare_state_dir / "data" / "postmaster.pid").exists()
+    assert not _accepts_connections(urlsplit(result.stdout.strip()).port or 0)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root hands the cluster to the 'postgres' user")
+def test_state_dir_the_postgres_user_cannot_enter_is_refused() -> None:
+    locked = Path(tempfile.mkdtemp())  # mode 0700, owned by root
+    try:
+        pg = EmbeddedPostgres(state_dir=locked / "state", extensions=())
+        with pytest.raises(ClusterError, match="cannot enter"):
+            pg.start()
+        assert not (locked / "state").exists()
+    finally:
+        shutil.rmtree(locked)
+
+
+def test_default_state_dir_follows_xdg_for_users(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert default_state_dir("demo") == tmp_path / "vostack" / "demo"
+
+
+def test_default_state_dir_of_root_is_outside_its_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert default_state_dir("demo") == Path("/var/lib/vostack/demo")

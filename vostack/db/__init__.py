@@ -1,0 +1,40 @@
+"""PostgreSQL access: the only package that imports asyncpg.
+
+Pools are the portal's; vostack borrows them (``init=init_connection``).
+asyncpg errors are converted to :mod:`vostack.errors` here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from vostack.db.catalog import (
+    CatalogColumn,
+    CatalogTable,
+    create_tap_schema_tables,
+    describe_tables,
+    quote_ident,
+    read_tap_schema,
+    write_tap_schema,
+)
+from vostack.db.cursor import ResultCursor, open_cursor
+from vostack.db.load import copy_rows, execute, row_count
+from vostack.db.pool import Connection, Pool, create_pool, init_connection, ping
+
+__all__ = [
+    "CatalogColumn",
+    "CatalogTable",
+    "Connection",
+    "Pool",
+    "ResultCursor",
+    "copy_rows",
+    "create_pool",
+    "create_tap_schema_tables",
+    "describe_tables",
+    "execute",
+    "init_connection",
+    "open_cursor",
+    "ping",
+    "quote_ident",
+    "read_tap_schema",
+    "row_count",
+    "write_tap_schema",
+]
