@@ -1,0 +1,634 @@
+"""Name resolution: tie every table and column of a query to the published TableSet.
+
+ADQL 2.1 §2.1: regular identifiers match case-insensitively, delimited
+(``"..."``) identifiers match exactly.  TAP 1.1 §4: a query may only read the
+tables TAP_SCHEMA publishes.  This module walks the (already syntax-checked)
+tree scope by scope, in SQL's order (WITH, FROM, then the select list, WHERE,
+GROUP BY, HAVING, ORDER BY) and rewrites it in place so that PostgreSQL can only
+see what the TableSet publishes:
+
+* every table becomes its published ``"schema"."table"``, with an alias (the
+  user's, or the table name), so it can be addressed unambiguously;
+* every column becomes ``"alias"."published_name"`` (a column merged by
+  ``USING``/``NATURAL`` stays unqualified, as SQL wants);
+* ``*`` and ``t.*`` expand to the published columns (``column_index`` order), so
+  unpublished columns never leak;
+* user-chosen names (aliases, common table expressions) become delimited
+  identifiers, lower-cased when they were regular, so ADQL's case rules survive
+  PostgreSQL's;
+* every column gets its sqlglot type and every expression is typed with sqlglot's
+  type annotator, for :mod:`vostack.adql.fields` and :mod:`vostack.adql.morph`.
+
+A table may be written without its schema when exactly one published table has
+that name (ADQL 2.1 §2.2 leaves default schemas to the service).
+Unknown tables (``pg_catalog.pg_class``, unpublished schemas, table functions)
+and columns raise :class:`~vostack.errors.ADQLSemanticError` naming them as the
+user wrote them.  Geometry functions, ``IN_UNIT`` and user-defined functions
+are not translated yet and raise the same error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+from sqlglot.optimizer.annotate_types import TypeAnnotator
+from sqlglot.schema import MappingSchema
+
+from vostack.adql.dialect import ADQL, BINARY_COERCIONS, FUNCTIONS, GEOMETRY_FUNCTIONS
+from vostack.adql.errormap import semantic_error
+from vostack.adql.fields import column_type, expression_field, expression_name, votable_type, widen
+from vostack.schema import Field, Table, TableSet
+
+__all__ = ["OutputColumn", "Resolved", "resolve"]
+
+
+@dataclass(slots=True)
+class OutputColumn:
+    """A column a source (table, subquery, query) exposes.
+
+    ``name`` is its name in the generated SQL, ``field`` the metadata a client
+    sees, ``type`` its sqlglot type.
+    """
+
+    name: str
+    field: Field
+    type: exp.DataType
+
+
+@dataclass(slots=True)
+class Resolved:
+    """A query rewritten for the published tables, with its output columns and the tables it reads."""
+
+    tree: exp.Query
+    outputs: list[OutputColumn]
+    tables: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class _Source:
+    """A FROM item: a published table, a common table expression or a subquery."""
+
+    name: str  # the (canonical) name that qualifies its columns in the output SQL
+    columns: list[OutputColumn]
+    table: Table | None = None  # the published table
+    aliased: bool = True  # False: addressed by its own name (or schema.name)
+
+
+@dataclass(slots=True)
+class _Entry:
+    """One column of a FROM clause's ``*``: its source (None when merged by USING) and column."""
+
+    source: _Source | None
+    column: OutputColumn
+
+
+@dataclass(slots=True)
+class _Cte:
+    name: str
+    columns: list[OutputColumn]
+
+
+@dataclass(slots=True)
+class _Scope:
+    parent: _Scope | None
+    ctes: tuple[_Cte, ...]
+    sources: list[_Source] = field(default_factory=list)
+    merged: dict[str, OutputColumn] = field(default_factory=dict)
+    star: list[_Entry] = field(default_factory=list)
+
+    def chain(self) -> Iterator[_Scope]:
+        scope: _Scope | None = self
+        while scope is not None:
+            yield scope
+            scope = scope.parent
+
+
+def canonical(identifier: exp.Identifier) -> str:
+    """The SQL name of a user-chosen identifier: delimited ones as written, regular ones lower-cased."""
+    written = str(identifier.this)
+    return written if identifier.quoted else written.lower()
+
+
+def matches(identifier: exp.Identifier, name: str) -> bool:
+    """Whether ``identifier`` names ``name`` (ADQL 2.1 §2.1: regular ones ignore case)."""
+    written = str(identifier.this)
+    return name == written if identifier.quoted else name.lower() == written.lower()
+
+
+def _quoted(name: str, identifier: exp.Expr | None = None) -> exp.Identifier:
+    """A delimited identifier for ``name``; an existing one is reused to keep its source position."""
+    if isinstance(identifier, exp.Identifier):
+        identifier.set("this", name)
+        identifier.set("quoted", True)
+        return identifier
+    return exp.Identifier(this=name, quoted=True)
+
+
+def _pick(identifier: exp.Identifier, names: Sequence[str]) -> list[int]:
+    """Indices of ``names`` matching ``identifier``, exact matches first when there are several."""
+    hits = [i for i, name in enumerate(names) if matches(identifier, name)]
+    if len(hits) > 1:
+        exact = [i for i in hits if names[i] == identifier.this]
+        return exact or hits
+    return hits
+
+
+def resolve(tree: exp.Query, tableset: TableSet, text: str) -> Resolved:
+    """Resolve ``tree`` (parsed and checked ADQL) against ``tableset``, rewriting it in place."""
+    resolver = _Resolver(tableset, text)
+    outputs = resolver.query(tree, None, (), derived=False)
+    return Resolved(tree=tree, outputs=outputs, tables=tuple(resolver.tables))
+
+
+class _Resolver:
+    def __init__(self, tableset: TableSet, text: str) -> None:
+        self.tableset = tableset
+        self.text = text
+        self.tables: list[str] = []
+        self.fields_of: dict[int, Field] = {}
+        self.annotator = TypeAnnotator(
+            MappingSchema(dialect=ADQL), binary_coercions=BINARY_COERCIONS, overwrite_types=False
+        )
+
+    # -- messages -------------------------------------------------------------------------------
+
+    def written(self, node: exp.Expr) -> str:
+        """``node`` as the user wrote it, from the query text."""
+        starts, ends = [], []
+        for sub in node.walk():
+            meta = sub._meta
+            if meta and "start" in meta and "end" in meta:
+                starts.append(meta["start"])
+                ends.append(meta["end"])
+        if starts:
+            return self.text[min(starts) : max(ends) + 1]
+        return node.sql(dialect=ADQL)
+
+    def error(self, message: str, node: exp.Expr) -> Exception:
+        return semantic_error(message, self.text, node)
+
+    # -- queries --------------------------------------------------------------------------------
+
+    def query(
+        self, node: exp.Expr, parent: _Scope | None, ctes: tuple[_Cte, ...], *, derived: bool
+    ) -> list[OutputColumn]:
+        with_ = node.args.get("with_")
+        if with_ is not None:
+            ctes = self.with_(with_, ctes)
+        if isinstance(node, exp.Subquery):
+            outputs = self.query(node.this, parent, ctes, derived=derived)
+            self.set_order(node, outputs)
+            return outputs
+        if isinstance(node, exp.Select):
+            return self.select(node, parent, ctes, derived=derived)
+        if isinstance(node, exp.Union | exp.Except | exp.Intersect):
+            left = self.query(node.this, parent, ctes, derived=derived)
+            right = self.query(node.expression, parent, ctes, derived=False)
+            if len(left) != len(right):
+                raise self.error(
+                    f"the queries of {node.key.upper()} select different numbers of columns "
+                    f"({len(left)} and {len(right)})",
+                    node.expression,
+                )
+            outputs = []
+            for mine, theirs in zip(left, right, strict=True):
+                wider = widen(mine.type, theirs.type)
+                if wider is not None and wider is not mine.type:
+                    datatype, arraysize, xtype = votable_type(wider)
+                    changed = dataclasses.replace(mine.field, datatype=datatype, arraysize=arraysize, xtype=xtype)
+                    mine = OutputColumn(mine.name, changed, wider)
+                outputs.append(mine)
+            self.set_order(node, outputs)
+            return outputs
+        raise self.error(f"unexpected {node.key}", node)  # pragma: no cover - validate refuses it
+
+    def with_(self, with_: exp.Expr, ctes: tuple[_Cte, ...]) -> tuple[_Cte, ...]:
+        for cte in with_.expressions:
+            alias = cte.args["alias"]
+            outputs = self.query(cte.this, None, ctes, derived=True)
+            names = alias.columns
+            if names:
+                if len(names) != len(outputs):
+                    raise self.error(
+                        f"{alias.name} names {len(names)} columns but its query selects {len(outputs)}", cte
+                    )
+                outputs = [
+                    OutputColumn(canonical(n), dataclasses.replace(o.field, name=n.this), o.type)
+                    for n, o in zip(names, outputs, strict=True)
+                ]
+                alias.set("columns", [_quoted(o.name, n) for o, n in zip(outputs, names, strict=True)])
+            name = canonical(alias.this)
+            alias.set("this", _quoted(name, alias.this))
+            ctes = (*ctes, _Cte(name, outputs))
+        return ctes
+
+    def set_order(self, node: exp.Expr, outputs: list[OutputColumn]) -> None:
+        """ORDER BY of a set operation (or parenthesised query) names output columns or positions."""
+        order = node.args.get("order")
+        if order is None:
+            return
+        for term in order.expressions:
+            key = term.this
+            if isinstance(key, exp.Literal):
+                self.position(key, outputs)
+                continue
+            if not isinstance(key, exp.Column) or key.table:
+                raise self.error(
+                    "ORDER BY after UNION, EXCEPT or INTERSECT takes output column names or positions", key
+                )
+            hits = _pick(key.this, [o.name for o in outputs])
+            if len(hits) != 1:
+                raise self.error(f"unknown column {self.written(key)!r} in ORDER BY", key)
+            key.replace(exp.Column(this=_quoted(outputs[hits[0]].name, key.this)))
+
+    def position(self, literal: exp.Literal, outputs: Sequence[object]) -> None:
+        if literal.is_int and not 1 <= int(literal.this) <= len(outputs):
+            raise self.error(f"ORDER BY position {literal.this} is not in the select list", literal)
+
+    # -- SELECT ---------------------------------------------------------------------------------
+
+    def select(
+        self, node: exp.Select, parent: _Scope | None, ctes: tuple[_Cte, ...], *, derived: bool
+    ) -> list[OutputColumn]:
+        scope = _Scope(parent, ctes)
+        from_ = node.args["from_"]
+        scope.star = self.from_item(from_.this, scope)
+        for join in node.args.get("joins") or ():
+            scope.star = self.join(join, scope, scope.star)
+
+        items: list[exp.Expr] = []
+        outputs: list[OutputColumn] = []
+        aliases: dict[str, exp.Expr] = {}
+        for item in node.expressions:
+            if isinstance(item, exp.Star):
+                for entry in scope.star:
+                    items.append(self.reference(entry))
+                    outputs.append(entry.column)
+                continue
+            if isinstance(item, exp.Column) and isinstance(item.this, exp.Star):
+                source = self.find_source(item, scope, star=True)
+                for published in source.columns:
+                    items.append(self.reference(_Entry(source, published)))
+                    outputs.append(published)
+                continue
+            alias = item.args.get("alias") if isinstance(item, exp.Alias) else None
+            value = item.this if isinstance(item, exp.Alias) else item
+            value, column = self.expression(value, scope)
+            if isinstance(item, exp.Alias):
+                item.set("this", value)
+            else:
+                item = value
+            outputs.append(self.output(value, column, alias))
+            if alias is not None:
+                alias_name = canonical(alias)
+                aliases.setdefault(alias_name, value)
+                item.set("alias", _quoted(alias_name, alias))
+            items.append(item)
+
+        if derived:
+            items, outputs = self.name_outputs(items, outputs)
+        node.set("expressions", items)
+
+        where = node.args.get("where")
+        if where is not None:
+            where.set("this", self.expression(where.this, scope)[0])
+        group = node.args.get("group")
+        if group is not None:
+            group.set("expressions", [self.term(term, scope, aliases, outputs) for term in group.expressions])
+        having = node.args.get("having")
+        if having is not None:
+            having.set("this", self.expression(having.this, scope, aliases)[0])
+        order = node.args.get("order")
+        if order is not None:
+            for term in order.expressions:
+                term.set("this", self.term(term.this, scope, aliases, outputs, order=True))
+        return outputs
+
+    def output(self, value: exp.Expr, column: OutputColumn | None, alias: exp.Identifier | None) -> OutputColumn:
+        if column is not None:
+            if alias is None:
+                return column
+            return OutputColumn(canonical(alias), dataclasses.replace(column.field, name=alias.this), column.type)
+        name = alias.this if alias is not None else expression_name(value)
+        sql_name = canonical(alias) if alias is not None else name.lower()
+        field_ = expression_field(value, name, self.fields_of)
+        return OutputColumn(sql_name, field_, value.type or exp.DataType(this=exp.DType.UNKNOWN))
+
+    def name_outputs(
+        self, items: list[exp.Expr], outputs: list[OutputColumn]
+    ) -> tuple[list[exp.Expr], list[OutputColumn]]:
+        """Give every column of a subquery a distinct SQL name, so the outer query can address it."""
+        used: set[str] = set()
+        named_items, named_outputs = [], []
+        for item, output in zip(items, outputs, strict=True):
+            name = output.name
+            if name.lower() in used:
+                number = 2
+                while f"{name}_{number}".lower() in used:
+                    number += 1
+                name = f"{name}_{number}"
+            used.add(name.lower())
+            value = item.this if isinstance(item, exp.Alias) else item
+            current = (
+                item.alias
+                if isinstance(item, exp.Alias)
+                else (value.name if isinstance(value, exp.Column) and value.table else None)
+            )
+            if current != name:
+                item = exp.Alias(this=value, alias=_quoted(name))
+            named_items.append(item)
+            named_outputs.append(OutputColumn(name, output.field, output.type))
+        return named_items, named_outputs
+
+    def term(
+        self,
+        node: exp.Expr,
+        scope: _Scope,
+        aliases: dict[str, exp.Expr],
+        outputs: list[OutputColumn],
+        *,
+        order: bool = False,
+    ) -> exp.Expr:
+        """A GROUP BY or ORDER BY term: a position, an output alias or an expression."""
+        if isinstance(node, exp.Literal):
+            if order:
+                self.position(node, outputs)
+            return node
+        if isinstance(node, exp.Column) and not node.table:
+            names = list(aliases)
+            hits = _pick(node.this, names)
+            # ORDER BY prefers output names (SQL-92 14.1), GROUP BY input columns (PostgreSQL)
+            if hits and (order or self.lookup(node, scope) is None):
+                return exp.Column(this=_quoted(names[hits[0]], node.this))
+        return self.expression(node, scope, aliases)[0]
+
+    # -- FROM -----------------------------------------------------------------------------------
+
+    def from_item(self, item: exp.Expr, scope: _Scope) -> list[_Entry]:
+        if isinstance(item, exp.Table):
+            entries = self.table(item, scope)
+        elif isinstance(item, exp.Subquery) and isinstance(item.this, exp.Query):
+            alias = item.args["alias"]
+            name = canonical(alias.this)
+            outputs = self.query(item.this, scope.parent, scope.ctes, derived=True)
+            alias.set("this", _quoted(name, alias.this))
+            source = _Source(name, outputs)
+            self.add_source(source, scope, item)
+            entries = [_Entry(source, column) for column in outputs]
+        else:  # a parenthesised join
+            entries = self.from_item(item.this, scope)
+        for join in item.args.get("joins") or ():
+            entries = self.join(join, scope, entries)
+        return entries
+
+    def add_source(self, source: _Source, scope: _Scope, node: exp.Expr) -> None:
+        for other in scope.sources:
+            if other.name.lower() == source.name.lower():
+                raise self.error(f"the name {source.name!r} is used twice in FROM: give each table its own alias", node)
+        scope.sources.append(source)
+
+    def table(self, node: exp.Table, scope: _Scope) -> list[_Entry]:
+        alias = node.args.get("alias")
+        parts = [p for p in (node.args.get("catalog"), node.args.get("db"), node.this) if p is not None]
+        written = self.written_table(node)
+        cte = self.find_cte(parts, scope.ctes)
+        if cte is not None:
+            name = canonical(alias.this) if alias is not None else cte.name
+            node.set("this", _quoted(cte.name, node.this))
+            if alias is not None:
+                alias.set("this", _quoted(name, alias.this))
+            source = _Source(name, cte.columns, aliased=alias is not None)
+        else:
+            table = self.find_table(parts, written, node)
+            if table.name not in self.tables:
+                self.tables.append(table.name)
+            columns = sorted(
+                table.columns,
+                key=lambda c: (c.column_index is None, c.column_index if c.column_index is not None else 0),
+            )
+            outputs = [OutputColumn(c.identifier, c.as_field(), column_type(c)) for c in columns]
+            name = canonical(alias.this) if alias is not None else table.short_name
+            node.set("catalog", None)
+            node.set("db", _quoted(table.schema_name, node.args.get("db")))
+            node.set("this", _quoted(table.short_name, node.this))
+            if alias is not None:
+                alias.set("this", _quoted(name, alias.this))
+            else:
+                node.set("alias", exp.TableAlias(this=_quoted(name)))
+            source = _Source(name, outputs, table=table, aliased=alias is not None)
+        self.add_source(source, scope, node)
+        return [_Entry(source, column) for column in source.columns]
+
+    def written_table(self, node: exp.Table) -> str:
+        parts = [p for p in (node.args.get("catalog"), node.args.get("db"), node.this) if p is not None]
+        return ".".join(self.written(p) for p in parts)
+
+    def find_cte(self, parts: list[exp.Expr], ctes: tuple[_Cte, ...]) -> _Cte | None:
+        if len(parts) != 1 or not isinstance(parts[0], exp.Identifier):
+            return None
+        for cte in reversed(ctes):
+            if matches(parts[0], cte.name):
+                return cte
+        return None
+
+    def find_table(self, parts: list[exp.Expr], written: str, node: exp.Expr) -> Table:
+        identifiers = [p for p in parts if isinstance(p, exp.Identifier)]
+        if len(identifiers) != len(parts) or len(parts) > 2:
+            raise self.error(f"unknown table {written!r}", node)
+        if len(parts) == 2:
+            schema, name = identifiers
+            candidate = self.tableset.table(f"{schema.this}.{name.this}")
+            if candidate is not None and self.is_table(candidate, schema, name):
+                return candidate
+            found = [t for t in self.tableset.tables() if self.is_table(t, schema, name)]
+        else:
+            (name,) = identifiers
+            found = [t for t in self.tableset.tables() if matches(name, t.short_name)]
+        if len(found) > 1:
+            exact = [t for t in found if t.short_name == name.this]
+            found = exact or found
+        if not found:
+            raise self.error(f"unknown table {written!r}", node)
+        if len(found) > 1:
+            choices = ", ".join(t.name for t in found)
+            raise self.error(f"table {written!r} is ambiguous: write one of {choices}", node)
+        return found[0]
+
+    @staticmethod
+    def is_table(table: Table, schema: exp.Identifier, name: exp.Identifier) -> bool:
+        return matches(schema, table.schema_name) and matches(name, table.short_name)
+
+    def join(self, join: exp.Join, scope: _Scope, left: list[_Entry]) -> list[_Entry]:
+        right = self.from_item(join.this, scope)
+        kind = (join.args.get("kind") or "").upper()
+        side = (join.args.get("side") or "").upper()
+        natural = (join.args.get("method") or "").upper() == "NATURAL"
+        using = join.args.get("using")
+        on = join.args.get("on")
+        if natural:
+            right_names = {e.column.name for e in right}
+            common = [e.column.name for e in left if e.column.name in right_names]
+        elif using:
+            common = []
+            identifiers = []
+            for column in using:
+                identifier = column.this if isinstance(column, exp.Column) else column
+                found = [self.using_side(identifier, side_entries, join) for side_entries in (left, right)]
+                if found[0].column.name != found[1].column.name:
+                    raise self.error(f"USING column {identifier.this!r} is spelled differently in the two tables", join)
+                common.append(found[0].column.name)
+                identifiers.append(_quoted(found[0].column.name, identifier))
+            join.set("using", identifiers)
+        else:
+            common = []
+            if on is None and kind != "CROSS":
+                raise self.error("JOIN needs ON or USING (write CROSS JOIN or a comma for a cross product)", join)
+        if on is not None:
+            join.set("on", self.expression(on, scope)[0])
+        if not common:
+            return left + right
+        lowered = {name.lower() for name in common}
+        donor = right if side == "RIGHT" else left
+        merged = []
+        for name in common:
+            entry = next(e for e in donor if e.column.name == name)
+            scope.merged[name] = entry.column
+            merged.append(_Entry(None, entry.column))
+        rest = [e for e in left + right if e.column.name.lower() not in lowered]
+        return merged + rest
+
+    def using_side(self, identifier: exp.Identifier, entries: list[_Entry], join: exp.Join) -> _Entry:
+        hits = _pick(identifier, [e.column.name for e in entries])
+        if len(hits) != 1:
+            problem = "is not a column of" if not hits else "is ambiguous in"
+            raise self.error(f"USING column {identifier.this!r} {problem} both sides of the join", join)
+        return entries[hits[0]]
+
+    # -- expressions ----------------------------------------------------------------------------
+
+    def reference(self, entry: _Entry) -> exp.Column:
+        """A column reference for one ``*`` entry, typed and registered for metadata."""
+        column = exp.Column(this=_quoted(entry.column.name))
+        if entry.source is not None:
+            column.set("table", _quoted(entry.source.name))
+        column.type = entry.column.type
+        self.fields_of[id(column)] = entry.column.field
+        return column
+
+    def expression(
+        self, node: exp.Expr, scope: _Scope, aliases: dict[str, exp.Expr] | None = None
+    ) -> tuple[exp.Expr, OutputColumn | None]:
+        """Resolve the names in ``node``; returns the (possibly replaced) node and, for a bare
+        column, what it refers to."""
+        column = None
+        if isinstance(node, exp.Column):
+            node, column = self.column(node, scope, aliases)
+        else:
+            self.walk(node, scope, aliases)
+        self.annotator.annotate(node, annotate_scope=False)
+        return node, column
+
+    def walk(self, node: exp.Expr, scope: _Scope, aliases: dict[str, exp.Expr] | None) -> None:
+        if isinstance(node, exp.Query):
+            outputs = self.query(node, scope, scope.ctes, derived=False)
+            if outputs and isinstance(node.parent, exp.Subquery):
+                node.parent.type = outputs[0].type
+            return
+        if isinstance(node, exp.Anonymous):
+            self.unsupported(node)
+        if isinstance(node, exp.Cast) and node.to.this == exp.DType.USERDEFINED:
+            raise self.error(f"CAST to {node.to.sql(dialect=ADQL)} is not supported yet", node)
+        for child in list(node.iter_expressions()):
+            if isinstance(child, exp.Column):
+                new, _ = self.column(child, scope, aliases)
+                if new is not child:
+                    child.replace(new)
+            else:
+                self.walk(child, scope, aliases)
+
+    def unsupported(self, node: exp.Anonymous) -> None:
+        name = node.name.upper()
+        if name in GEOMETRY_FUNCTIONS:
+            raise self.error(f"the geometry function {name} is not supported yet", node)
+        if name in FUNCTIONS:
+            raise self.error(f"{name} is not supported yet", node)
+        raise self.error(f"the function {node.name!r} is not available on this service", node)
+
+    def column(
+        self, node: exp.Column, scope: _Scope, aliases: dict[str, exp.Expr] | None
+    ) -> tuple[exp.Expr, OutputColumn | None]:
+        found = self.lookup(node, scope)
+        if found is None:
+            if aliases and not node.table:
+                hits = _pick(node.this, list(aliases))
+                if hits:
+                    return list(aliases.values())[hits[0]].copy(), None
+            raise self.error(f"unknown column {self.written(node)!r}", node)
+        source, output = found
+        node.set("catalog", None)
+        node.set("db", None)
+        node.set("table", _quoted(source.name, node.args.get("table")) if source is not None else None)
+        node.set("this", _quoted(output.name, node.this))
+        node.type = output.type
+        self.fields_of[id(node)] = output.field
+        return node, output
+
+    def lookup(self, node: exp.Column, scope: _Scope) -> tuple[_Source | None, OutputColumn] | None:
+        """The source and column a column reference means, searching outer scopes too."""
+        identifier = node.this
+        if node.table:
+            source = self.find_source(node, scope)
+            hits = _pick(identifier, [c.name for c in source.columns])
+            if not hits:
+                raise self.error(f"unknown column {self.written(node)!r}", node)
+            return source, source.columns[hits[0]]
+        for level in scope.chain():
+            for name, output in level.merged.items():
+                if matches(identifier, name):
+                    return None, output
+            candidates = [
+                (source, column)
+                for source in level.sources
+                for column in source.columns
+                if matches(identifier, column.name)
+            ]
+            if len(candidates) > 1:
+                exact = [c for c in candidates if c[1].name == identifier.this]
+                candidates = exact or candidates
+            if len(candidates) > 1:
+                tables = ", ".join(source.name for source, _ in candidates)
+                raise self.error(f"column {self.written(node)!r} is ambiguous (it is in {tables}): qualify it", node)
+            if candidates:
+                return candidates[0]
+        return None
+
+    def find_source(self, node: exp.Column, scope: _Scope, *, star: bool = False) -> _Source:
+        parts = [p for p in (node.args.get("catalog"), node.args.get("db"), node.args.get("table")) if p]
+        for level in scope.chain():
+            found = [s for s in level.sources if self.is_source(s, parts)]
+            if len(found) > 1:
+                raise self.error(f"table reference {self.written_parts(parts)!r} is ambiguous", node)
+            if found:
+                return found[0]
+        written = self.written_parts(parts)
+        if star:
+            raise self.error(f"unknown table {written!r} in {self.written(node)!r}", node)
+        raise self.error(f"unknown table {written!r} in column reference {self.written(node)!r}", node)
+
+    def written_parts(self, parts: list[exp.Expr]) -> str:
+        return ".".join(self.written(p) for p in parts)
+
+    @staticmethod
+    def is_source(source: _Source, parts: list[exp.Expr]) -> bool:
+        if not all(isinstance(p, exp.Identifier) for p in parts):
+            return False
+        identifiers = [p for p in parts if isinstance(p, exp.Identifier)]
+        if len(identifiers) == 1:
+            return matches(identifiers[0], source.name)
+        if len(identifiers) == 2 and source.table is not None and not source.aliased:
+            schema, name = identifiers
+            return matches(schema, source.table.schema_name) and matches(name, source.table.short_name)
+        return False
