@@ -46,6 +46,7 @@ IMPORTS: tuple[tuple[str, str], ...] = (
     ("http://www.ivoa.net/xml/VOSICapabilities/v1.0", "VOSICapabilities.xsd"),
     ("http://www.ivoa.net/xml/VOSIAvailability/v1.0", "VOSIAvailability.xsd"),
     ("http://www.ivoa.net/xml/VOSITables/v1.0", "VOSITables.xsd"),
+    ("http://www.ivoa.net/xml/UWS/v1.0", "UWS.xsd"),
 )
 """(namespace, file) pairs the wrapper imports, dependencies first.
 
@@ -78,13 +79,9 @@ def _fetch(cache: Path) -> Path:
     target = cache / "xsd"
     with tempfile.TemporaryDirectory(dir=cache) as tmp:
         work = Path(tmp)
-        subprocess.run(
-            ["apt-get", "download", PACKAGE], cwd=work, check=True, capture_output=True, timeout=600
-        )
+        subprocess.run(["apt-get", "download", PACKAGE], cwd=work, check=True, capture_output=True, timeout=600)
         (deb,) = work.glob(f"{PACKAGE}_*.deb")
-        subprocess.run(
-            ["dpkg-deb", "-x", str(deb), str(work / "pkg")], check=True, capture_output=True, timeout=600
-        )
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(work / "pkg")], check=True, capture_output=True, timeout=600)
         staged = work / "xsd"
         shutil.copytree(work / "pkg" / _PACKAGE_SUBDIR, staged)
         if not _complete(staged):
@@ -149,9 +146,7 @@ def _composite_schema() -> etree.XMLSchema:
     directory = schemata_dir()
     wrapper = etree.Element(f"{{{_XS}}}schema", nsmap={"xs": _XS})
     for namespace, name in IMPORTS:
-        etree.SubElement(
-            wrapper, f"{{{_XS}}}import", namespace=namespace, schemaLocation=(directory / name).as_uri()
-        )
+        etree.SubElement(wrapper, f"{{{_XS}}}import", namespace=namespace, schemaLocation=(directory / name).as_uri())
     document = etree.fromstring(
         etree.tostring(wrapper), _safe_parser(directory), base_url=(directory / "wrapper.xsd").as_uri()
     )

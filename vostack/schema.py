@@ -33,6 +33,9 @@ class Field:
 class Column:
     """One row of ``TAP_SCHEMA.columns`` (TAP 1.1 §4.3).
 
+    ``name`` is the name as published, delimited (``'"size"'``) where ADQL
+    needs it; :attr:`identifier` is the name in the database.
+
     ``datatype`` and ``arraysize`` use VOTable terms (``"double"``, ``"char"``
     with ``"*"``); ``db_type`` is the PostgreSQL type the column has in the
     database (``"double precision"``, ``"spoint"``), when known.
@@ -52,10 +55,18 @@ class Column:
     column_index: int | None = None
     db_type: str | None = None
 
+    @property
+    def identifier(self) -> str:
+        """The column's name in the database: the published name without ADQL delimiters (ADQL 2.1 §2.1.3)."""
+        name = self.name
+        if len(name) >= 2 and name[0] == name[-1] == '"':
+            return name[1:-1].replace('""', '"')
+        return name
+
     def as_field(self) -> Field:
         """The VOTable ``FIELD`` a query returns for this column unchanged."""
         return Field(
-            name=self.name,
+            name=self.identifier,
             datatype=self.datatype,
             arraysize=self.arraysize,
             xtype=self.xtype,

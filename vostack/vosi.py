@@ -292,9 +292,7 @@ def vosi_capabilities(base_url: str, *, tables: bool = True, examples: bool = Fa
     if tables:
         result.append(Capability(VOSI_TABLES, (Interface(f"{base}/tables"),)))
     if examples:
-        result.append(
-            Capability(DALI_EXAMPLES, (Interface(f"{base}/examples", xsi_type="vr:WebBrowser", role=None),))
-        )
+        result.append(Capability(DALI_EXAMPLES, (Interface(f"{base}/examples", xsi_type="vr:WebBrowser", role=None),)))
     return result
 
 

@@ -45,7 +45,10 @@ def test_a_config_file_is_read_with_its_metadata(tmp_path: Path) -> None:
         ({"service": {"colour": "blue"}}, "unknown key(s) colour"),
         ({"service": {"tap_schema_source": "magic"}}, "tap_schema_source"),
         ({"tables": {"stars": {}}}, "qualified with their schema"),
-        ({"tables": {"cat.stars": {"columns": {"ra": {"principal": "yes"}}}}}, "principal must be true or false"),
+        (
+            {"tables": {"cat.stars": {"columns": {"ra": {"principal": "yes"}}}}},
+            "principal must be true or false",
+        ),
         ({"tables": {"cat.stars": {"columns": {"ra": {"unitt": "deg"}}}}}, "unknown key(s) unitt"),
     ],
 )

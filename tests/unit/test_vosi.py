@@ -123,12 +123,8 @@ def _catalogue() -> Schema:
 def _keys() -> tuple[ForeignKey, ...]:
     return (
         ForeignKey("hip_phot", "hipparcos.photometry", "hipparcos.main", (("hip", "hip"),), description=ODD),
-        ForeignKey(
-            "tables_schemas", "TAP_SCHEMA.tables", "TAP_SCHEMA.schemas", (("schema_name", "schema_name"),)
-        ),
-        ForeignKey(
-            "columns_tables", "TAP_SCHEMA.columns", "TAP_SCHEMA.tables", (("table_name", "table_name"),)
-        ),
+        ForeignKey("tables_schemas", "TAP_SCHEMA.tables", "TAP_SCHEMA.schemas", (("schema_name", "schema_name"),)),
+        ForeignKey("columns_tables", "TAP_SCHEMA.columns", "TAP_SCHEMA.tables", (("table_name", "table_name"),)),
         ForeignKey("keys_from", "TAP_SCHEMA.keys", "TAP_SCHEMA.tables", (("from_table", "table_name"),)),
         ForeignKey("keys_target", "TAP_SCHEMA.keys", "TAP_SCHEMA.tables", (("target_table", "table_name"),)),
         ForeignKey("key_columns_keys", "TAP_SCHEMA.key_columns", "TAP_SCHEMA.keys", (("key_id", "key_id"),)),
@@ -414,9 +410,7 @@ def test_pyvo_reads_the_tableset(tableset: TableSet) -> None:
 def test_pyvo_reads_a_single_table(tableset: TableSet) -> None:
     table = tableset.table("hipparcos.photometry")
     assert table is not None
-    parsed = parse_tables(
-        io.BytesIO(vosi.table_document(table, tableset.keys_from(table.name))), pedantic=True
-    )
+    parsed = parse_tables(io.BytesIO(vosi.table_document(table, tableset.keys_from(table.name))), pedantic=True)
     assert parsed.table.name == "hipparcos.photometry"
     assert [c.name for c in parsed.table.columns] == ["hip", "hpmag"]
 
@@ -432,10 +426,7 @@ def test_characters_xml_cannot_carry_are_replaced_not_fatal() -> None:
     doc = vosi.tables_document(tableset)
     validator("VOSITables.xsd")(doc)
     root = etree.fromstring(doc)
-    assert (
-        root.findtext("schema/table/column/description")
-        == "bell\ufffd nul\ufffd esc\ufffd surrogate\ufffd end"
-    )
+    assert root.findtext("schema/table/column/description") == "bell\ufffd nul\ufffd esc\ufffd surrogate\ufffd end"
     assert root.findtext("schema/table/description") == "form feed\ufffd"
 
 

@@ -176,10 +176,7 @@ def _field(name: str, text: bytes, convert: _Convert) -> object:
 
 def _parse_slowly(fields: tuple[bytes, ...]) -> list[object]:
     """Convert field by field, blank fields to ``None``; names the field that is not a number."""
-    return [
-        _field(name, text, convert)
-        for name, convert, text in zip(_FIELD_NAMES, _CONVERSIONS, fields, strict=True)
-    ]
+    return [_field(name, text, convert) for name, convert, text in zip(_FIELD_NAMES, _CONVERSIONS, fields, strict=True)]
 
 
 def iter_rows(path: Path | None = None) -> Iterator[tuple[object, ...]]:
@@ -211,9 +208,7 @@ def iter_rows(path: Path | None = None) -> Iterator[tuple[object, ...]]:
                 )
             fields = unpack(record)
             try:  # fast path: every field holds a number
-                values: list[object] = [
-                    convert(text) for convert, text in zip(conversions, fields, strict=False)
-                ]
+                values: list[object] = [convert(text) for convert, text in zip(conversions, fields, strict=False)]
             except ValueError:
                 try:
                     values = _parse_slowly(fields)

@@ -22,9 +22,7 @@ FORMATS = (
         ("votable", "votable/b2"),
         tc.OUTPUT_VOTABLE_BINARY2,
     ),
-    tc.OutputFormat(
-        "application/x-votable+xml;serialization=TABLEDATA", ("votable/td",), tc.OUTPUT_VOTABLE_TD
-    ),
+    tc.OutputFormat("application/x-votable+xml;serialization=TABLEDATA", ("votable/td",), tc.OUTPUT_VOTABLE_TD),
     tc.OutputFormat("text/csv;header=present", ("csv",)),
 )
 
@@ -135,9 +133,7 @@ def test_limits_are_declared_with_their_units() -> None:
         ("default", "172800"),
         ("hard", "604800"),
     ]
-    assert [(e.tag, e.text, e.get("unit")) for e in _find(cap, "uploadLimit")] == [
-        ("hard", "100000000", "byte")
-    ]
+    assert [(e.tag, e.text, e.get("unit")) for e in _find(cap, "uploadLimit")] == [("hard", "100000000", "byte")]
     assert [m.get("ivo-id") for m in cap.iterfind("uploadMethod")] == [
         tc.UPLOAD_INLINE,
         tc.UPLOAD_HTTP,

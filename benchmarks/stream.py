@@ -1,0 +1,163 @@
+"""Streaming speed of /tap/sync against raw PostgreSQL COPY over the same rows, measured in one run.
+
+Usage::
+
+    .venv/bin/python benchmarks/stream.py [--dsn DSN] [--rows 1000000] [--formats votable/b2,votable/td]
+
+Without ``--dsn`` an embedded throwaway PostgreSQL is started.  The rows are a
+cross join of Hipparcos (int, double, double, real, smallint), the shape of
+``../shared/PERFORMANCE.md``.  The server runs as a separate ``vostack demo``
+process so that its peak resident memory (VmHWM) can be read from /proc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from vostack import adql, db
+from vostack.db.cluster import EmbeddedPostgres
+from vostack.demo import demo_config, ensure_hipparcos
+from vostack.tap import TAPService
+
+
+def adql_query(rows: int) -> str:
+    copies = -(-rows // 117_955)
+    return (
+        f"SELECT TOP {rows} a.hip, a.ra, a.dec, a.hpmag, a.sn FROM hipparcos.main AS a, "
+        f"(SELECT TOP {copies} hip FROM hipparcos.main) AS b"
+    )
+
+
+async def copy_baseline(dsn: str, sql: str) -> tuple[float, int]:
+    """Seconds and bytes of ``COPY (sql) TO STDOUT (FORMAT binary)`` read by asyncpg."""
+    conn = await asyncpg.connect(dsn)
+    received = 0
+
+    async def sink(chunk: bytes) -> None:
+        nonlocal received
+        received += len(chunk)
+
+    try:
+        started = time.perf_counter()
+        await conn.copy_from_query(sql, output=sink, format="binary")
+        return time.perf_counter() - started, received
+    finally:
+        await conn.close()
+
+
+async def translated_sql(dsn: str, query: str) -> str:
+    pool = await db.create_pool(dsn, max_size=2)
+    try:
+        await ensure_hipparcos(pool)
+        tap = TAPService(config=demo_config())
+        async with tap.serve(pool):
+            tableset = tap.tableset
+    finally:
+        await pool.close()
+    return adql.translate(query, tableset).sql
+
+
+def start_server(dsn: str) -> tuple[subprocess.Popen[str], str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vostack.cli", "demo", "--dsn", dsn, "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("the server exited:\n" + proc.stdout.read())
+        if selector.select(timeout=0.5):
+            line = proc.stdout.readline()
+            if line.startswith("TAP service: "):
+                return proc, line.split(": ", 1)[1].strip()
+    raise SystemExit("the server did not start")
+
+
+def rss_kib(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def stream(url: str, query: str, fmt: str, rows: int) -> tuple[float, float, int]:
+    """Seconds to the first byte, seconds in total, bytes."""
+    data = {"LANG": "ADQL", "QUERY": query, "MAXREC": str(rows), "RESPONSEFORMAT": fmt}
+    received = 0
+    with httpx.Client(timeout=600) as client:
+        started = time.perf_counter()
+        first = 0.0
+        with client.stream("POST", url + "/sync", data=data) as response:
+            response.raise_for_status()
+            for chunk in response.iter_raw():
+                if not received:
+                    first = time.perf_counter() - started
+                received += len(chunk)
+        total = time.perf_counter() - started
+    return first, total, received
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dsn")
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--formats", default="votable/b2,votable/td")
+    args = parser.parse_args()
+    cluster = None
+    dsn = args.dsn
+    if dsn is None:
+        state = Path(tempfile.mkdtemp(prefix="vostack-bench-"))
+        state.chmod(0o755)
+        cluster = EmbeddedPostgres(state_dir=state / "pg", ephemeral=True)
+        dsn = cluster.start()
+    try:
+        query = adql_query(args.rows)
+        sql = asyncio.run(translated_sql(dsn, query))
+        proc, url = start_server(dsn)
+        try:
+            idle = rss_kib(proc.pid, "VmRSS")
+            copy_s, copy_bytes = asyncio.run(copy_baseline(dsn, sql))
+            copy_rate = args.rows / copy_s
+            print(f"rows: {args.rows:,}   query: {query}")
+            print(f"COPY (FORMAT binary) via asyncpg: {copy_rate:>12,.0f} rows/s  ({copy_s:.2f} s, {copy_bytes:,} B)")
+            for fmt in args.formats.split(","):
+                first, total, size = stream(url, query, fmt, args.rows)
+                rate = args.rows / total
+                print(
+                    f"/tap/sync {fmt:<12}: {rate:>12,.0f} rows/s  ({total:.2f} s, {size:,} B, first byte after "
+                    f"{first * 1000:.0f} ms)  = {rate / copy_rate:.2f} x COPY"
+                )
+            peak = rss_kib(proc.pid, "VmHWM")
+            print(f"server RSS: {idle / 1024:.0f} MiB after start-up, peak {peak / 1024:.0f} MiB over the whole run")
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=60)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""A live vostack server on 127.0.0.1, in a thread with its own event loop and pool."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+
+from vostack import db
+from vostack.cli import build_app
+from vostack.demo import demo_config
+from vostack.tap import TAPService
+
+
+class LiveServer(threading.Thread):
+    """uvicorn serving the demo TAP service until :meth:`stop`."""
+
+    def __init__(self, dsn: str) -> None:
+        super().__init__(daemon=True)
+        self.dsn = dsn
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/tap"
+        self.ready = threading.Event()
+        self.server: uvicorn.Server | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:
+            self.error = exc
+            self.ready.set()
+
+    async def _main(self) -> None:
+        pool = await db.create_pool(self.dsn, max_size=4)
+        try:
+            tap = TAPService(config=demo_config())
+            async with tap.serve(pool):
+                config = uvicorn.Config(build_app(tap), lifespan="off", log_level="warning")
+                self.server = uvicorn.Server(config)
+                self.ready.set()
+                await self.server.serve(sockets=[self.sock])
+        finally:
+            await pool.close()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+        self.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_url(postgres_dsn: str, hipparcos: None) -> Iterator[str]:
+    server = LiveServer(postgres_dsn)
+    server.start()
+    server.ready.wait(timeout=60)
+    if server.error is not None:
+        raise server.error
+    for _ in range(100):  # until uvicorn accepts connections
+        try:
+            socket.create_connection(server.sock.getsockname(), timeout=0.1).close()
+            break
+        except OSError:
+            threading.Event().wait(0.05)
+    yield server.url
+    server.stop()

@@ -1,0 +1,153 @@
+"""The ``vostack`` command as a user runs it: demo (embedded or given database) and serve, stopped by Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from queue import Empty, Queue
+
+import pytest
+import pyvo
+
+pytestmark = [pytest.mark.postgres, pytest.mark.interop]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def vostack(*args: str, timeout: float = 240) -> Iterator[tuple[str, list[str]]]:
+    """Run ``vostack ARGS`` until it prints its TAP URL; yield (url, output lines); then Ctrl-C it."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vostack.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    queue: Queue[str] = Queue()
+    stdout = proc.stdout
+
+    def read_lines() -> None:
+        for line in stdout:
+            queue.put(line)
+
+    reader = threading.Thread(target=read_lines, daemon=True)
+    reader.start()
+    url = None
+    deadline = time.monotonic() + timeout
+    try:
+        while url is None:
+            assert time.monotonic() < deadline, "vostack did not come up:\n" + "".join(lines)
+            try:
+                line = queue.get(timeout=0.5)
+            except Empty:
+                assert proc.poll() is None, "vostack exited:\n" + "".join(lines)
+                continue
+            lines.append(line)
+            if line.startswith("TAP service: "):
+                url = line.split(": ", 1)[1].strip()
+        yield url, lines
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+        reader.join(timeout=10)
+        proc.stdout.close()
+        while not queue.empty():
+            lines.append(queue.get())
+    assert proc.returncode == 0, "".join(lines)
+
+
+def test_demo_on_a_given_database_serves_hipparcos(postgres_dsn: str, hipparcos: None) -> None:
+    port = _free_port()
+    with vostack("demo", "--dsn", postgres_dsn, "--port", str(port)) as (url, lines):
+        assert url == f"http://127.0.0.1:{port}/tap"
+        table = pyvo.dal.TAPService(url).run_sync("SELECT TOP 5 hip, hpmag FROM hipparcos.main ORDER BY hpmag")
+        assert len(table) == 5
+    assert any("pyvo.dal.TAPService" in line for line in lines), "the demo should print a pyvo example"
+
+
+def test_demo_with_its_own_postgresql_loads_once_and_stops_cleanly() -> None:
+    # not tmp_path: as root the server runs as 'postgres', which cannot enter /tmp/pytest-of-root
+    base = Path(tempfile.mkdtemp(prefix="vostack-demo-test-"))
+    base.chmod(0o755)
+    state = base / "state"
+    port = _free_port()
+    with vostack("demo", "--state-dir", str(state), "--port", str(port)) as (url, lines):
+        rows = pyvo.dal.TAPService(url).run_sync("SELECT COUNT(*) AS n FROM hipparcos.main").to_table()
+        assert int(rows["n"][0]) == 117_955
+    output = "".join(lines)
+    assert "loading Hipparcos" in output
+    assert not list(state.rglob("postmaster.pid")), "the embedded PostgreSQL is still running"
+    with vostack("demo", "--state-dir", str(state), "--port", str(port)) as (url, lines):
+        rows = pyvo.dal.TAPService(url).run_sync("SELECT TOP 1 hip FROM hipparcos.main").to_table()
+        assert len(rows) == 1
+    assert "loading Hipparcos" not in "".join(lines), "the second run should reuse the loaded data"
+    assert not list(state.rglob("postmaster.pid"))
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_serve_publishes_the_tables_named_in_a_config(postgres_dsn: str, pool: object, tmp_path: Path) -> None:
+    import asyncio
+
+    import asyncpg
+
+    async def make_table() -> None:
+        conn = await asyncpg.connect(postgres_dsn)
+        try:
+            await conn.execute(
+                """
+                DROP SCHEMA IF EXISTS portal CASCADE;
+                CREATE SCHEMA portal;
+                CREATE TABLE portal.planets (name text PRIMARY KEY, mass_earth double precision, moons int);
+                COMMENT ON COLUMN portal.planets.moons IS 'Number of known moons';
+                INSERT INTO portal.planets VALUES ('Mars', 0.107, 2), ('Jupiter', 317.8, 95);
+                """
+            )
+        finally:
+            await conn.close()
+
+    asyncio.run(make_table())
+    config = tmp_path / "site.toml"
+    config.write_text(
+        """
+[service]
+title = "Planets"
+tap_schema = "portal_tap_schema"
+
+[tables."portal.planets"]
+description = "Some planets"
+
+[tables."portal.planets".columns.mass_earth]
+unit = "earthMass"
+ucd = "phys.mass"
+description = "Mass in Earth masses"
+"""
+    )
+    port = _free_port()
+    with vostack("serve", "--dsn", postgres_dsn, "--config", str(config), "--port", str(port)) as (url, _):
+        result = pyvo.dal.TAPService(url).run_sync("SELECT name, mass_earth, moons FROM portal.planets ORDER BY name")
+        fields = {f.name: f for f in result.fielddescs}
+        assert [str(n) for n in result.to_table()["name"]] == ["Jupiter", "Mars"]
+        assert str(fields["mass_earth"].unit) == "earthMass" and fields["mass_earth"].ucd == "phys.mass"
+        assert fields["moons"].description == "Number of known moons"

@@ -1,0 +1,105 @@
+"""Real clients over real HTTP: pyvo, and raw sockets for streaming and disconnects."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+import urllib.parse
+
+import pytest
+import pyvo
+
+from vostack import db
+from vostack.demo import hipparcos
+
+pytestmark = [pytest.mark.postgres, pytest.mark.interop]
+
+TABLE = hipparcos.TABLE
+
+
+def test_pyvo_run_sync_returns_rows_with_units_and_ucds(live_url: str) -> None:
+    service = pyvo.dal.TAPService(live_url)
+    result = service.run_sync(f"SELECT TOP 5 * FROM {TABLE} ORDER BY hpmag")
+    table = result.to_table()
+    assert len(table) == 5
+    assert list(table["hpmag"]) == sorted(table["hpmag"])
+    assert str(table["ra"].unit) == "deg"
+    ucds = {f.name: f.ucd for f in result.fielddescs}
+    assert ucds["ra"] == "pos.eq.ra;meta.main" and ucds["hpmag"] == "phot.mag;em.opt"
+    assert result.query_status == "OK"
+
+
+def test_pyvo_sees_the_overflow(live_url: str) -> None:
+    service = pyvo.dal.TAPService(live_url)
+    result = service.run_sync(f"SELECT hip FROM {TABLE}", maxrec=7)  # cut where the client asked: no warning
+    assert len(result) == 7
+    assert result.query_status == "OVERFLOW"
+    with pytest.warns(pyvo.dal.DALOverflowWarning, match="server limits"):
+        cut = service.run_sync(f"SELECT hip FROM {TABLE}")
+    assert len(cut) == service.maxrec
+
+
+def test_pyvo_reads_the_error_message(live_url: str) -> None:
+    service = pyvo.dal.TAPService(live_url)
+    with pytest.raises(pyvo.dal.DALQueryError) as info:
+        service.run_sync(f"SELECT no_such_column FROM {TABLE}")
+    assert "no_such_column" in str(info.value)
+
+
+def test_pyvo_reads_capabilities_and_tables(live_url: str) -> None:
+    service = pyvo.dal.TAPService(live_url)
+    assert service.maxrec == 10_000
+    assert service.hardlimit == 2_000_000
+    assert TABLE in service.tables
+    assert "hpmag" in [c.name for c in service.tables[TABLE].columns]
+
+
+def _raw_request(live_url: str, query: str, maxrec: int) -> socket.socket:
+    parts = urllib.parse.urlsplit(live_url)
+    body = urllib.parse.urlencode({"LANG": "ADQL", "QUERY": query, "MAXREC": str(maxrec)})
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=30)
+    sock.sendall(
+        f"POST {parts.path}/sync HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n{body}".encode()
+    )
+    return sock
+
+
+async def _backends(dsn: str, marker: str) -> list[str]:
+    pool = await db.create_pool(dsn, max_size=1)
+    try:
+        rows = await pool.fetch(
+            "SELECT state FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()",
+            f"%{marker}%",
+        )
+    finally:
+        await pool.close()
+    return [r["state"] for r in rows]
+
+
+def test_first_bytes_leave_before_the_result_is_read(live_url: str, postgres_dsn: str) -> None:
+    # 117,955 x 4 rows: far more than one batch; the first chunk must arrive while the cursor is open.
+    query = f"SELECT a.hip, a.ra, a.dec, 1 AS m_9d1c FROM {TABLE} AS a, (SELECT TOP 4 hip FROM {TABLE}) AS b"
+    sock = _raw_request(live_url, query, 1_000_000)
+    try:
+        head = sock.recv(65536)
+        assert head.startswith(b"HTTP/1.1 200")
+        states = asyncio.run(_backends(postgres_dsn, "m_9d1c"))
+        assert states, "the query's cursor should still be open while the first bytes are read"
+    finally:
+        sock.close()
+
+
+def test_a_client_that_goes_away_cancels_its_query(live_url: str, postgres_dsn: str) -> None:
+    query = f"SELECT COUNT(*) AS m_51ee FROM {TABLE} AS a, {TABLE} AS b WHERE a.hpmag < b.hpmag - a.b_v"
+    sock = _raw_request(live_url, query, 10)
+    deadline = time.monotonic() + 10
+    while not asyncio.run(_backends(postgres_dsn, "m_51ee")):
+        assert time.monotonic() < deadline, "the query never started"
+        time.sleep(0.1)
+    sock.close()
+    deadline = time.monotonic() + 5
+    while "active" in asyncio.run(_backends(postgres_dsn, "m_51ee")):
+        assert time.monotonic() < deadline, "the abandoned query is still running in PostgreSQL"
+        time.sleep(0.1)

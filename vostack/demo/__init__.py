@@ -1,0 +1,46 @@
+"""The demo: Hipparcos, the New Reduction, loaded once into the database and published over TAP."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+from vostack import db
+from vostack.config import PublishConfig, load_config
+from vostack.demo import hipparcos
+
+__all__ = ["demo_config", "ensure_hipparcos", "progress_bar"]
+
+
+def demo_config() -> PublishConfig:
+    """The publishing configuration of the demo (service settings and Hipparcos metadata)."""
+    return load_config(hipparcos.METADATA_PATH)
+
+
+def progress_bar(total: int, *, label: str = "loading", width: int = 40) -> Callable[[int], None]:
+    """A text progress bar on stderr, for loops that report a running count."""
+    started = time.monotonic()
+
+    def update(done: int) -> None:
+        filled = width * done // max(total, 1)
+        rate = done / max(time.monotonic() - started, 1e-9)
+        end = "\n" if done >= total else ""
+        sys.stderr.write(
+            f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} rows ({rate:,.0f} rows/s){end}"
+        )
+        sys.stderr.flush()
+
+    return update
+
+
+async def ensure_hipparcos(pool: db.Pool, *, progress: bool = True) -> bool:
+    """Load the Hipparcos catalogue unless it is already there, complete; returns whether it loaded now."""
+    expected = hipparcos.count_rows()
+    if await db.row_count(pool, hipparcos.TABLE) == expected:
+        return False
+    await db.execute(pool, f"DROP TABLE IF EXISTS {hipparcos.TABLE} CASCADE;\n{hipparcos.DDL}")
+    bar = progress_bar(expected, label="loading Hipparcos") if progress else None
+    await db.copy_rows(pool, hipparcos.TABLE, hipparcos.COLUMNS, hipparcos.iter_rows(), progress=bar)
+    await db.execute(pool, hipparcos.INDEX_DDL)
+    return True

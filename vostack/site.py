@@ -1,0 +1,51 @@
+"""A site: the services a portal mounts, started and stopped together on the portal's pool."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Protocol
+
+from vostack import db
+
+__all__ = ["Service", "Site"]
+
+
+class Service(Protocol):
+    """What a site needs of a protocol service (TAP, SSA, UWS apps)."""
+
+    async def start(self, pool: db.Pool) -> None:
+        """Borrow the pool and load what the service needs."""
+
+    async def stop(self) -> None:
+        """Stop using the pool."""
+
+
+class Site:
+    """The services of one data centre, sharing one database pool.
+
+    Starlette does not run the lifespan of mounted apps, so the portal enters
+    :meth:`serve` from its own lifespan::
+
+        async with asyncpg.create_pool(dsn, init=site.init_connection) as pool:
+            async with site.serve(pool):
+                yield
+    """
+
+    def __init__(self, *, services: Sequence[Service], title: str = "vostack site") -> None:
+        self.services = tuple(services)
+        self.title = title
+
+    @staticmethod
+    async def init_connection(conn: db.Connection) -> None:
+        """The ``init=`` hook for the portal's ``asyncpg.create_pool``."""
+        await db.init_connection(conn)
+
+    @asynccontextmanager
+    async def serve(self, pool: db.Pool) -> AsyncIterator[None]:
+        """Start every service on ``pool``; stop them, last first, when the block ends."""
+        async with AsyncExitStack() as stack:
+            for service in self.services:
+                await service.start(pool)
+                stack.push_async_callback(service.stop)
+            yield

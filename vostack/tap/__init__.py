@@ -1,0 +1,9 @@
+"""TAP 1.1: synchronous ADQL queries, VOSI metadata, TAP_SCHEMA (IVOA TAP 1.1)."""
+
+from __future__ import annotations
+
+from vostack.tap.params import LANGUAGES, VOTABLE_FORMATS, TAPRequest, parse_tap_request
+from vostack.tap.query import QueryRun
+from vostack.tap.service import TAPService
+
+__all__ = ["LANGUAGES", "VOTABLE_FORMATS", "QueryRun", "TAPRequest", "TAPService", "parse_tap_request"]

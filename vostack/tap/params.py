@@ -1,0 +1,63 @@
+"""TAP 1.1 request parameters (TAP 1.1 §2.3, DALI 1.1 §3.2), parsed once into a typed request."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from vostack.dali import OutputFormat, Params, choose_format, parse_maxrec
+from vostack.errors import ParameterError
+
+__all__ = ["LANGUAGES", "VOTABLE_FORMATS", "TAPRequest", "parse_tap_request"]
+
+#: LANG values accepted (TAP 1.1 §2.3.1): ADQL without a version means the newest.
+LANGUAGES = ("ADQL", "ADQL-2.0", "ADQL-2.1")
+
+_VOT = "application/x-votable+xml"
+_TR = "ivo://ivoa.net/std/TAPRegExt#output-"
+
+#: The VOTable output formats, default first (TAPRegExt 1.0 §2.4; DALI 1.1 §3.2.3).
+VOTABLE_FORMATS: tuple[OutputFormat, ...] = (
+    OutputFormat(_VOT, ("votable", "text/xml"), _TR + "votable-binary2", serialization="binary2"),
+    OutputFormat(f"{_VOT};serialization=BINARY2", ("votable/b2", "votable/binary2"), _TR + "votable-binary2",
+                 serialization="binary2"),
+    OutputFormat(f"{_VOT};serialization=TABLEDATA", ("votable/td", "votable/tabledata"), _TR + "votable-td",
+                 serialization="tabledata"),
+    OutputFormat(f"{_VOT};serialization=BINARY", ("votable/b", "votable/binary"), _TR + "votable-binary",
+                 serialization="binary"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class TAPRequest:
+    """A doQuery request: what both the sync and async endpoints run (TAP 1.1 §2.3)."""
+
+    query: str
+    lang: str
+    maxrec: int
+    format: OutputFormat
+
+
+def parse_tap_request(params: Params, *, formats: Sequence[OutputFormat], maxrec: int, hardlimit: int) -> TAPRequest:
+    """Check and type the parameters of a TAP query (TAP 1.1 §2.3, DALI 1.1 §3.2)."""
+    request = params.get("REQUEST")
+    if request is not None and request.strip().lower() != "doquery":
+        raise ParameterError(f"REQUEST={request!r} is not supported; use REQUEST=doQuery", param="REQUEST")
+    lang = params.get("LANG")
+    if lang is None or not lang.strip():
+        raise ParameterError("LANG is missing: send LANG=ADQL with the query (TAP 1.1 §2.3.1)", param="LANG")
+    if lang.strip().upper() not in LANGUAGES:
+        raise ParameterError(
+            f"LANG={lang!r} is not supported; this service speaks {', '.join(LANGUAGES)}", param="LANG"
+        )
+    query = params.get("QUERY")
+    if query is None or not query.strip():
+        raise ParameterError("QUERY is missing or empty: send the ADQL text in QUERY", param="QUERY")
+    if params.getall("UPLOAD"):
+        raise ParameterError("UPLOAD is not supported by this service yet", param="UPLOAD")
+    return TAPRequest(
+        query=query,
+        lang=lang.strip().upper(),
+        maxrec=parse_maxrec(params, default=maxrec, hardlimit=hardlimit),
+        format=choose_format(params, formats, default=formats[0]),
+    )

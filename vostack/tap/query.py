@@ -1,0 +1,106 @@
+"""The one query path of TAP: ADQL in, a streamed result document out (TAP 1.1 §2.7, §2.9).
+
+Both the synchronous endpoint and asynchronous jobs run a :class:`QueryRun`:
+:meth:`QueryRun.start` translates the query, opens a server-side cursor and
+reads the first batch, so that every error the client caused is known before
+the first byte is sent; :meth:`QueryRun.iter_bytes` then streams the document
+batch by batch, holding one batch in memory at a time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack
+from typing import Self
+
+from vostack import adql
+from vostack.db import Pool, ResultCursor, open_cursor
+from vostack.errors import QueryTimeoutError, VOError
+from vostack.schema import TableSet
+from vostack.tap.params import TAPRequest
+from vostack.votable import VOTableWriter
+
+__all__ = ["BATCH_ROWS", "QueryRun"]
+
+#: Rows fetched from the cursor and encoded per step.
+BATCH_ROWS = 5_000
+
+
+class QueryRun:
+    """One ADQL query being executed; use :meth:`start`, then :meth:`iter_bytes`, then :meth:`aclose`."""
+
+    def __init__(
+        self,
+        request: TAPRequest,
+        translation: adql.Translation,
+        stack: AsyncExitStack,
+        cursor: ResultCursor,
+        first: Sequence[Sequence[object]],
+        deadline: float,
+    ) -> None:
+        self.request = request
+        self.translation = translation
+        self._stack = stack
+        self._cursor = cursor
+        self._first = first
+        self._deadline = deadline
+
+    @classmethod
+    async def start(cls, pool: Pool, tableset: TableSet, request: TAPRequest, *, time_limit: float) -> Self:
+        """Translate and start the query; raises :class:`VOError` for anything that fails before streaming."""
+        translation = adql.translate(request.query, tableset, row_limit=request.maxrec + 1)
+        deadline = time.monotonic() + time_limit
+        stack = AsyncExitStack()
+        try:
+            cursor = await stack.enter_async_context(open_cursor(pool, translation.sql, statement_timeout=time_limit))
+            first = await cursor.fetch(min(BATCH_ROWS, request.maxrec + 1))
+        except BaseException:
+            await stack.aclose()
+            raise
+        return cls(request, translation, stack, cursor, first, deadline)
+
+    async def aclose(self) -> None:
+        """Release the cursor and its connection (idempotent)."""
+        await self._stack.aclose()
+
+    async def iter_bytes(self) -> AsyncIterator[bytes]:
+        """The result document, batch by batch; MAXREC overflow is marked after the table (DALI 1.1 §3.2.2).
+
+        A failure after the first byte (a timeout, a lost connection) ends the
+        table and is reported as ``INFO name="QUERY_STATUS" value="ERROR"``
+        after it (TAP 1.1 §2.9), since the HTTP status is already sent.
+        """
+        fmt = self.request.format
+        writer = VOTableWriter(
+            self.translation.fields,
+            serialization=fmt.serialization or "binary2",
+            infos=(("QUERY_STATUS", "OK", None), ("QUERY", self.request.query, None)),
+        )
+        maxrec = self.request.maxrec
+        sent = 0
+        overflow = False
+        error: str | None = None
+        try:
+            yield writer.header()
+            batch = self._first
+            while batch:
+                if sent + len(batch) > maxrec:
+                    batch = batch[: maxrec - sent]
+                    overflow = True
+                if batch:
+                    yield writer.rows(batch)
+                    sent += len(batch)
+                if overflow or sent >= maxrec + 1:
+                    break
+                if time.monotonic() > self._deadline:
+                    raise QueryTimeoutError(
+                        "the query was stopped at its execution time limit while its rows were being sent; "
+                        "use the asynchronous endpoint (/async) for long queries"
+                    )
+                batch = await self._cursor.fetch(min(BATCH_ROWS, maxrec + 1 - sent))
+        except VOError as exc:
+            error = exc.message
+        finally:
+            await self.aclose()
+        yield writer.footer(overflow=overflow, error=error)

@@ -1,0 +1,277 @@
+"""The TAP 1.1 service as an ASGI app a portal mounts with ``Mount("/tap", tap)``."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route, Router
+from starlette.types import Message, Receive, Scope, Send
+
+from vostack import db, vosi
+from vostack.config import PublishConfig, ServiceConfig
+from vostack.dali import OutputFormat, Params
+from vostack.errors import InternalError, NotFoundError, TransientError, VOError
+from vostack.schema import TableSet
+from vostack.tap.capabilities import tap_capability
+from vostack.tap.metadata import build_tableset
+from vostack.tap.params import VOTABLE_FORMATS, parse_tap_request
+from vostack.tap.query import QueryRun
+from vostack.votable import error_document
+
+__all__ = ["TAPService"]
+
+log = logging.getLogger("vostack.tap")
+
+_XML = "text/xml; charset=utf-8"
+
+
+def error_response(exc: BaseException) -> Response:
+    """The DALI error document for ``exc`` with its HTTP status (DALI 1.1 §4.2, TAP 1.1 §2.9)."""
+    if not isinstance(exc, VOError):
+        log.exception("internal error", exc_info=exc)
+        exc = InternalError("internal error in the TAP service; the operators have the details in their log")
+    headers = {"Retry-After": "30"} if isinstance(exc, TransientError) else None
+    return Response(
+        error_document(exc.message),
+        status_code=exc.http_status,
+        media_type="application/x-votable+xml",
+        headers=headers,
+    )
+
+
+async def _params(request: Request) -> Params:
+    """GET query and POST form parameters together (DALI 1.1 §3.1: both, names case-insensitive)."""
+    items = list(request.query_params.multi_items())
+    if request.method == "POST":
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            items.extend((k, v) for k, v in form.multi_items() if isinstance(v, str))
+    return Params(items)
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+class QueryResponse:
+    """Runs a query and streams its document; a client that goes away cancels it in PostgreSQL."""
+
+    def __init__(self, start: Callable[[], Awaitable[QueryRun]], *, filename: str) -> None:
+        self._start = start
+        self._filename = filename
+
+    async def _respond(self, send: Send) -> None:
+        try:
+            run = await self._start()
+        except Exception as exc:  # every failure before the first byte gets its error document
+            response = error_response(exc)
+            await send({"type": "http.response.start", "status": response.status_code,
+                        "headers": response.raw_headers})  # fmt: skip
+            await send({"type": "http.response.body", "body": response.body})
+            return
+        fmt = run.request.format
+        headers = [
+            (b"content-type", fmt.mime.encode()),
+            (b"content-disposition", f'inline; filename="{self._filename}.{fmt.extension}"'.encode()),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        async for chunk in run.iter_bytes():
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        respond = asyncio.ensure_future(self._respond(send))
+        watch = asyncio.ensure_future(_wait_for_disconnect(receive))
+        try:
+            await asyncio.wait((respond, watch), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (respond, watch):
+                task.cancel()
+            await asyncio.gather(respond, watch, return_exceptions=True)
+        if respond.done() and not respond.cancelled() and respond.exception() is not None:
+            raise respond.exception()  # type: ignore[misc]
+
+
+class TAPService:
+    """A TAP 1.1 service (TAP 1.1 §2): ``/sync``, VOSI ``/availability``, ``/capabilities``, ``/tables``.
+
+    Parameters
+    ----------
+    config
+        What to publish and the service settings.  With
+        ``tap_schema_source = "generate"`` TAP_SCHEMA is written from the
+        database catalog plus this metadata when the service starts; with
+        ``"existing"`` the database's TAP_SCHEMA is served as it is.
+    formats
+        The output formats offered, default first.
+    """
+
+    def __init__(
+        self, *, config: PublishConfig | None = None, formats: Sequence[OutputFormat] = VOTABLE_FORMATS
+    ) -> None:
+        self.config = config or PublishConfig()
+        if not formats:
+            raise ValueError("a TAP service needs at least one output format")
+        self.formats = tuple(formats)
+        self._pool: db.Pool | None = None
+        self._tableset: TableSet | None = None
+        self._router = Router(
+            routes=[
+                Route("/", self._home, methods=["GET"]),
+                Route("/sync", self._sync, methods=["GET", "POST"]),
+                Route("/availability", self._availability, methods=["GET"]),
+                Route("/capabilities", self._capabilities, methods=["GET"]),
+                Route("/tables", self._tables, methods=["GET"]),
+                Route("/tables/{name:path}", self._table, methods=["GET"]),
+            ]
+        )
+
+    @property
+    def settings(self) -> ServiceConfig:
+        """The service-wide settings (limits, TAP_SCHEMA location)."""
+        return self.config.service
+
+    @property
+    def tableset(self) -> TableSet:
+        """The published metadata; raises :class:`TransientError` before :meth:`start`."""
+        if self._tableset is None:
+            raise TransientError("the TAP service is starting; try again in a moment")
+        return self._tableset
+
+    @property
+    def pool(self) -> db.Pool:
+        """The database pool borrowed from the portal."""
+        if self._pool is None:
+            raise TransientError("the TAP service is starting; try again in a moment")
+        return self._pool
+
+    async def start(self, pool: db.Pool) -> None:
+        """Borrow ``pool``, generate TAP_SCHEMA if configured to, and load it (TAP 1.1 §4)."""
+        settings = self.settings
+        if settings.tap_schema_source == "generate":
+            await db.create_tap_schema_tables(pool, settings.tap_schema)
+            names = [*self.config.tables, *(f"{settings.tap_schema}.{t}" for t in _TAP_SCHEMA_TABLES)]
+            catalog = await db.describe_tables(pool, names)
+            await db.write_tap_schema(
+                pool,
+                build_tableset(catalog, self.config, tap_schema=settings.tap_schema),
+                settings.tap_schema,
+            )
+        self._tableset = await db.read_tap_schema(pool, settings.tap_schema)
+        self._pool = pool
+
+    async def stop(self) -> None:
+        """Give the pool back; requests after this get HTTP 503."""
+        self._pool = None
+
+    @asynccontextmanager
+    async def serve(self, pool: db.Pool) -> AsyncIterator[None]:
+        """Run the service on ``pool`` for the duration of the block (enter it from the portal's lifespan)."""
+        await self.start(pool)
+        try:
+            yield
+        finally:
+            await self.stop()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._router(scope, receive, send)
+
+    # ------------------------------------------------------------------ endpoints
+
+    async def _sync(self, request: Request) -> Response | QueryResponse:
+        """TAP 1.1 §2.1: run a query synchronously and stream the result."""
+        try:
+            params = await _params(request)
+            settings = self.settings
+            tap_request = parse_tap_request(
+                params, formats=self.formats, maxrec=settings.maxrec, hardlimit=settings.hardlimit
+            )
+            pool, tableset = self.pool, self.tableset
+        except Exception as exc:
+            return error_response(exc)
+
+        async def start() -> QueryRun:
+            return await QueryRun.start(pool, tableset, tap_request, time_limit=settings.sync_timeout)
+
+        return QueryResponse(start, filename="result")
+
+    async def _availability(self, request: Request) -> Response:
+        """VOSI 1.1 §3.5: whether the service can answer queries now."""
+        available, note = True, "the service is accepting queries"
+        try:
+            await db.ping(self.pool)
+        except VOError as exc:
+            available, note = False, exc.message
+        return Response(vosi.availability_document(available=available, note=note), media_type=_XML)
+
+    def _base_url(self, request: Request) -> str:
+        url = request.url
+        return f"{url.scheme}://{url.netloc}{request.scope.get('root_path', '')}".rstrip("/")
+
+    async def _capabilities(self, request: Request) -> Response:
+        """VOSI 1.1 §3.3 with the TAPRegExt capability (TAPRegExt 1.0)."""
+        base = self._base_url(request)
+        settings = self.settings
+        capabilities = [
+            tap_capability(
+                base_url=base,
+                output_formats=self.formats,
+                maxrec=settings.maxrec,
+                hardlimit=settings.hardlimit,
+                execution_duration=(int(settings.sync_timeout), int(settings.sync_timeout)),
+            ),
+            *vosi.vosi_capabilities(base),
+        ]
+        return Response(vosi.capabilities_document(capabilities), media_type=_XML)
+
+    async def _tables(self, request: Request) -> Response:
+        """VOSI 1.1 §3.4: the table set, ``detail=min`` without columns."""
+        try:
+            tableset = self.tableset
+        except VOError as exc:
+            return error_response(exc)
+        detail = (Params(request.query_params.multi_items()).get("DETAIL") or "").strip().lower()
+        # VOSI 1.1 §3.3: detail is a hint; anything but "min" gets the full document
+        document = vosi.tables_document(tableset, detail="min" if detail == "min" else "max")
+        return Response(document, media_type=_XML)
+
+    async def _table(self, request: Request) -> Response:
+        """VOSI 1.1 §3.4: one table's metadata at ``/tables/{name}``."""
+        try:
+            name = request.path_params["name"]
+            table = self.tableset.table(name)
+            if table is None:
+                raise NotFoundError(f"this service publishes no table named {name!r}; see /tables for the list")
+        except VOError as exc:
+            return Response(exc.message + "\n", status_code=exc.http_status, media_type="text/plain")
+        return Response(vosi.table_document(table, self.tableset.keys_from(table.name)), media_type=_XML)
+
+    async def _home(self, request: Request) -> Response:
+        """A short page for people who open the service URL in a browser."""
+        settings = self.settings
+        rows = "".join(
+            f"<li><code>{html.escape(t.name)}</code>: {html.escape(t.description or '')}</li>"
+            for t in (self._tableset.tables() if self._tableset else ())
+        )
+        base = html.escape(self._base_url(request))
+        links = "".join(f"<li><a href='{base}/{e}'>{e}</a></li>" for e in ("capabilities", "tables", "availability"))
+        body = (
+            f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(settings.title)}</title></head>"
+            f"<body><h1>{html.escape(settings.title)}</h1><p>{html.escape(settings.description or '')}</p>"
+            f"<p>A TAP 1.1 service: query it with ADQL from TOPCAT, pyvo or astroquery at <code>{base}</code>.</p>"
+            f"<ul>{links}</ul><h2>Tables</h2><ul>{rows}</ul></body></html>"
+        )
+        return HTMLResponse(body)
+
+
+_TAP_SCHEMA_TABLES = ("schemas", "tables", "columns", "keys", "key_columns")
