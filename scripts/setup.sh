@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what vostack needs on Debian 12 (bookworm) with Python 3.11:
+# PostgreSQL 15 with pgSphere from apt, and a virtual environment in .venv.
+# Usage: scripts/setup.sh EXTRAS   (e.g. "demo" or "test"); safe to re-run: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras=${1:-demo}
+
+packages=()
+[ -x /usr/lib/postgresql/15/bin/initdb ] || packages+=(postgresql-15)
+[ -f /usr/share/postgresql/15/extension/pg_sphere.control ] || packages+=(postgresql-15-pgsphere)
+python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "Installing Debian packages: ${packages[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
+
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "vostack needs Python 3.11 or newer; $("$python" --version) found (set PYTHON=...)" >&2
+  exit 1
+fi
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+stamp=".venv/.vostack-$(sha256sum pyproject.toml | cut -c1-16)-$extras"
+if [ ! -f "$stamp" ]; then
+  echo "Installing vostack[$extras] into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[$extras]"
+  rm -f .venv/.vostack-*
+  touch "$stamp"
+fi
