@@ -25,7 +25,6 @@ as ``exp.Anonymous`` so that the validator can name the function in its error.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
@@ -45,11 +44,11 @@ __all__ = [
     "FUNCTIONS",
     "GEOMETRY_FUNCTIONS",
     "RESERVED_WORDS",
-    "delimit",
     "SQL_RESERVED_WORDS",
     "ADQLGenerator",
     "ADQLParser",
     "ADQLTokenizer",
+    "delimit",
 ]
 
 #: SQL-92 reserved words (ADQL 2.1 §2.1, SQL reserved keywords); unquoted, never identifiers.

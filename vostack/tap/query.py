@@ -10,7 +10,7 @@ batch by batch, holding one batch in memory at a time.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import AsyncExitStack
 from typing import Self
 
@@ -64,7 +64,7 @@ class QueryRun:
         """Release the cursor and its connection (idempotent)."""
         await self._stack.aclose()
 
-    async def iter_bytes(self) -> AsyncIterator[bytes]:
+    async def iter_bytes(self) -> AsyncGenerator[bytes, None]:
         """The result document, batch by batch; MAXREC overflow is marked after the table (DALI 1.1 §3.2.2).
 
         A failure after the first byte (a timeout, a lost connection) ends the
@@ -91,7 +91,7 @@ class QueryRun:
                 if batch:
                     yield writer.rows(batch)
                     sent += len(batch)
-                if overflow or sent >= maxrec + 1:
+                if overflow:
                     break
                 if time.monotonic() > self._deadline:
                     raise QueryTimeoutError(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import aclosing, asynccontextmanager
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -19,6 +20,7 @@ from vostack.dali import OutputFormat, Params
 from vostack.errors import InternalError, NotFoundError, TransientError, VOError
 from vostack.schema import TableSet
 from vostack.tap.capabilities import tap_capability
+from vostack.tap.jobs import async_service
 from vostack.tap.metadata import build_tableset
 from vostack.tap.params import VOTABLE_FORMATS, parse_tap_request
 from vostack.tap.query import QueryRun
@@ -84,10 +86,14 @@ class QueryResponse:
             (b"content-type", fmt.mime.encode()),
             (b"content-disposition", f'inline; filename="{self._filename}.{fmt.extension}"'.encode()),
         ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        async for chunk in run.iter_bytes():
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            async with aclosing(run.iter_bytes()) as chunks:
+                async for chunk in chunks:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            await run.aclose()  # at once, also when cancelled: the connection goes back to the pool
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         respond = asyncio.ensure_future(self._respond(send))
@@ -114,10 +120,17 @@ class TAPService:
         ``"existing"`` the database's TAP_SCHEMA is served as it is.
     formats
         The output formats offered, default first.
+    async_options
+        Options of the UWS job service behind ``/async`` (:class:`vostack.uws.UWSService`:
+        ``schema``, ``results``, ``identity``, ``max_concurrent``, ...).
     """
 
     def __init__(
-        self, *, config: PublishConfig | None = None, formats: Sequence[OutputFormat] = VOTABLE_FORMATS
+        self,
+        *,
+        config: PublishConfig | None = None,
+        formats: Sequence[OutputFormat] = VOTABLE_FORMATS,
+        async_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.config = config or PublishConfig()
         if not formats:
@@ -125,10 +138,12 @@ class TAPService:
         self.formats = tuple(formats)
         self._pool: db.Pool | None = None
         self._tableset: TableSet | None = None
+        self.jobs = async_service(self, **(async_options or {}))  # TAP 1.1 §2.2: /async
         self._router = Router(
             routes=[
                 Route("/", self._home, methods=["GET"]),
                 Route("/sync", self._sync, methods=["GET", "POST"]),
+                *self.jobs.routes("/async"),
                 Route("/availability", self._availability, methods=["GET"]),
                 Route("/capabilities", self._capabilities, methods=["GET"]),
                 Route("/tables", self._tables, methods=["GET"]),
@@ -169,9 +184,11 @@ class TAPService:
             )
         self._tableset = await db.read_tap_schema(pool, settings.tap_schema)
         self._pool = pool
+        await self.jobs.start(pool)
 
     async def stop(self) -> None:
         """Give the pool back; requests after this get HTTP 503."""
+        await self.jobs.stop()
         self._pool = None
 
     @asynccontextmanager
