@@ -10,6 +10,8 @@ packages=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || packages+=(postgresql-15)
 [ -f /usr/share/postgresql/15/extension/pg_sphere.control ] || packages+=(postgresql-15-pgsphere)
 python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
+# the tests also drive the server with TOPCAT's command-line twin (stilts tapquery, taplint)
+[ "$extras" != test ] || command -v stilts >/dev/null || packages+=(stilts)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "Installing Debian packages: ${packages[*]}"
   sudo=""

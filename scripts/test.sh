@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh test
 echo "== ruff"
-.venv/bin/ruff check .
-.venv/bin/ruff format --check .
+.venv/bin/ruff check vostack tests benchmarks examples
+.venv/bin/ruff format --check vostack tests benchmarks examples
 echo "== mypy --strict"
 .venv/bin/mypy
 echo "== pytest"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import socket
+import subprocess
 import time
 import urllib.parse
+from pathlib import Path
 
 import pytest
 import pyvo
@@ -103,3 +106,19 @@ def test_a_client_that_goes_away_cancels_its_query(live_url: str, postgres_dsn: 
     while "active" in asyncio.run(_backends(postgres_dsn, "m_51ee")):
         assert time.monotonic() < deadline, "the abandoned query is still running in PostgreSQL"
         time.sleep(0.1)
+
+
+def test_stilts_tapquery_gets_the_same_rows_as_pyvo(live_url: str, tmp_path: Path) -> None:
+    query = f"SELECT TOP 5 hip, ra, dec, hpmag FROM {TABLE} ORDER BY hpmag, hip"
+    out = tmp_path / "result.csv"
+    subprocess.run(
+        ["stilts", "tapquery", f"tapurl={live_url}", f"adql={query}", "ofmt=csv", f"out={out}"],
+        check=True, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    with out.open(newline="") as fh:
+        stilts_rows = [(int(r["hip"]), float(r["hpmag"])) for r in csv.DictReader(fh)]
+    table = pyvo.dal.TAPService(live_url).run_sync(query).to_table()
+    pyvo_rows = [(int(h), float(m)) for h, m in zip(table["hip"], table["hpmag"], strict=True)]
+    assert len(stilts_rows) == 5
+    assert [h for h, _ in stilts_rows] == [h for h, _ in pyvo_rows]
+    assert [m for _, m in stilts_rows] == pytest.approx([m for _, m in pyvo_rows])
