@@ -21,6 +21,7 @@ from typing import Literal
 from lxml import etree
 
 from vostack.schema import Column, ForeignKey, Table, TableSet
+from vostack.votable import VOTABLE_DATATYPES
 
 __all__ = [
     "DALI_EXAMPLES",
@@ -72,23 +73,8 @@ Clients such as pyvo match ``xsi:type`` literally (``"tr:TableAccess"``,
 
 _XSI_TYPE = f"{{{XSI_NS}}}type"
 
-# The dataType names of VODataService 1.1 vs:VOTableType ...
-_VOTABLE_TYPES = frozenset(
-    {
-        "boolean",
-        "bit",
-        "unsignedByte",
-        "short",
-        "int",
-        "long",
-        "char",
-        "unicodeChar",
-        "float",
-        "double",
-        "floatComplex",
-        "doubleComplex",
-    }
-)
+# The dataType names of VODataService 1.1 vs:VOTableType are the VOTable datatypes ...
+_VOTABLE_TYPES = VOTABLE_DATATYPES
 # ... and of the deprecated vs:TAPType, which TAP 1.0 TAP_SCHEMAs still carry.
 _TAP_TYPES = frozenset(
     {
