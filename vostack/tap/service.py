@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing, asynccontextmanager
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -20,7 +19,6 @@ from vostack.dali import OutputFormat, Params
 from vostack.errors import InternalError, NotFoundError, TransientError, VOError
 from vostack.schema import TableSet
 from vostack.tap.capabilities import tap_capability
-from vostack.tap.jobs import async_service
 from vostack.tap.metadata import build_tableset
 from vostack.tap.params import VOTABLE_FORMATS, parse_tap_request
 from vostack.tap.query import QueryRun
@@ -120,17 +118,10 @@ class TAPService:
         ``"existing"`` the database's TAP_SCHEMA is served as it is.
     formats
         The output formats offered, default first.
-    async_options
-        Options of the UWS job service behind ``/async`` (:class:`vostack.uws.UWSService`:
-        ``schema``, ``results``, ``identity``, ``max_concurrent``, ...).
     """
 
     def __init__(
-        self,
-        *,
-        config: PublishConfig | None = None,
-        formats: Sequence[OutputFormat] = VOTABLE_FORMATS,
-        async_options: Mapping[str, Any] | None = None,
+        self, *, config: PublishConfig | None = None, formats: Sequence[OutputFormat] = VOTABLE_FORMATS
     ) -> None:
         self.config = config or PublishConfig()
         if not formats:
@@ -138,12 +129,10 @@ class TAPService:
         self.formats = tuple(formats)
         self._pool: db.Pool | None = None
         self._tableset: TableSet | None = None
-        self.jobs = async_service(self, **(async_options or {}))  # TAP 1.1 §2.2: /async
         self._router = Router(
             routes=[
                 Route("/", self._home, methods=["GET"]),
                 Route("/sync", self._sync, methods=["GET", "POST"]),
-                *self.jobs.routes("/async"),
                 Route("/availability", self._availability, methods=["GET"]),
                 Route("/capabilities", self._capabilities, methods=["GET"]),
                 Route("/tables", self._tables, methods=["GET"]),
@@ -184,11 +173,9 @@ class TAPService:
             )
         self._tableset = await db.read_tap_schema(pool, settings.tap_schema)
         self._pool = pool
-        await self.jobs.start(pool)
 
     async def stop(self) -> None:
         """Give the pool back; requests after this get HTTP 503."""
-        await self.jobs.stop()
         self._pool = None
 
     @asynccontextmanager
