@@ -111,10 +111,11 @@ def test_a_client_that_goes_away_cancels_its_query(live_url: str, postgres_dsn: 
 def test_stilts_tapquery_gets_the_same_rows_as_pyvo(live_url: str, tmp_path: Path) -> None:
     query = f"SELECT TOP 5 hip, ra, dec, hpmag FROM {TABLE} ORDER BY hpmag, hip"
     out = tmp_path / "result.csv"
-    subprocess.run(
-        ["stilts", "tapquery", f"tapurl={live_url}", f"adql={query}", "ofmt=csv", f"out={out}"],
-        check=True, capture_output=True, text=True, timeout=300,
+    done = subprocess.run(
+        ["stilts", "tapquery", f"tapurl={live_url}", f"adql={query}", "sync=true", "ofmt=csv", f"out={out}"],
+        check=False, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
     with out.open(newline="") as fh:
         stilts_rows = [(int(r["hip"]), float(r["hpmag"])) for r in csv.DictReader(fh)]
     table = pyvo.dal.TAPService(live_url).run_sync(query).to_table()
