@@ -7,25 +7,12 @@ from dataclasses import dataclass
 
 from vostack.dali import OutputFormat, Params, choose_format, parse_maxrec
 from vostack.errors import ParameterError
+from vostack.formats import TAP_FORMATS, VOTABLE_FORMATS
 
-__all__ = ["LANGUAGES", "VOTABLE_FORMATS", "TAPRequest", "parse_tap_request"]
+__all__ = ["LANGUAGES", "TAP_FORMATS", "VOTABLE_FORMATS", "TAPRequest", "parse_tap_request"]
 
 #: LANG values accepted (TAP 1.1 §2.3.1): ADQL without a version means the newest.
 LANGUAGES = ("ADQL", "ADQL-2.0", "ADQL-2.1")
-
-_VOT = "application/x-votable+xml"
-_TR = "ivo://ivoa.net/std/TAPRegExt#output-"
-
-#: The VOTable output formats, default first (TAPRegExt 1.0 §2.4; DALI 1.1 §3.2.3).
-VOTABLE_FORMATS: tuple[OutputFormat, ...] = (
-    OutputFormat(_VOT, ("votable", "text/xml"), _TR + "votable-binary2", serialization="binary2"),
-    OutputFormat(f"{_VOT};serialization=BINARY2", ("votable/b2", "votable/binary2"), _TR + "votable-binary2",
-                 serialization="binary2"),
-    OutputFormat(f"{_VOT};serialization=TABLEDATA", ("votable/td", "votable/tabledata"), _TR + "votable-td",
-                 serialization="tabledata"),
-    OutputFormat(f"{_VOT};serialization=BINARY", ("votable/b", "votable/binary"), _TR + "votable-binary",
-                 serialization="binary"),
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,14 +17,18 @@ from typing import Self
 from vostack import adql
 from vostack.db import Pool, ResultCursor, open_cursor
 from vostack.errors import QueryTimeoutError, VOError
+from vostack.formats import ResultWriter, writer_for
 from vostack.schema import TableSet
 from vostack.tap.params import TAPRequest
-from vostack.votable import VOTableWriter
 
-__all__ = ["BATCH_ROWS", "QueryRun"]
+__all__ = ["BATCH_ROWS", "QueryRun", "StreamAborted"]
 
 #: Rows fetched from the cursor and encoded per step.
 BATCH_ROWS = 5_000
+
+
+class StreamAborted(VOError):
+    """A result failed after its first byte in a format that cannot say so in the document."""
 
 
 class QueryRun:
@@ -34,6 +38,7 @@ class QueryRun:
         self,
         request: TAPRequest,
         translation: adql.Translation,
+        writer: ResultWriter,
         stack: AsyncExitStack,
         cursor: ResultCursor,
         first: Sequence[Sequence[object]],
@@ -41,6 +46,7 @@ class QueryRun:
     ) -> None:
         self.request = request
         self.translation = translation
+        self._writer = writer
         self._stack = stack
         self._cursor = cursor
         self._first = first
@@ -50,6 +56,9 @@ class QueryRun:
     async def start(cls, pool: Pool, tableset: TableSet, request: TAPRequest, *, time_limit: float) -> Self:
         """Translate and start the query; raises :class:`VOError` for anything that fails before streaming."""
         translation = adql.translate(request.query, tableset, row_limit=request.maxrec + 1)
+        writer = writer_for(
+            request.format, translation.fields, infos=(("QUERY_STATUS", "OK", None), ("QUERY", request.query, None))
+        )
         deadline = time.monotonic() + time_limit
         stack = AsyncExitStack()
         try:
@@ -58,7 +67,7 @@ class QueryRun:
         except BaseException:
             await stack.aclose()
             raise
-        return cls(request, translation, stack, cursor, first, deadline)
+        return cls(request, translation, writer, stack, cursor, first, deadline)
 
     async def aclose(self) -> None:
         """Release the cursor and its connection (idempotent)."""
@@ -71,12 +80,7 @@ class QueryRun:
         table and is reported as ``INFO name="QUERY_STATUS" value="ERROR"``
         after it (TAP 1.1 §2.9), since the HTTP status is already sent.
         """
-        fmt = self.request.format
-        writer = VOTableWriter(
-            self.translation.fields,
-            serialization=fmt.serialization or "binary2",
-            infos=(("QUERY_STATUS", "OK", None), ("QUERY", self.request.query, None)),
-        )
+        writer = self._writer
         maxrec = self.request.maxrec
         sent = 0
         overflow = False
@@ -103,4 +107,8 @@ class QueryRun:
             error = exc.message
         finally:
             await self.aclose()
-        yield writer.footer(overflow=overflow, error=error)
+        if error is not None and not writer.status_in_band:
+            # CSV and TSV have nowhere to say so: end the transfer broken rather than as a short table
+            raise StreamAborted(error)
+        for piece in writer.iter_footer(overflow=overflow, error=error):
+            yield piece

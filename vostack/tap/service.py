@@ -20,8 +20,8 @@ from vostack.errors import InternalError, NotFoundError, TransientError, VOError
 from vostack.schema import TableSet
 from vostack.tap.capabilities import tap_capability
 from vostack.tap.metadata import build_tableset
-from vostack.tap.params import VOTABLE_FORMATS, parse_tap_request
-from vostack.tap.query import QueryRun
+from vostack.tap.params import TAP_FORMATS, parse_tap_request
+from vostack.tap.query import QueryRun, StreamAborted
 from vostack.votable import error_document
 
 __all__ = ["TAPService"]
@@ -90,6 +90,9 @@ class QueryResponse:
                 async for chunk in chunks:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except StreamAborted as exc:
+            # no final chunk: the client sees an incomplete transfer, not a silently short table
+            log.warning("result stream aborted after its first byte: %s", exc.message)
         finally:
             await run.aclose()  # at once, also when cancelled: the connection goes back to the pool
 
@@ -121,7 +124,7 @@ class TAPService:
     """
 
     def __init__(
-        self, *, config: PublishConfig | None = None, formats: Sequence[OutputFormat] = VOTABLE_FORMATS
+        self, *, config: PublishConfig | None = None, formats: Sequence[OutputFormat] = TAP_FORMATS
     ) -> None:
         self.config = config or PublishConfig()
         if not formats:
