@@ -6,7 +6,8 @@ Usage::
 
 Without ``--dsn`` an embedded throwaway PostgreSQL is started.  The rows are a
 cross join of Hipparcos (int, double, double, real, smallint), the shape of
-``../shared/PERFORMANCE.md``.  The server runs as a separate ``vostack demo``
+``../shared/PERFORMANCE.md``.  Each format is fetched without compression
+and with ``Accept-Encoding: gzip`` (what pyvo and httpx send).  The server runs as a separate ``vostack demo``
 process so that its peak resident memory (VmHWM) can be read from /proc.
 """
 
@@ -15,12 +16,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import selectors
+import queue
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -82,16 +84,24 @@ def start_server(dsn: str) -> tuple[subprocess.Popen[str], str]:
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     assert proc.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(proc.stdout, selectors.EVENT_READ)
+    lines: queue.Queue[str] = queue.Queue()
+    stdout = proc.stdout
+
+    def read_lines() -> None:  # a thread: select() on a buffered text pipe misses lines already read
+        for line in stdout:
+            lines.put(line)
+
+    threading.Thread(target=read_lines, daemon=True).start()
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit("the server exited:\n" + proc.stdout.read())
-        if selector.select(timeout=0.5):
-            line = proc.stdout.readline()
-            if line.startswith("TAP service: "):
-                return proc, line.split(": ", 1)[1].strip()
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            if proc.poll() is not None:
+                raise SystemExit("the server exited") from None
+            continue
+        if line.startswith("TAP service: "):
+            return proc, line.split(": ", 1)[1].strip()
     raise SystemExit("the server did not start")
 
 
@@ -102,11 +112,11 @@ def rss_kib(pid: int, key: str) -> int:
     return 0
 
 
-def stream(url: str, query: str, fmt: str, rows: int) -> tuple[float, float, int]:
-    """Seconds to the first byte, seconds in total, bytes."""
+def stream(url: str, query: str, fmt: str, rows: int, encoding: str) -> tuple[float, float, int]:
+    """Seconds to the first byte, seconds in total, bytes on the wire."""
     data = {"LANG": "ADQL", "QUERY": query, "MAXREC": str(rows), "RESPONSEFORMAT": fmt}
     received = 0
-    with httpx.Client(timeout=600) as client:
+    with httpx.Client(timeout=600, headers={"Accept-Encoding": encoding}) as client:
         started = time.perf_counter()
         first = 0.0
         with client.stream("POST", url + "/sync", data=data) as response:
@@ -143,12 +153,13 @@ def main() -> None:
             print(f"rows: {args.rows:,}   query: {query}")
             print(f"COPY (FORMAT binary) via asyncpg: {copy_rate:>12,.0f} rows/s  ({copy_s:.2f} s, {copy_bytes:,} B)")
             for fmt in args.formats.split(","):
-                first, total, size = stream(url, query, fmt, args.rows)
-                rate = args.rows / total
-                print(
-                    f"/tap/sync {fmt:<12}: {rate:>12,.0f} rows/s  ({total:.2f} s, {size:,} B, first byte after "
-                    f"{first * 1000:.0f} ms)  = {rate / copy_rate:.2f} x COPY"
-                )
+                for encoding in ("identity", "gzip"):
+                    first, total, size = stream(url, query, fmt, args.rows, encoding)
+                    rate = args.rows / total
+                    print(
+                        f"/tap/sync {fmt:<12} {encoding:<8}: {rate:>10,.0f} rows/s  ({total:.2f} s, {size:,} B, "
+                        f"first byte after {first * 1000:.0f} ms)  = {rate / copy_rate:.2f} x COPY"
+                    )
             peak = rss_kib(proc.pid, "VmHWM")
             print(f"server RSS: {idle / 1024:.0f} MiB after start-up, peak {peak / 1024:.0f} MiB over the whole run")
         finally:

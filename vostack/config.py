@@ -12,6 +12,7 @@ foreign keys) is read from the database when TAP_SCHEMA is generated.
     maxrec = 10000            # default MAXREC (TAP 1.1 §2.7.1)
     hardlimit = 1000000       # largest MAXREC honoured
     sync_timeout = 60         # seconds a synchronous query may run
+    cors_origins = ["*"]      # browser pages allowed to query (CORS); [] for none
     tap_schema = "tap_schema" # where TAP_SCHEMA lives in the database
     tap_schema_source = "generate"   # or "existing": serve it as it is
 
@@ -38,7 +39,7 @@ from typing import Any
 
 from vostack.errors import VOError
 
-__all__ = ["ColumnMeta", "ConfigError", "PublishConfig", "ServiceConfig", "TableMeta", "load_config"]
+__all__ = ["ColumnMeta", "ConfigError", "Example", "PublishConfig", "ServiceConfig", "TableMeta", "load_config"]
 
 
 class ConfigError(VOError):
@@ -79,15 +80,26 @@ class ServiceConfig:
     sync_timeout: float = 60.0
     tap_schema: str = "tap_schema"
     tap_schema_source: str = "generate"
+    cors_origins: tuple[str, ...] = ("*",)
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A query shown to users at ``/examples`` (DALI 1.1 §2.3; TAP 1.1 §2.4)."""
+
+    name: str
+    query: str
+    description: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class PublishConfig:
-    """What to publish: schemas and tables with their metadata, plus service settings."""
+    """What to publish: schemas and tables with their metadata, plus service settings and examples."""
 
     service: ServiceConfig = field(default_factory=ServiceConfig)
     schemas: Mapping[str, str | None] = field(default_factory=dict)
     tables: Mapping[str, TableMeta] = field(default_factory=dict)
+    examples: tuple[Example, ...] = ()
 
 
 _SERVICE_KEYS = {f for f in ServiceConfig.__dataclass_fields__}
@@ -116,6 +128,7 @@ _SERVICE_TYPES: dict[str, tuple[type, ...]] = {
     "sync_timeout": (int, float),
     "tap_schema": (str,),
     "tap_schema_source": (str,),
+    "cors_origins": (list,),
 }
 
 
@@ -126,12 +139,14 @@ def _service(data: Mapping[str, Any]) -> ServiceConfig:
         if isinstance(value, bool) or not isinstance(value, _SERVICE_TYPES[key]):
             expected = " or ".join(t.__name__ for t in _SERVICE_TYPES[key])
             raise ConfigError(f"[service]: {key} must be a {expected}, not {value!r}")
-        values[key] = value
+        values[key] = tuple(value) if isinstance(value, list) else value
     config = ServiceConfig(**values)
     if config.maxrec < 0 or config.hardlimit < 1 or config.maxrec > config.hardlimit:
         raise ConfigError("[service]: need 0 <= maxrec <= hardlimit and hardlimit >= 1")
     if config.tap_schema_source not in ("generate", "existing"):
         raise ConfigError('[service]: tap_schema_source must be "generate" or "existing"')
+    if not all(isinstance(origin, str) for origin in config.cors_origins):
+        raise ConfigError('[service]: cors_origins must be a list of origins, e.g. ["*"] or [] for none')
     if config.sync_timeout <= 0:
         raise ConfigError("[service]: sync_timeout must be positive")
     return config
@@ -169,9 +184,27 @@ def _table(name: str, data: Mapping[str, Any]) -> TableMeta:
     )
 
 
+def _examples(data: Any) -> tuple[Example, ...]:
+    if not isinstance(data, list):
+        raise ConfigError("examples must be an array of tables: [[examples]] name = ..., query = ...")
+    examples = []
+    for number, item in enumerate(data, 1):
+        where = f"[[examples]] number {number}"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{where}: must be a table with name, query and description")
+        _check_keys(where, item, {"name", "query", "description"})
+        name, query = _str(where, "name", item.get("name")), _str(where, "query", item.get("query"))
+        if not name or not query:
+            raise ConfigError(f"{where}: needs a name and a query")
+        examples.append(
+            Example(name=name, query=query.strip(), description=_str(where, "description", item.get("description")))
+        )
+    return tuple(examples)
+
+
 def parse_config(data: Mapping[str, Any]) -> PublishConfig:
     """Build a :class:`PublishConfig` from parsed TOML, checking every key."""
-    _check_keys("config", data, {"service", "schemas", "tables"})
+    _check_keys("config", data, {"service", "schemas", "tables", "examples"})
     schemas: dict[str, str | None] = {}
     for name, meta in data.get("schemas", {}).items():
         _check_keys(f"[schemas.{name}]", meta, {"description"})
@@ -179,7 +212,12 @@ def parse_config(data: Mapping[str, Any]) -> PublishConfig:
     tables = {name: _table(name, meta) for name, meta in data.get("tables", {}).items()}
     for name in tables:
         schemas.setdefault(name.split(".", 1)[0], None)
-    return PublishConfig(service=_service(data.get("service", {})), schemas=schemas, tables=tables)
+    return PublishConfig(
+        service=_service(data.get("service", {})),
+        schemas=schemas,
+        tables=tables,
+        examples=_examples(data.get("examples", [])),
+    )
 
 
 def load_config(path: Path) -> PublishConfig:

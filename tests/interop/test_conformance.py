@@ -17,8 +17,8 @@ needs_shared = pytest.mark.skipif(
 )
 
 #: taplint stages of synchronous TAP: metadata (TMV TME TMS TMC), capabilities (CPV CAP), availability (AVV),
-#: sync queries by GET and POST (QGE QPO).  QAS and UWS need /async, which the UWS issue builds.
-SYNC_STAGES = "TMV TME TMS TMC CPV CAP AVV QGE QPO"
+#: sync queries by GET and POST (QGE QPO), examples (EXA), result metadata (MDQ).  QAS and UWS need /async.
+SYNC_STAGES = "TMV TME TMS TMC CPV CAP AVV QGE QPO EXA MDQ"
 
 
 @needs_shared

@@ -72,3 +72,18 @@ def test_the_demo_config_is_valid() -> None:
 
     config = demo_config()
     assert "hipparcos.main" in config.tables
+
+
+def test_examples_and_cors_origins_are_read() -> None:
+    config = parse_config(
+        {
+            "service": {"cors_origins": ["https://a.example.org"]},
+            "examples": [{"name": "All", "query": " SELECT * FROM t.t ", "description": "everything"}],
+        }
+    )
+    assert config.service.cors_origins == ("https://a.example.org",)
+    assert config.examples[0].query == "SELECT * FROM t.t"
+    with pytest.raises(ConfigError, match="needs a name and a query"):
+        parse_config({"examples": [{"name": "no query"}]})
+    with pytest.raises(ConfigError, match="cors_origins"):
+        parse_config({"service": {"cors_origins": [1]}})

@@ -8,10 +8,12 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing, asynccontextmanager
 
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route, Router
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vostack import db, vosi
 from vostack.config import PublishConfig, ServiceConfig
@@ -19,6 +21,7 @@ from vostack.dali import OutputFormat, Params
 from vostack.errors import InternalError, NotFoundError, TransientError, VOError
 from vostack.schema import TableSet
 from vostack.tap.capabilities import tap_capability
+from vostack.tap.examples import CheckedExample, check_examples, examples_document
 from vostack.tap.metadata import build_tableset
 from vostack.tap.params import TAP_FORMATS, parse_tap_request
 from vostack.tap.query import QueryRun, StreamAborted
@@ -123,15 +126,14 @@ class TAPService:
         The output formats offered, default first.
     """
 
-    def __init__(
-        self, *, config: PublishConfig | None = None, formats: Sequence[OutputFormat] = TAP_FORMATS
-    ) -> None:
+    def __init__(self, *, config: PublishConfig | None = None, formats: Sequence[OutputFormat] = TAP_FORMATS) -> None:
         self.config = config or PublishConfig()
         if not formats:
             raise ValueError("a TAP service needs at least one output format")
         self.formats = tuple(formats)
         self._pool: db.Pool | None = None
         self._tableset: TableSet | None = None
+        self._examples: tuple[CheckedExample, ...] = ()
         self._router = Router(
             routes=[
                 Route("/", self._home, methods=["GET"]),
@@ -140,8 +142,20 @@ class TAPService:
                 Route("/capabilities", self._capabilities, methods=["GET"]),
                 Route("/tables", self._tables, methods=["GET"]),
                 Route("/tables/{name:path}", self._table, methods=["GET"]),
+                Route("/examples", self._examples_page, methods=["GET"]),
             ]
         )
+        # compress when the client asks (DALI clients do); allow browser pages (Aladin Lite) to call us
+        app: ASGIApp = GZipMiddleware(self._router, minimum_size=1024, compresslevel=1)
+        if self.config.service.cors_origins:
+            app = CORSMiddleware(
+                app,
+                allow_origins=list(self.config.service.cors_origins),
+                allow_methods=["GET", "POST", "HEAD", "DELETE"],
+                allow_headers=["*"],
+                expose_headers=["Content-Disposition", "Location"],
+            )
+        self._app = app
 
     @property
     def settings(self) -> ServiceConfig:
@@ -174,7 +188,9 @@ class TAPService:
                 build_tableset(catalog, self.config, tap_schema=settings.tap_schema),
                 settings.tap_schema,
             )
-        self._tableset = await db.read_tap_schema(pool, settings.tap_schema)
+        tableset = await db.read_tap_schema(pool, settings.tap_schema)
+        self._examples = check_examples(self.config.examples, tableset)
+        self._tableset = tableset
         self._pool = pool
 
     async def stop(self) -> None:
@@ -191,7 +207,7 @@ class TAPService:
             await self.stop()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._router(scope, receive, send)
+        await self._app(scope, receive, send)
 
     # ------------------------------------------------------------------ endpoints
 
@@ -237,7 +253,7 @@ class TAPService:
                 hardlimit=settings.hardlimit,
                 execution_duration=(int(settings.sync_timeout), int(settings.sync_timeout)),
             ),
-            *vosi.vosi_capabilities(base),
+            *vosi.vosi_capabilities(base, examples=bool(self._examples)),
         ]
         return Response(vosi.capabilities_document(capabilities), media_type=_XML)
 
@@ -262,6 +278,13 @@ class TAPService:
         except VOError as exc:
             return Response(exc.message + "\n", status_code=exc.http_status, media_type="text/plain")
         return Response(vosi.table_document(table, self.tableset.keys_from(table.name)), media_type=_XML)
+
+    async def _examples_page(self, request: Request) -> Response:
+        """DALI 1.1 §2.3: the example queries, XHTML with RDFa."""
+        if not self._examples:
+            return Response("this service has no examples\n", status_code=404, media_type="text/plain")
+        document = examples_document(self._examples, title=self.settings.title)
+        return Response(document, media_type="application/xhtml+xml")
 
     async def _home(self, request: Request) -> Response:
         """A short page for people who open the service URL in a browser."""
