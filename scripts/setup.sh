@@ -12,6 +12,8 @@ packages=()
 python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 # the tests also drive the server with TOPCAT's command-line twin (stilts tapquery, taplint)
 [ "$extras" != test ] || command -v stilts >/dev/null || packages+=(stilts)
+# and check the service's HTML page in a real headless browser
+[ "$extras" != test ] || command -v chromium >/dev/null || packages+=(chromium)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "Installing Debian packages: ${packages[*]}"
   sudo=""

@@ -62,3 +62,21 @@ async def test_results_are_gzipped_when_the_client_asks(client: httpx.AsyncClien
     assert "content-encoding" not in plain.headers
     assert zipped.text == plain.text
     assert len(plain.text.splitlines()) == 501
+
+
+async def test_the_page_for_people_lists_holdings_and_runs_a_query(client: httpx.AsyncClient) -> None:
+    page = await client.get("/tap/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "hipparcos.main" in page.text and "The ten brightest stars" in page.text and "<form" in page.text
+    result = await client.get("/tap/", params={"QUERY": "SELECT TOP 3 hip, hpmag FROM hipparcos.main ORDER BY hip"})
+    root = etree.fromstring(result.content, etree.HTMLParser())
+    rows = root.xpath("//table[@id='result']/tbody/tr")
+    assert [r.xpath("string(td[1])") for r in rows] == ["1", "2", "3"]
+    assert root.xpath("string(//table[@id='result']//th[2])").replace(" ", "") == "hpmagmag"
+    assert root.xpath("//a[text()='CSV']/@href")[0].startswith("http://testserver/tap/sync?")
+
+
+async def test_the_page_shows_errors_as_text(client: httpx.AsyncClient) -> None:
+    result = await client.get("/tap/", params={"QUERY": "SELECT nothing FROM hipparcos.main"})
+    assert result.status_code == 400
+    assert "nothing" in etree.fromstring(result.content, etree.HTMLParser()).xpath("string(//div[@id='error'])")

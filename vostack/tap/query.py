@@ -19,9 +19,10 @@ from vostack.db import Pool, ResultCursor, open_cursor
 from vostack.errors import QueryTimeoutError, VOError
 from vostack.formats import ResultWriter, writer_for
 from vostack.schema import TableSet
+from vostack.tap.page import Preview
 from vostack.tap.params import TAPRequest
 
-__all__ = ["BATCH_ROWS", "QueryRun", "StreamAborted"]
+__all__ = ["BATCH_ROWS", "QueryRun", "StreamAborted", "fetch_preview"]
 
 #: Rows fetched from the cursor and encoded per step.
 BATCH_ROWS = 5_000
@@ -112,3 +113,11 @@ class QueryRun:
             raise StreamAborted(error)
         for piece in writer.iter_footer(overflow=overflow, error=error):
             yield piece
+
+
+async def fetch_preview(pool: Pool, tableset: TableSet, query: str, *, rows: int, time_limit: float) -> Preview:
+    """The first ``rows`` rows of an ADQL query, read-only and time-bounded like every query (for the HTML page)."""
+    translation = adql.translate(query, tableset, row_limit=rows + 1)
+    async with open_cursor(pool, translation.sql, statement_timeout=time_limit) as cursor:
+        fetched = await cursor.fetch(rows + 1)
+    return Preview(translation.fields, fetched[:rows], overflow=len(fetched) > rows)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing, asynccontextmanager
@@ -23,8 +22,9 @@ from vostack.schema import TableSet
 from vostack.tap.capabilities import tap_capability
 from vostack.tap.examples import CheckedExample, check_examples, examples_document
 from vostack.tap.metadata import build_tableset
+from vostack.tap.page import PREVIEW_ROWS, render_page
 from vostack.tap.params import TAP_FORMATS, parse_tap_request
-from vostack.tap.query import QueryRun, StreamAborted
+from vostack.tap.query import QueryRun, StreamAborted, fetch_preview
 from vostack.votable import error_document
 
 __all__ = ["TAPService"]
@@ -287,21 +287,29 @@ class TAPService:
         return Response(document, media_type="application/xhtml+xml")
 
     async def _home(self, request: Request) -> Response:
-        """A short page for people who open the service URL in a browser."""
-        settings = self.settings
-        rows = "".join(
-            f"<li><code>{html.escape(t.name)}</code>: {html.escape(t.description or '')}</li>"
-            for t in (self._tableset.tables() if self._tableset else ())
+        """The page for people: holdings, examples and a query form; ``?QUERY=`` shows the first rows."""
+        query = (Params(request.query_params.multi_items()).get("QUERY") or "").strip()
+        preview, error = None, None
+        if query:
+            try:
+                preview = await fetch_preview(
+                    self.pool, self.tableset, query, rows=PREVIEW_ROWS, time_limit=self.settings.sync_timeout
+                )
+            except VOError as exc:
+                error = exc.message
+        elif self._examples:
+            query = self._examples[0].example.query
+        page = render_page(
+            title=self.settings.title,
+            description=self.settings.description,
+            base=self._base_url(request),
+            tableset=self._tableset,
+            examples=self._examples,
+            query=query,
+            preview=preview,
+            error=error,
         )
-        base = html.escape(self._base_url(request))
-        links = "".join(f"<li><a href='{base}/{e}'>{e}</a></li>" for e in ("capabilities", "tables", "availability"))
-        body = (
-            f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(settings.title)}</title></head>"
-            f"<body><h1>{html.escape(settings.title)}</h1><p>{html.escape(settings.description or '')}</p>"
-            f"<p>A TAP 1.1 service: query it with ADQL from TOPCAT, pyvo or astroquery at <code>{base}</code>.</p>"
-            f"<ul>{links}</ul><h2>Tables</h2><ul>{rows}</ul></body></html>"
-        )
-        return HTMLResponse(body)
+        return HTMLResponse(page, status_code=200 if error is None else 400)
 
 
 _TAP_SCHEMA_TABLES = ("schemas", "tables", "columns", "keys", "key_columns")
