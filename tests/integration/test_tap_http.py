@@ -9,6 +9,7 @@ import pytest
 from astropy.io.votable import parse
 from lxml import etree
 
+from vostack import db
 from vostack.demo import demo_config
 
 pytestmark = pytest.mark.postgres
@@ -80,3 +81,43 @@ async def test_the_page_shows_errors_as_text(client: httpx.AsyncClient) -> None:
     result = await client.get("/tap/", params={"QUERY": "SELECT nothing FROM hipparcos.main"})
     assert result.status_code == 400
     assert "nothing" in etree.fromstring(result.content, etree.HTMLParser()).xpath("string(//div[@id='error'])")
+
+
+async def test_head_requests_answer_with_headers_only(client: httpx.AsyncClient) -> None:
+    for path in ("/tap/capabilities", "/tap/tables", "/tap/availability", "/tap/examples"):
+        response = await client.head(path)
+        assert response.status_code == 200, path
+        assert response.content == b""
+        assert "xml" in response.headers["content-type"]
+
+
+async def test_an_unreachable_database_gives_503_with_retry_after(pool: db.Pool, hipparcos: None) -> None:
+    from vostack.cli import build_app
+    from vostack.tap import TAPService
+
+    service = TAPService(config=demo_config())
+    async with service.serve(pool):
+        dead = await db.create_pool("postgresql://vostack@127.0.0.1:1/vostack", min_size=0)  # nothing listens there
+        service._pool = dead  # the database goes away after start-up
+        transport = httpx.ASGITransport(app=build_app(service))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.post(
+                "/tap/sync", data={"LANG": "ADQL", "QUERY": "SELECT TOP 1 hip FROM hipparcos.main"}
+            )
+            availability = await client.get("/tap/availability")
+        await dead.close()
+    assert response.status_code == 503
+    assert response.headers["retry-after"].isdigit()
+    doc = parse(io.BytesIO(response.content), verify="exception")
+    assert [i.value for i in doc.resources[0].infos if i.name == "QUERY_STATUS"] == ["ERROR"]
+    assert "unreachable" in response.text or "unavailable" in response.text
+    assert availability.status_code == 200 and b"false" in availability.content
+
+
+async def test_every_published_table_has_a_description_and_a_row_estimate(tap: object) -> None:
+    from vostack.tap import TAPService
+
+    assert isinstance(tap, TAPService)
+    for table in tap.tableset.tables():
+        assert table.description, table.name
+        assert table.nrows is not None, table.name

@@ -222,6 +222,8 @@ async def write_tap_schema(pool: asyncpg.Pool, tableset: TableSet, schema_name: 
                 f"INSERT INTO {s}.key_columns VALUES ($1, $2, $3)",
                 [(k.key_id, frm, to) for k in tableset.keys for frm, to in k.columns],
             )
+            # row estimates for TAP_SCHEMA itself (VODataService nrows), like any published table
+            await conn.execute(f"ANALYZE {s}.schemas, {s}.tables, {s}.columns, {s}.keys, {s}.key_columns")
 
 
 async def _columns_of(conn: asyncpg.Connection, schema_name: str, table_name: str) -> set[str]:
