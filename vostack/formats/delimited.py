@@ -40,6 +40,7 @@ from typing import Any, cast
 from vostack.errors import InternalError
 from vostack.formats.base import StagedWriter, cell_error, shape_of, text_of
 from vostack.schema import Field
+from vostack.votable import float32_text
 
 __all__ = ["DelimitedWriter"]
 
@@ -69,8 +70,14 @@ def _bool_word(value: Any) -> str:
     return "True" if value else "False"
 
 
+def _float32_word(value: Any) -> str:
+    return float32_text(float(value))
+
+
 def _scalar(field: Field) -> Callable[[Any], str]:
-    if field.datatype in ("float", "double"):
+    if field.datatype == "float":
+        return _float32_word
+    if field.datatype == "double":
         return _float_word
     if field.datatype in ("unsignedByte", "short", "int", "long"):
         return _int_word

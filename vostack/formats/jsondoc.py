@@ -47,6 +47,7 @@ from collections.abc import Callable, Iterator, Sequence
 from vostack.errors import InternalError, ParameterError
 from vostack.formats.base import StagedWriter, check_width, column_metadata, json_default, shape_of
 from vostack.schema import Field
+from vostack.votable import float32_text
 
 __all__ = ["GeoJSONWriter", "JSONWriter", "geometry_source"]
 
@@ -62,6 +63,15 @@ def _finite(value: object) -> object:
         return [_finite(item) for item in value]
     if isinstance(value, dict):
         return {key: _finite(item) for key, item in value.items()}
+    return value
+
+
+def _single(value: object) -> object:
+    """A single-precision value (or list of them) as the double nearest its shortest decimal."""
+    if isinstance(value, float) and math.isfinite(value):
+        return float(float32_text(value))
+    if isinstance(value, list | tuple):
+        return [_single(item) for item in value]
     return value
 
 
@@ -103,6 +113,8 @@ class JSONWriter(StagedWriter):
         super().__init__(fields)
         self._infos = tuple(infos)
         self._first = True
+        # single-precision columns: the double nearest their shortest decimal, so json prints 9.4055, not 9.40550041
+        self._single = [i for i, f in enumerate(fields) if f.datatype == "float"]
 
     def header(self) -> bytes:
         """The column metadata and the start of ``data``."""
@@ -116,7 +128,16 @@ class JSONWriter(StagedWriter):
             return b""
         check_width(rows, len(self.fields))
         # Rows may be asyncpg Records, which json does not take for arrays.
-        text = _encode_items(list(map(tuple, rows)), "JSON")
+        items: list[object]
+        if self._single:
+            lists = [list(row) for row in rows]
+            for row in lists:
+                for i in self._single:
+                    row[i] = _single(row[i])
+            items = list(lists)
+        else:
+            items = list(map(tuple, rows))
+        text = _encode_items(items, "JSON")
         if not self._first:
             text = ",\n" + text
         self._first = False

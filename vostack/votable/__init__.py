@@ -16,7 +16,7 @@ from vostack.votable.status import (
     QueryStatus,
     error_document,
 )
-from vostack.votable.writer import MEDIA_TYPE, SERIALIZATIONS, Param, VOTableWriter
+from vostack.votable.writer import MEDIA_TYPE, SERIALIZATIONS, Param, VOTableWriter, float32_text
 
 __all__ = [
     "MEDIA_TYPE",
@@ -30,4 +30,5 @@ __all__ = [
     "VOTableWriter",
     "db_type_to_votable",
     "error_document",
+    "float32_text",
 ]

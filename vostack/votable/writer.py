@@ -78,7 +78,7 @@ from vostack.votable.status import (
     xml_text,
 )
 
-__all__ = ["MEDIA_TYPE", "SERIALIZATIONS", "Param", "VOTableWriter"]
+__all__ = ["MEDIA_TYPE", "SERIALIZATIONS", "Param", "VOTableWriter", "float32_text"]
 
 SERIALIZATIONS = ("tabledata", "binary", "binary2")
 """The VOTable serialisations the writer produces (VOTable 1.4 §5)."""
@@ -250,6 +250,29 @@ def _in_range(value: int, datatype: str) -> int:
 def _float_word(value: float) -> str:
     text = float.__repr__(value)
     return _FLOAT_WORDS.get(text, text)
+
+
+_F32 = struct.Struct(">f")
+
+
+def float32_text(value: float) -> str:
+    """The shortest decimal that reads back as the same single-precision ``value`` (VOTable ``float``).
+
+    PostgreSQL ``real`` values arrive as doubles; ``repr`` would show their
+    binary noise (``9.405500411987305`` for 9.4055).  Non-finite values are
+    ``NaN``, ``+Inf`` and ``-Inf`` as in TABLEDATA (VOTable 1.4 §6).
+    """
+    try:
+        packed = _F32.pack(value)
+    except OverflowError:  # not a float32 value at all: show it exactly
+        return _float_word(value)
+    if not math.isfinite(value):
+        return _float_word(value)
+    for digits in (6, 7, 8, 9):  # nine significant digits always identify a float32
+        text = f"{value:.{digits}g}"
+        if digits == 9 or _F32.pack(float(text)) == packed:
+            break
+    return text if "." in text or "e" in text else text + ".0"  # a float reads as a float, as with repr
 
 
 def _ascii(text: str) -> str:
@@ -433,10 +456,11 @@ def _numeric_binary(datatype: str, shape: _Shape, legacy: bool) -> _BinaryCodec:
 def _numeric_text(datatype: str, shape: _Shape) -> _TextCodec:
     is_float = datatype in _FLOATS
     if is_float:
-        fast_one: Callable[[Any], str] = _float_word
+        word = float32_text if datatype == "float" else _float_word
+        fast_one: Callable[[Any], str] = word
 
         def slow_one(value: object) -> str | None:
-            return _float_word(_as_float(value))
+            return word(_as_float(value))
 
     else:
         low, high = _INTEGER_RANGES[datatype]
