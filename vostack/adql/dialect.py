@@ -15,11 +15,12 @@ Functions
 The math, aggregate and string functions become the matching sqlglot nodes
 (``LOG`` is the natural logarithm, ``exp.Ln``; ``LOG10`` is ``exp.Log`` with base
 10).  The geometry functions and ``IN_UNIT`` (optional ADQL 2.1 features) and
-user-defined functions are kept as ``exp.Anonymous`` nodes for now: the grammar
-accepts them and :mod:`vostack.adql.validate` checks their arguments, but they
-get node classes (in :mod:`vostack.adql.expressions`) only together with their
-pgSphere translation.  A call with the wrong number of arguments is also kept
-as ``exp.Anonymous`` so that the validator can name the function in its error.
+user-defined functions are parsed as ``exp.Anonymous`` nodes, so that
+:mod:`vostack.adql.validate` can check their argument patterns and name them in
+its errors; then :func:`vostack.adql.expressions.build_geometry` turns the
+geometry calls into their node classes, and :mod:`vostack.adql.resolve` does the
+same for ``IN_UNIT`` (which needs the unit of its argument) and user-defined
+functions (which need the service's declarations).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from sqlglot.errors import ParseError
 from sqlglot.optimizer.annotate_types import TypeAnnotator
 from sqlglot.tokenizer_core import Token, TokenType
 from sqlglot.trie import new_trie
+
+from vostack.adql import expressions as geo
 
 __all__ = [
     "ADQL",
@@ -87,7 +90,7 @@ ADQL_RESERVED_WORDS = frozenset(
 #: Every word that needs double quotes to be used as an identifier.
 RESERVED_WORDS = SQL_RESERVED_WORDS | ADQL_RESERVED_WORDS
 
-#: The geometry functions of ADQL 2.1 (optional feature adql-geo; parsed, not yet translated).
+#: The geometry functions of ADQL 2.1 (optional feature adqlgeo; all but REGION are translated).
 GEOMETRY_FUNCTIONS = frozenset(
     {
         "AREA",
@@ -274,6 +277,21 @@ def _annotate_mod(self: TypeAnnotator, expression: exp.Mod) -> exp.Expr:
     return self._set_type(expression, _DT.DOUBLE)
 
 
+def _annotate_hex(self: TypeAnnotator, expression: exp.HexString) -> exp.Expr:
+    # PostgreSQL types an integer literal by its size; ADQL hex literals are integers (ADQL 2.1 §2.1.4)
+    value = int(expression.this or "0", 16)
+    return self._set_type(expression, _DT.INT if value <= 2**31 - 1 else _DT.BIGINT)
+
+
+def _annotate_udf(self: TypeAnnotator, expression: exp.Expr) -> exp.Expr:
+    returns = expression.meta.get("returns")
+    return self._set_type(expression, returns.copy() if isinstance(returns, exp.DataType) else _DT.UNKNOWN)
+
+
+def _sphere(kind: str) -> Callable[[TypeAnnotator, exp.Expr], exp.Expr]:
+    return lambda self, expression: self._set_type(expression, geo.sphere_type(kind))
+
+
 #: Result types of ADQL expressions as translated to PostgreSQL (used with sqlglot's
 #: ``annotate_types``): PostgreSQL's own rules (``sqlglot.typing.postgres``) plus the
 #: functions whose translation returns ``double precision`` (ADQL 2.1 §2.3), ``SUM``
@@ -309,7 +327,23 @@ EXPRESSION_METADATA: dict[type[exp.Expr], dict[str, Any]] = {
     exp.Mod: {"annotator": _annotate_mod},
     exp.Div: {"annotator": _annotate_div},
     exp.DPipe: {"returns": _DT.TEXT},
-    exp.HexString: {"returns": _DT.BIGINT},
+    # ADQL 2.1 §4.2: geometry values are pgSphere values, the functions return numbers
+    geo.ADQLPoint: {"annotator": _sphere(geo.POINT)},
+    geo.ADQLCentroid: {"annotator": _sphere(geo.POINT)},
+    geo.ADQLCircle: {"annotator": _sphere(geo.CIRCLE)},
+    geo.ADQLPolygon: {"annotator": _sphere(geo.POLYGON)},
+    geo.ADQLBox: {"annotator": _sphere(geo.POLYGON)},
+    geo.ADQLContains: {"returns": _DT.INT},
+    geo.ADQLIntersects: {"returns": _DT.INT},
+    geo.ADQLDistance: {"returns": _DT.DOUBLE},
+    geo.ADQLArea: {"returns": _DT.DOUBLE},
+    geo.ADQLCoord1: {"returns": _DT.DOUBLE},
+    geo.ADQLCoord2: {"returns": _DT.DOUBLE},
+    geo.ADQLCoordSys: {"returns": _DT.TEXT},
+    geo.SphereOperator: {"returns": _DT.BOOLEAN},
+    geo.ADQLInUnit: {"returns": _DT.DOUBLE},
+    geo.ADQLUserFunction: {"annotator": _annotate_udf},
+    exp.HexString: {"annotator": _annotate_hex},
 }
 
 #: PostgreSQL turns ``real`` combined with an integer or ``numeric`` into ``double precision``.
@@ -462,6 +496,10 @@ def _function(name: str) -> Callable[[generator.Generator, exp.Expr], str]:
     return render
 
 
+def _geometry(self: generator.Generator, expression: geo.ADQLFunction) -> str:
+    return self.func(expression.adql_name, *expression.adql_args())
+
+
 class ADQLGenerator(generator.Generator):
     """Writes a tree back as ADQL (``TOP n``, ADQL function names), for round trips and messages."""
 
@@ -477,6 +515,9 @@ class ADQLGenerator(generator.Generator):
         exp.Rand: _function("RAND"),
         exp.Trunc: _function("TRUNCATE"),
         exp.HexString: lambda self, e: f"0x{e.this}",
+        **{klass: _geometry for klass in geo.ADQL_FUNCTION_CLASSES},
+        geo.ADQLInUnit: _geometry,
+        geo.ADQLUserFunction: lambda self, e: self.func(e.name, *e.expressions),
     }
     TYPE_MAPPING: ClassVar[dict[Any, str]] = {
         **generator.Generator.TYPE_MAPPING,

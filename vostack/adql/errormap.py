@@ -12,6 +12,7 @@ generic message (chained, so that logs keep the traceback).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,8 @@ __all__ = [
     "sqlglot_errors",
     "syntax_error",
 ]
+
+log = logging.getLogger("vostack.adql")
 
 
 def position(text: str, offset: int) -> tuple[int, int]:
@@ -143,6 +146,9 @@ def sqlglot_errors(text: str) -> Iterator[None]:
     except RecursionError:
         raise ADQLSyntaxError("the query is nested too deeply") from None
     except SqlglotError as exc:
+        log.warning("sqlglot could not handle %r", text, exc_info=True)
         raise ADQLSyntaxError(f"cannot handle this query: {str(exc).splitlines()[0]}") from exc
     except Exception as exc:
+        # a bug in the translator or in sqlglot: the client gets an ADQL error, the operators the traceback
+        log.error("the ADQL translator failed on %r", text, exc_info=True)
         raise ADQLSyntaxError("cannot handle this query") from exc

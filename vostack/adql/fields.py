@@ -29,6 +29,7 @@ from typing import Protocol
 
 from sqlglot import exp
 
+from vostack.adql import expressions as geo
 from vostack.schema import Column, Field
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "expression_name",
     "infer",
     "unique_names",
+    "unit_of",
     "votable_type",
     "widen",
 ]
@@ -105,6 +107,19 @@ _TO_VOTABLE: dict[exp.DType, str] = {
     _DT.DECIMAL: "double",
     _DT.BIGDECIMAL: "double",
 }
+# DALI 1.1 §3.3: geometry values are arrays of doubles in degrees with an xtype
+_GEOMETRY_VOTABLE: dict[str, tuple[str, str | None, str | None]] = {
+    geo.POINT: ("double", "2", "point"),
+    geo.CIRCLE: ("double", "3", "circle"),
+    geo.POLYGON: ("double", "*", "polygon"),
+}
+# the units of geometry results (ADQL 2.1 §4.2: degrees)
+_GEOMETRY_UNITS: dict[type[exp.Expr], str] = {
+    geo.ADQLDistance: "deg",
+    geo.ADQLArea: "deg**2",
+    geo.ADQLCoord1: "deg",
+    geo.ADQLCoord2: "deg",
+}
 _TEMPORAL = frozenset({_DT.TIMESTAMP, _DT.TIMESTAMPTZ, _DT.TIMESTAMPLTZ, _DT.TIMESTAMPNTZ, _DT.DATETIME, _DT.DATE})
 _NUMERIC_ORDER = (_DT.SMALLINT, _DT.INT, _DT.BIGINT, _DT.DECIMAL, _DT.FLOAT, _DT.DOUBLE)
 
@@ -156,6 +171,9 @@ def column_type(column: Column) -> exp.DataType:
 def votable_type(datatype: exp.DataType | None) -> tuple[str, str | None, str | None]:
     """(datatype, arraysize, xtype) of a VOTable FIELD for a sqlglot type (ADQL 2.1 §3)."""
     dtype = datatype.this if datatype is not None else _DT.UNKNOWN
+    kind = geo.geometry_kind(datatype)
+    if kind is not None:
+        return _GEOMETRY_VOTABLE[kind]
     if dtype in _TO_VOTABLE:
         return _TO_VOTABLE[dtype], None, None
     if dtype in _TEMPORAL:
@@ -173,8 +191,10 @@ def expression_name(node: exp.Expr) -> str:
     if isinstance(node, exp.Cast):
         inner = node.this
         return inner.name if isinstance(inner, exp.Column) else expression_name(inner)
-    if isinstance(node, exp.Anonymous):
+    if isinstance(node, exp.Anonymous | geo.ADQLUserFunction):
         return node.name.lower()
+    if isinstance(node, geo.ADQLFunction):
+        return node.adql_name.lower()
     if type(node) in _NAMES:
         return _NAMES[type(node)]
     if isinstance(node, exp.Func):
@@ -182,7 +202,8 @@ def expression_name(node: exp.Expr) -> str:
     return "expr"
 
 
-def _unit_of(node: exp.Expr, fields_of: dict[int, Field]) -> str | None:
+def unit_of(node: exp.Expr, fields_of: dict[int, Field]) -> str | None:
+    """The unit of ``node`` when it is a column, or a function of one that keeps its unit."""
     while isinstance(node, _UNIT_KEEPING):
         node = node.this
     field = fields_of.get(id(node))
@@ -204,7 +225,12 @@ def expression_field(node: exp.Expr, name: str, fields_of: dict[int, Field]) -> 
     if value is not None:
         # PostgreSQL types integer literals by their size
         datatype = "int" if value <= 2**31 - 1 else "long" if value <= 2**63 - 1 else "double"
-    unit = _unit_of(node, fields_of) if isinstance(node, _UNIT_KEEPING) else None
+    unit = unit_of(node, fields_of) if isinstance(node, _UNIT_KEEPING) else None
+    if xtype in ("point", "circle", "polygon"):
+        unit = "deg"
+    unit = _GEOMETRY_UNITS.get(type(node), unit)
+    if isinstance(node, geo.ADQLInUnit):
+        unit = node.args["unit"].this
     return Field(name=name, datatype=datatype, arraysize=arraysize, xtype=xtype, unit=unit)
 
 

@@ -14,6 +14,14 @@ types :mod:`vostack.adql.resolve` put on the tree:
   PostgreSQL would compute them as ``numeric`` (decimal literals, ``AVG`` of
   integers, ``SUM`` of ``bigint``), and ``SUM`` results declared ``long`` to
   ``BIGINT``: the SQL returns exactly the types its FIELDs declare.
+* Geometry (ADQL 2.1 §4.2), see :func:`morph_geometry`: argument types are
+  checked; ``BOX`` becomes the ``POLYGON`` of its corners; ``CONTAINS(a, b) = 1``,
+  ``1 = CONTAINS(a, b)``, ``= 0`` and ``<> 0`` (and ``INTERSECTS``) become the
+  pgSphere predicates ``a <@ b`` / ``a && b`` (with ``NOT``), so that GiST
+  indexes apply; any other use of them becomes ``CASE WHEN … THEN 1 ELSE 0 END``;
+  ``DISTANCE(a, b) < r`` (``<=``, or ``r > DISTANCE(a, b)``) with a literal
+  radius also gets ``a <@ scircle(b, r)``, which an index on ``a`` serves;
+  geometry values in the result become DALI arrays in degrees (DALI 1.1 §3.3).
 * ``TOP n`` becomes ``LIMIT``, combined with the service's row limit (the smaller
   wins, TAP 1.1 MAXREC); ``OFFSET`` stays, and PostgreSQL applies it first as
   ADQL 2.1's OFFSET requires.
@@ -23,6 +31,8 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from vostack.adql import expressions as geo
+from vostack.adql.errormap import semantic_error
 from vostack.adql.resolve import Resolved
 
 __all__ = ["to_postgres"]
@@ -72,7 +82,10 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
 
 def _numeric_in_postgres(node: exp.Expr) -> bool:
     """Whether PostgreSQL may compute ``node`` as ``numeric`` (which no FIELD declares)."""
-    for sub in node.walk():
+    # IN_UNIT and geometry functions return double precision whatever their arguments
+    for sub in node.walk(prune=lambda n: isinstance(n, geo.ADQLFunction)):
+        if isinstance(sub, geo.ADQLFunction):
+            continue
         if isinstance(sub, exp.Literal) and not sub.is_string and not sub.is_int:
             return True
         arg = sub.this.type.this if isinstance(sub, exp.Avg | exp.Sum) and sub.this.type else None
@@ -114,9 +127,15 @@ def _limit(tree: exp.Query, row_limit: int | None) -> None:
     tree.set("limit", exp.Limit(expression=exp.Literal.number(count)))
 
 
-def to_postgres(resolved: Resolved, *, row_limit: int | None = None) -> exp.Query:
-    """Rewrite a resolved query for PostgreSQL/pgSphere; returns the tree to generate."""
+def to_postgres(
+    resolved: Resolved, *, row_limit: int | None = None, text: str = "", geometry: bool = True
+) -> exp.Query:
+    """Rewrite a resolved query for PostgreSQL/pgSphere; returns the tree to generate.
+
+    ``geometry=False`` says the query calls no geometry function (only result columns can be geometries).
+    """
     tree = resolved.tree
+    morph_geometry(tree, text, calls=geometry)
     # children before parents, so that rewrites nest (ROUND(MOD(x, y), 2))
     for node in reversed(list(tree.walk())):
         new = _rewrite(node)
@@ -127,3 +146,272 @@ def to_postgres(resolved: Resolved, *, row_limit: int | None = None) -> exp.Quer
         _declare_types(select)
     _limit(tree, row_limit)
     return tree
+
+
+# -- geometry (ADQL 2.1 §4.2) ---------------------------------------------------------------------
+
+_POINT, _CIRCLE, _POLYGON = geo.POINT, geo.CIRCLE, geo.POLYGON
+_REGIONS = frozenset({_CIRCLE, _POLYGON})
+_ANY = frozenset({_POINT, _CIRCLE, _POLYGON})
+_NAMES = {_POINT: "a point", _CIRCLE: "a circle", _POLYGON: "a polygon"}
+_TEXT_TYPES = frozenset({_DT.TEXT, _DT.VARCHAR, _DT.CHAR, _DT.BOOLEAN})
+_PREDICATES = (geo.ADQLContains, geo.ADQLIntersects)
+
+
+def _kind(node: exp.Expr) -> str | None:
+    return geo.geometry_kind(node.type)
+
+
+def _check_geometry(node: geo.ADQLFunction, text: str) -> None:
+    """Refuse geometry calls whose arguments have the wrong type (ADQL 2.1 §4.2)."""
+
+    def expect(arg: exp.Expr, kinds: frozenset[str], what: str) -> None:
+        kind = _kind(arg)
+        if kind not in kinds:
+            got = _NAMES.get(kind or "", "a number" if kind is None and not _is_text(arg) else "a string")
+            raise semantic_error(f"{node.adql_name} expects {what}, not {got}", text, arg)
+
+    if isinstance(node, geo.ADQLPoint):
+        for arg in (node.this, node.expression):
+            if _kind(arg) is not None or _is_text(arg):
+                raise semantic_error("POINT takes two numbers (longitude and latitude in degrees)", text, arg)
+    elif isinstance(node, geo.ADQLCircle | geo.ADQLBox):
+        expect(node.this, frozenset({_POINT}), "a point as its centre")
+        radius = _literal(node.args["radius"]) if isinstance(node, geo.ADQLCircle) else None
+        if radius is not None and not 0 <= radius <= 90:
+            raise semantic_error("a CIRCLE radius must be between 0 and 90 degrees", text, node.args["radius"])
+    elif isinstance(node, geo.ADQLPolygon):
+        for vertex in node.expressions:
+            expect(vertex, frozenset({_POINT}), "points as its vertices")
+    elif isinstance(node, geo.ADQLContains):
+        expect(node.this, _ANY, "a geometry as its first argument")
+        expect(node.expression, _REGIONS, "a circle or polygon as its second argument")
+    elif isinstance(node, geo.ADQLIntersects):
+        expect(node.this, _ANY, "geometries")
+        expect(node.expression, _ANY, "geometries")
+        if _kind(node.this) == _POINT and _kind(node.expression) == _POINT:
+            raise semantic_error("INTERSECTS expects at least one circle or polygon", text, node)
+    elif isinstance(node, geo.ADQLDistance):
+        expect(node.this, frozenset({_POINT}), "points")
+        expect(node.expression, frozenset({_POINT}), "points")
+    elif isinstance(node, geo.ADQLCoord1 | geo.ADQLCoord2):
+        expect(node.this, frozenset({_POINT}), "a point")
+    elif isinstance(node, geo.ADQLCentroid):
+        expect(node.this, _ANY, "a geometry")
+        if _kind(node.this) == _POLYGON:
+            raise semantic_error("CENTROID of a polygon is not supported by this service", text, node)
+    elif isinstance(node, geo.ADQLArea | geo.ADQLCoordSys):
+        expect(node.this, _ANY, "a geometry")
+
+
+def _literal(node: exp.Expr) -> float | None:
+    """The value of a (signed) numeric literal, else ``None``."""
+    node = _unparen(node)
+    sign = 1.0
+    if isinstance(node, exp.Neg):
+        sign, node = -1.0, _unparen(node.this)
+    if isinstance(node, exp.Literal) and not node.is_string:
+        return sign * float(node.this)
+    return None
+
+
+def _is_text(node: exp.Expr) -> bool:
+    return node.type is not None and node.type.this in _TEXT_TYPES
+
+
+def _half(size: exp.Expr) -> exp.Expr:
+    return exp.Mul(this=exp.Paren(this=size.copy()), expression=exp.Literal.number("0.5"))
+
+
+def _corner(centre: exp.Expr, half: exp.Expr, sign: int) -> exp.Expr:
+    klass = exp.Add if sign > 0 else exp.Sub
+    return exp.Paren(this=klass(this=exp.Paren(this=centre.copy()), expression=half.copy()))
+
+
+def _box_polygon(box: geo.ADQLBox) -> geo.ADQLPolygon:
+    """BOX(x, y, w, h) as the polygon of its four corners (x ± w/2, y ± h/2)."""
+    centre = box.this
+    if isinstance(centre, geo.ADQLPoint):
+        x, y = centre.this, centre.expression
+    else:
+        x, y = geo.ADQLCoord1(this=centre.copy()), geo.ADQLCoord2(this=centre.copy())
+        x.type = y.type = exp.DataType(this=_DT.DOUBLE)
+    dx, dy = _half(box.args["width"]), _half(box.args["height"])
+    vertices = []
+    for sx, sy in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
+        vertex = geo.ADQLPoint(this=_corner(x, dx, sx), expression=_corner(y, dy, sy))
+        vertex.meta["inline"] = True
+        vertex.type = geo.sphere_type(_POINT)
+        vertices.append(vertex)
+    polygon = geo.ADQLPolygon(expressions=vertices)
+    polygon.type = geo.sphere_type(_POLYGON)
+    return polygon
+
+
+def _operator(this: exp.Expr, other: exp.Expr, op: str) -> exp.Expr:
+    node = geo.SphereOperator(this=this, expression=other, op=op)
+    node.type = exp.DataType(this=_DT.BOOLEAN)
+    return node
+
+
+def _predicate(node: exp.Expr) -> exp.Expr:
+    """The pgSphere boolean for CONTAINS/INTERSECTS (ADQL 2.1 §4.2.5, §4.2.10)."""
+    this, other = node.this, node.expression
+    if isinstance(node, geo.ADQLContains):
+        return _operator(this, other, "<@")
+    if _kind(this) == _POINT:
+        return _operator(this, other, "<@")
+    if _kind(other) == _POINT:
+        return _operator(other, this, "<@")
+    return _operator(this, other, "&&")
+
+
+def _unparen(node: exp.Expr) -> exp.Expr:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return node
+
+
+def _bit(node: exp.Expr) -> int | None:
+    node = _unparen(node)
+    if isinstance(node, exp.Literal) and node.is_int and node.this in ("0", "1"):
+        return int(node.this)
+    return None
+
+
+# DaCHS' booleanizer table: (operator, literal) -> keep the predicate (True) or negate it (False)
+_BOOLEANIZER = {(exp.EQ, 1): True, (exp.EQ, 0): False, (exp.NEQ, 0): True, (exp.NEQ, 1): False}
+
+
+def _booleanize(node: exp.Expr) -> exp.Expr | None:
+    """``CONTAINS(a, b) = 1`` and its variants as a pgSphere predicate, or ``None``."""
+    if not isinstance(node, exp.EQ | exp.NEQ):
+        return None
+    for call, literal in ((node.this, node.expression), (node.expression, node.this)):
+        call = _unparen(call)
+        bit = _bit(literal)
+        if isinstance(call, _PREDICATES) and bit is not None:
+            predicate = _predicate(call)
+            if _BOOLEANIZER[(type(node), bit)]:
+                return predicate
+            negated = exp.Not(this=predicate)
+            negated.type = predicate.type
+            return negated
+    return None
+
+
+def _radius(node: exp.Expr) -> float | None:
+    value = _literal(node)
+    return value if value is not None and 0 <= value <= 90 else None
+
+
+def _cone(node: exp.Expr) -> exp.Expr | None:
+    """``(a <@ scircle(b, r) AND …)`` to replace ``DISTANCE(a, b) < r`` (the AND gets the comparison), or None."""
+    if isinstance(node, exp.LT | exp.LTE):
+        distance, radius = _unparen(node.this), node.expression
+    elif isinstance(node, exp.GT | exp.GTE):
+        distance, radius = _unparen(node.expression), node.this
+    else:
+        return None
+    if not isinstance(distance, geo.ADQLDistance) or _radius(radius) is None:
+        return None
+    circle = geo.ADQLCircle(this=distance.expression.copy(), radius=radius.copy())
+    circle.type = geo.sphere_type(_CIRCLE)
+    inside = _operator(distance.this.copy(), circle, "<@")
+    # the comparison itself goes into the AND once it has been replaced (copying it is slow)
+    return exp.Paren(this=exp.And(this=inside, expression=exp.Null()))
+
+
+def _comparison(node: exp.Expr) -> exp.Expr | None:
+    """The comparison ``node`` is an operand of (through parentheses), if any."""
+    parent = node.parent
+    while isinstance(parent, exp.Paren):
+        parent = parent.parent
+    return parent if isinstance(parent, exp.EQ | exp.NEQ | exp.LT | exp.LTE | exp.GT | exp.GTE) else None
+
+
+def _as_case(node: exp.Expr) -> exp.Expr:
+    case = exp.Case(
+        ifs=[exp.If(this=_predicate(node), true=exp.Literal.number(1))],
+        default=exp.Literal.number(0),
+    )
+    case.type = exp.DataType(this=_DT.INT)
+    return case
+
+
+def _double(node: exp.Expr) -> exp.Expr:
+    return exp.Cast(this=node, to=_type(_DT.DOUBLE))
+
+
+def _degrees(function: str, node: exp.Expr) -> exp.Expr:
+    return exp.Degrees(this=exp.Anonymous(this=function, expressions=[node]))
+
+
+def _coordinates(point: exp.Expr) -> list[exp.Expr]:
+    if isinstance(point, geo.ADQLPoint):
+        return [_double(point.this), _double(point.expression)]
+    return [_degrees("long", point.copy()), _degrees("lat", point.copy())]
+
+
+def _dali_array(value: exp.Expr) -> exp.Expr | None:
+    """A geometry value as a DALI array of doubles in degrees (DALI 1.1 §3.3), if it can be one."""
+    kind = _kind(value)
+    if kind == _POINT:
+        items = _coordinates(value)
+    elif kind == _CIRCLE:
+        if isinstance(value, geo.ADQLCircle):
+            items = [*_coordinates(value.this), _double(value.args["radius"])]
+        else:
+            centre = exp.Anonymous(this="center", expressions=[value.copy()])
+            items = [*_coordinates(centre), _degrees("radius", value.copy())]
+    elif kind == _POLYGON and isinstance(value, geo.ADQLPolygon):
+        items = [item for vertex in value.expressions for item in _coordinates(vertex)]
+    else:
+        return None
+    return exp.Array(expressions=items)
+
+
+def _result_selects(node: exp.Expr) -> list[exp.Select]:
+    if isinstance(node, exp.Subquery):
+        return _result_selects(node.this)
+    if isinstance(node, exp.Select):
+        return [node]
+    if isinstance(node, exp.SetOperation):
+        return _result_selects(node.this) + _result_selects(node.expression)
+    return []
+
+
+def morph_geometry(tree: exp.Query, text: str = "", *, calls: bool = True) -> None:
+    """Check and rewrite the geometry of a resolved query for pgSphere (ADQL 2.1 §4.2), in place.
+
+    With ``calls=False`` only geometry-valued result columns are converted to DALI arrays.
+    """
+    nodes = [node for node in tree.walk() if isinstance(node, geo.ADQLFunction)] if calls else []
+    for node in nodes:
+        _check_geometry(node, text)
+    for node in reversed(nodes):
+        if isinstance(node, geo.ADQLBox):
+            node.replace(_box_polygon(node))
+    for node in nodes:
+        comparison = _comparison(node) if isinstance(node, (*_PREDICATES, geo.ADQLDistance)) else None
+        if comparison is not None:
+            new = _booleanize(comparison)
+            if new is not None:
+                comparison.replace(new)
+            elif (cone := _cone(comparison)) is not None:
+                comparison.replace(cone)
+                cone.this.set("expression", comparison)
+    for node in reversed(nodes):
+        # the predicates not consumed by a comparison are numbers
+        if isinstance(node, _PREDICATES) and node.root() is tree:
+            node.replace(_as_case(node))
+    for select in _result_selects(tree):
+        for item in select.expressions:
+            value = item.this if isinstance(item, exp.Alias) else item
+            array = _dali_array(value)
+            if array is None:
+                continue
+            if isinstance(item, exp.Alias):
+                item.set("this", array)
+            else:
+                value.replace(array)

@@ -19,10 +19,12 @@ from sqlglot.errors import ErrorLevel
 
 from vostack.adql import fields as fields_
 from vostack.adql import morph, resolve
-from vostack.adql.dialect import ADQL
+from vostack.adql.dialect import ADQL, GEOMETRY_FUNCTIONS
 from vostack.adql.errormap import sqlglot_errors, syntax_error
+from vostack.adql.expressions import build_geometry
 from vostack.adql.pgsphere import PgSphere
-from vostack.adql.validate import check_query, check_tokens, parse_udf_signatures
+from vostack.adql.udf import UDF, declared
+from vostack.adql.validate import MAX_QUERY_LENGTH, check_literal_types, check_query, check_tokens, parse_udf_signatures
 from vostack.schema import Field, TableSet
 
 __all__ = ["Query", "Translation", "parse", "translate"]
@@ -38,11 +40,12 @@ class Query:
     back as normalised ADQL.
     """
 
-    __slots__ = ("text", "tree")
+    __slots__ = ("geometry", "text", "tree")
 
-    def __init__(self, text: str, tree: exp.Query) -> None:
+    def __init__(self, text: str, tree: exp.Query, *, geometry: bool = True) -> None:
         self.text = text
         self.tree = tree
+        self.geometry = geometry  # whether the query calls geometry functions
 
     def adql(self) -> str:
         """The query written back as ADQL (keywords upper case, ``TOP n``)."""
@@ -67,7 +70,7 @@ class Translation:
     tables: tuple[str, ...]
 
 
-def parse(text: str, *, udfs: Iterable[str] = ()) -> Query:
+def parse(text: str, *, udfs: Iterable[str | UDF] = ()) -> Query:
     """Parse ADQL 2.1 text into a :class:`Query` (ADQL 2.1 §2 and Appendix A).
 
     Parameters
@@ -75,9 +78,10 @@ def parse(text: str, *, udfs: Iterable[str] = ()) -> Query:
     text
         The query.
     udfs
-        User-defined functions the service declares (ADQL 2.1, features-udf): names, or
-        TAPRegExt ``form`` signatures like ``ivo_foo(x REAL) -> REAL``.  Functions
-        whose name starts with ``ivo_`` are accepted as IVOA-defined ones.
+        User-defined functions the service declares (ADQL 2.1, features-udf): :class:`UDF`
+        objects, names, or TAPRegExt ``form`` signatures like ``ivo_foo(x REAL) -> REAL``.
+        Functions whose name starts with ``ivo_`` are accepted as IVOA-defined ones
+        (:func:`translate` then refuses those the service does not offer).
 
     Raises
     ------
@@ -86,7 +90,9 @@ def parse(text: str, *, udfs: Iterable[str] = ()) -> Query:
     vostack.errors.ADQLSemanticError
         When the query calls a function that is neither ADQL's nor declared.
     """
-    declared = parse_udf_signatures(list(udfs))
+    declared = parse_udf_signatures([udf.form if isinstance(udf, UDF) else udf for udf in udfs])
+    if len(text) > MAX_QUERY_LENGTH:
+        raise syntax_error(f"the query is longer than {MAX_QUERY_LENGTH} characters", text)
     with sqlglot_errors(text):
         tokens = _DIALECT.tokenize(text)
         if not tokens:
@@ -97,11 +103,14 @@ def parse(text: str, *, udfs: Iterable[str] = ()) -> Query:
             raise syntax_error("only one query is allowed", text)
         tree = statements[0]
         check_query(tree, text, declared)
+        geometry = any(token.text.upper() in GEOMETRY_FUNCTIONS for token in tokens)
+        if geometry:
+            build_geometry(tree)
         assert isinstance(tree, exp.Query)
-        return Query(text, tree)
+        return Query(text, tree, geometry=geometry)
 
 
-def translate(text: str, schema: TableSet, *, row_limit: int | None = None) -> Translation:
+def translate(text: str, schema: TableSet, *, row_limit: int | None = None, udfs: Iterable[UDF] = ()) -> Translation:
     """Translate ADQL to PostgreSQL with pgSphere against the published ``schema``.
 
     Parameters
@@ -114,21 +123,26 @@ def translate(text: str, schema: TableSet, *, row_limit: int | None = None) -> T
         When given, the SQL returns at most this many rows (combined with the
         query's own ``TOP``: the smaller wins).  TAP services pass MAXREC + 1 to
         detect overflow (TAP 1.1 MAXREC).
+    udfs
+        The portal's user-defined functions, in addition to :data:`BUILTIN_UDFS`.
 
     Raises
     ------
     vostack.errors.ADQLSyntaxError
         When the text is not ADQL.
     vostack.errors.ADQLSemanticError
-        For unknown tables, columns or functions, and for ADQL features this
-        service does not translate yet (geometry, user-defined functions).
+        For unknown tables, columns or functions, wrong argument types, and
+        the ADQL features this service does not translate (``REGION``, ``CAST``
+        to geometries).
     """
     if row_limit is not None and row_limit < 0:
         raise ValueError("row_limit must not be negative")
-    query = parse(text)
+    offered = declared(udfs)
+    query = parse(text, udfs=offered.values())
     with sqlglot_errors(text):
-        resolved = resolve.resolve(query.tree, schema, text)
+        check_literal_types(query.tree, text)
+        resolved = resolve.resolve(query.tree, schema, text, offered)
         result_fields = fields_.infer(resolved.outputs)
-        tree = morph.to_postgres(resolved, row_limit=row_limit)
+        tree = morph.to_postgres(resolved, row_limit=row_limit, text=text, geometry=query.geometry)
         sql = tree.sql(dialect=_OUTPUT, identify=True, comments=False, unsupported_level=ErrorLevel.RAISE, copy=False)
     return Translation(sql=sql, fields=result_fields, tables=resolved.tables)

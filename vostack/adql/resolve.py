@@ -23,14 +23,14 @@ A table may be written without its schema when exactly one published table has
 that name (ADQL 2.1 §2.2 leaves default schemas to the service).
 Unknown tables (``pg_catalog.pg_class``, unpublished schemas, table functions)
 and columns raise :class:`~vostack.errors.ADQLSemanticError` naming them as the
-user wrote them.  Geometry functions, ``IN_UNIT`` and user-defined functions
-are not translated yet and raise the same error.
+user wrote them.  ``IN_UNIT(x, 'unit')`` gets its conversion factor here, from
+the unit of ``x`` (a column, or a function keeping its column's unit).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlglot import exp
@@ -39,7 +39,9 @@ from sqlglot.schema import MappingSchema
 
 from vostack.adql.dialect import ADQL, BINARY_COERCIONS, FUNCTIONS, GEOMETRY_FUNCTIONS
 from vostack.adql.errormap import semantic_error
-from vostack.adql.fields import column_type, expression_field, expression_name, votable_type, widen
+from vostack.adql.expressions import ADQLInUnit, ADQLUserFunction
+from vostack.adql.fields import column_type, expression_field, expression_name, unit_of, votable_type, widen
+from vostack.adql.udf import UDF
 from vostack.schema import Field, Table, TableSet
 
 __all__ = ["OutputColumn", "Resolved", "resolve"]
@@ -136,15 +138,19 @@ def _pick(identifier: exp.Identifier, names: Sequence[str]) -> list[int]:
     return hits
 
 
-def resolve(tree: exp.Query, tableset: TableSet, text: str) -> Resolved:
-    """Resolve ``tree`` (parsed and checked ADQL) against ``tableset``, rewriting it in place."""
-    resolver = _Resolver(tableset, text)
+def resolve(tree: exp.Query, tableset: TableSet, text: str, udfs: Mapping[str, UDF] | None = None) -> Resolved:
+    """Resolve ``tree`` (parsed and checked ADQL) against ``tableset``, rewriting it in place.
+
+    ``udfs`` maps upper-case names to the user-defined functions the service offers.
+    """
+    resolver = _Resolver(tableset, text, udfs or {})
     outputs = resolver.query(tree, None, (), derived=False)
     return Resolved(tree=tree, outputs=outputs, tables=tuple(resolver.tables))
 
 
 class _Resolver:
-    def __init__(self, tableset: TableSet, text: str) -> None:
+    def __init__(self, tableset: TableSet, text: str, udfs: Mapping[str, UDF]) -> None:
+        self.udfs = udfs
         self.tableset = tableset
         self.text = text
         self.tables: list[str] = []
@@ -157,6 +163,8 @@ class _Resolver:
 
     def written(self, node: exp.Expr) -> str:
         """``node`` as the user wrote it, from the query text."""
+        if not isinstance(node, exp.Expr):
+            return str(node)  # an empty name part, as in "a..b"
         starts, ends = [], []
         for sub in node.walk():
             meta = sub._meta
@@ -451,7 +459,8 @@ class _Resolver:
             exact = [t for t in found if t.short_name == name.this]
             found = exact or found
         if not found:
-            raise self.error(f"unknown table {written!r}", node)
+            names = [t.name for t in self.tableset.tables()] + [t.short_name for t in self.tableset.tables()]
+            raise self.error(f"unknown table {written!r}{did_you_mean(written, names)}", node)
         if len(found) > 1:
             choices = ", ".join(t.name for t in found)
             raise self.error(f"table {written!r} is ambiguous: write one of {choices}", node)
@@ -526,6 +535,8 @@ class _Resolver:
         column = None
         if isinstance(node, exp.Column):
             node, column = self.column(node, scope, aliases)
+        elif self.is_special(node):
+            node = self.special(node, scope, aliases)
         else:
             self.walk(node, scope, aliases)
         self.annotator.annotate(node, annotate_scope=False)
@@ -540,21 +551,54 @@ class _Resolver:
         if isinstance(node, exp.Anonymous):
             self.unsupported(node)
         if isinstance(node, exp.Cast) and node.to.this == exp.DType.USERDEFINED:
-            raise self.error(f"CAST to {node.to.sql(dialect=ADQL)} is not supported yet", node)
+            raise self.error(f"CAST to {node.to.sql(dialect=ADQL)} is not supported by this service", node)
         for child in list(node.iter_expressions()):
             if isinstance(child, exp.Column):
                 new, _ = self.column(child, scope, aliases)
                 if new is not child:
                     child.replace(new)
+            elif self.is_special(child):
+                child.replace(self.special(child, scope, aliases))
             else:
                 self.walk(child, scope, aliases)
+
+    def is_special(self, node: exp.Expr) -> bool:
+        """IN_UNIT and user-defined functions: calls whose translation needs their resolved arguments."""
+        return isinstance(node, exp.Anonymous) and (_is_in_unit(node) or str(node.this).upper() in self.udfs)
+
+    def special(self, node: exp.Expr, scope: _Scope, aliases: dict[str, exp.Expr] | None) -> exp.Expr:
+        if _is_in_unit(node):
+            return self.in_unit(node, scope, aliases)
+        udf = self.udfs[str(node.this).upper()]
+        if len(node.expressions) != len(udf.params):
+            raise self.error(f"{udf.name} takes {len(udf.params)} arguments, not {len(node.expressions)}", node)
+        args = [self.expression(arg, scope, aliases)[0] for arg in node.expressions]
+        call = ADQLUserFunction(this=node.this, expressions=args)
+        call.meta.update(node.meta)
+        call.meta["udf"] = udf
+        call.meta["returns"] = udf.type
+        return call
+
+    def in_unit(self, node: exp.Expr, scope: _Scope, aliases: dict[str, exp.Expr] | None) -> exp.Expr:
+        """``IN_UNIT(x, 'unit')`` with the factor from x's unit to ``unit`` (ADQL 2.1 §4.9, VOUnits 1.0)."""
+        value, target = node.expressions
+        value, column = self.expression(value, scope, aliases)
+        source = column.field.unit if column is not None else unit_of(value, self.fields_of)
+        if not source:
+            raise self.error(f"IN_UNIT cannot convert {self.written(value)!r}: its unit is not known", value)
+        factor = conversion_factor(source, target.this)
+        if isinstance(factor, str):
+            raise self.error(f"IN_UNIT cannot convert {self.written(value)!r} from {source!r}: {factor}", target)
+        converted = ADQLInUnit(this=value, unit=target, factor=exp.Literal.number(repr(factor)))
+        converted.meta.update(node.meta)
+        return converted
 
     def unsupported(self, node: exp.Anonymous) -> None:
         name = node.name.upper()
         if name in GEOMETRY_FUNCTIONS:
-            raise self.error(f"the geometry function {name} is not supported yet", node)
+            raise self.error(f"the geometry function {name} is not supported by this service", node)
         if name in FUNCTIONS:
-            raise self.error(f"{name} is not supported yet", node)
+            raise self.error(f"{name} is not supported by this service", node)  # pragma: no cover
         raise self.error(f"the function {node.name!r} is not available on this service", node)
 
     def column(
@@ -566,7 +610,10 @@ class _Resolver:
                 hits = _pick(node.this, list(aliases))
                 if hits:
                     return list(aliases.values())[hits[0]].copy(), None
-            raise self.error(f"unknown column {self.written(node)!r}", node)
+            names = [c.name for level in scope.chain() for src in level.sources for c in src.columns]
+            names += list(aliases or ())
+            written = self.written(node)
+            raise self.error(f"unknown column {written!r}{did_you_mean(node.name, names)}", node)
         source, output = found
         node.set("catalog", None)
         node.set("db", None)
@@ -583,7 +630,8 @@ class _Resolver:
             source = self.find_source(node, scope)
             hits = _pick(identifier, [c.name for c in source.columns])
             if not hits:
-                raise self.error(f"unknown column {self.written(node)!r}", node)
+                suggestion = did_you_mean(identifier.name, [c.name for c in source.columns])
+                raise self.error(f"unknown column {self.written(node)!r}{suggestion}", node)
             return source, source.columns[hits[0]]
         for level in scope.chain():
             for name, output in level.merged.items():
@@ -614,9 +662,11 @@ class _Resolver:
             if found:
                 return found[0]
         written = self.written_parts(parts)
+        names = [src.name for level in scope.chain() for src in level.sources]
+        suggestion = did_you_mean(parts[-1].name if parts else "", names)
         if star:
-            raise self.error(f"unknown table {written!r} in {self.written(node)!r}", node)
-        raise self.error(f"unknown table {written!r} in column reference {self.written(node)!r}", node)
+            raise self.error(f"unknown table {written!r} in {self.written(node)!r}{suggestion}", node)
+        raise self.error(f"unknown table {written!r} in column reference {self.written(node)!r}{suggestion}", node)
 
     def written_parts(self, parts: list[exp.Expr]) -> str:
         return ".".join(self.written(p) for p in parts)
@@ -632,3 +682,44 @@ class _Resolver:
             schema, name = identifiers
             return matches(schema, source.table.schema_name) and matches(name, source.table.short_name)
         return False
+
+
+def _is_in_unit(node: exp.Expr) -> bool:
+    return isinstance(node, exp.Anonymous) and str(node.this).upper() == "IN_UNIT"
+
+
+def conversion_factor(source: str, target: str) -> float | str:
+    """The factor converting values in unit ``source`` to ``target``, or why there is none.
+
+    Units are read as VOUnits (IVOA VOUnits 1.0) by astropy, falling back to
+    astropy's generic format for units published in other spellings.
+    """
+    import astropy.units as u  # imported on first use: astropy is slow to import
+
+    def read(text: str) -> u.UnitBase:
+        try:
+            return u.Unit(text, format="vounit")
+        except ValueError:
+            return u.Unit(text)
+
+    try:
+        target_unit = read(target)
+    except ValueError:
+        return f"{target!r} is not a unit"
+    try:
+        factor = float(read(source).to(target_unit))
+    except ValueError as exc:  # UnitConversionError is a ValueError
+        return str(exc).split("\n")[0] if isinstance(exc, u.UnitConversionError) else f"unknown unit {source!r}"
+    return factor
+
+
+def did_you_mean(written: str, names: Sequence[str]) -> str:
+    """``" (did you mean 'x'?)"`` for the published names closest to ``written``, or ``""``."""
+    import difflib
+
+    lowered = {name.lower(): name for name in names}
+    close = difflib.get_close_matches(written.lower().strip('"'), list(lowered), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    quoted = " or ".join(repr(lowered[c]) for c in close)
+    return f" (did you mean {quoted}?)"

@@ -12,6 +12,7 @@ published tables later, by :mod:`vostack.adql.resolve`.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping, Sequence
 
@@ -21,7 +22,23 @@ from sqlglot.tokenizer_core import Token, TokenType
 from vostack.adql.dialect import FUNCTIONS, GEOMETRY_FUNCTIONS, RESERVED_WORDS, ADQLTokenizer
 from vostack.adql.errormap import node_offset, semantic_error, syntax_error
 
-__all__ = ["REGULAR_IDENTIFIER", "check_query", "check_tokens", "parse_udf_signatures"]
+__all__ = [
+    "MAX_BIGINT",
+    "MAX_POLYGON_VERTICES",
+    "MAX_QUERY_LENGTH",
+    "REGULAR_IDENTIFIER",
+    "check_literal_types",
+    "check_query",
+    "check_tokens",
+    "parse_udf_signatures",
+]
+
+#: The largest TOP, OFFSET and hexadecimal literal (PostgreSQL ``bigint``).
+MAX_BIGINT = 2**63 - 1
+#: pgSphere's limit on the vertices of a polygon (``MAX_POINTS`` in its sources).
+MAX_POLYGON_VERTICES = 1024
+#: Longer query texts are refused before tokenizing: translation time grows with the text.
+MAX_QUERY_LENGTH = 100_000
 
 #: ADQL 2.1 §2.1: a regular identifier starts with a Latin letter.
 REGULAR_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
@@ -324,6 +341,8 @@ class _Checker:
             extra = {k for k, v in group.args.items() if v and k != "expressions"}
             if extra:
                 raise self.fail(f"GROUP BY {' '.join(sorted(extra)).upper()} is not ADQL", group)
+            if not group.expressions:
+                raise self.fail("GROUP BY needs at least one column", group)
             for term in group.expressions:
                 self.value(term)
         having = node.args.get("having")
@@ -365,10 +384,14 @@ class _Checker:
             raise self.fail(f"unexpected {self.adql(limit)!r}", limit)
         if not _is_unsigned_integer(limit.expression):
             raise self.fail("TOP must be followed by an unsigned integer", limit.expression or limit)
+        if int(limit.expression.this) > MAX_BIGINT:
+            raise self.fail(f"TOP must be at most {MAX_BIGINT}", limit.expression)
 
     def offset(self, offset: exp.Expr) -> None:
         if not _is_unsigned_integer(offset.expression):
             raise self.fail("OFFSET must be followed by an unsigned integer", offset.expression or offset)
+        if int(offset.expression.this) > MAX_BIGINT:
+            raise self.fail(f"OFFSET must be at most {MAX_BIGINT}", offset.expression)
 
     # -- FROM ----------------------------------------------------------------------------------
 
@@ -498,7 +521,10 @@ class _Checker:
             if isinstance(node.this, exp.Star):
                 raise self.fail(f"{self.adql(node)!r} is only allowed in the select list", node)
             self.column(node)
-        elif isinstance(node, exp.Literal | exp.Null | exp.Boolean | exp.HexString):
+        elif isinstance(node, exp.HexString):
+            if len(node.this.lstrip("0")) > 16 or int(node.this or "0", 16) > MAX_BIGINT:
+                raise self.fail("hexadecimal literals are 64-bit integers: at most 0x7FFFFFFFFFFFFFFF", node)
+        elif isinstance(node, exp.Literal | exp.Null | exp.Boolean):
             return
         elif isinstance(node, exp.Concat) and all(_is_string(arg) for arg in node.expressions):
             return  # 'a' 'b': an SQL-92 string literal continued over several quoted parts
@@ -507,6 +533,7 @@ class _Checker:
         elif isinstance(node, _ARITHMETIC):
             self.value(node.this)
             self.value(node.expression)
+
             if isinstance(node, exp.DPipe):
                 for operand in (node.this, node.expression):
                     if _geometry_value(operand):
@@ -533,6 +560,7 @@ class _Checker:
         elif isinstance(node, _FUNCTIONS):
             for arg in node.iter_expressions():
                 self.value(arg)
+
         elif isinstance(node, exp.Anonymous):
             self.function(node)
         elif isinstance(node, exp.Star):
@@ -564,6 +592,11 @@ class _Checker:
         )
         if ok and isinstance(to, exp.DataType) and to.this not in (exp.DType.CHAR, exp.DType.VARCHAR):
             ok = not to.expressions
+        elif ok and isinstance(to, exp.DataType):
+            # CHAR(n), VARCHAR(n): one unsigned integer length
+            ok = len(to.expressions) <= 1 and all(
+                isinstance(p, exp.DataTypeParam) and _is_unsigned_integer(p.this) for p in to.expressions
+            )
         if not ok:
             written = self.adql(to) if isinstance(to, exp.Expr) else "?"
             raise self.fail(
@@ -611,7 +644,10 @@ class _Checker:
             if count is not None and count != len(args):
                 raise self.fail(f"{node.name} takes {count} arguments, not {len(args)}", node)
         elif not name.startswith("IVO_"):
-            raise semantic_error(f"unknown function {node.name!r}", self.text, node)
+            known = [*FUNCTIONS, *self.udfs]
+            close = difflib.get_close_matches(name, known, n=2, cutoff=0.7)
+            hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+            raise semantic_error(f"unknown function {node.name!r}{hint}", self.text, node)
         for arg in args:
             self.value(arg)
 
@@ -627,6 +663,8 @@ class _Checker:
         elif name == "POLYGON":
             numeric = any(_is_literal(arg) for arg in coords)
             ok = len(coords) >= 6 and len(coords) % 2 == 0 if numeric else len(coords) >= 3
+            if len(coords) > 2 * MAX_POLYGON_VERTICES:
+                raise self.fail(f"a POLYGON has at most {MAX_POLYGON_VERTICES} vertices", node)
         elif name == "DISTANCE":
             ok = len(args) in (2, 4)
         elif name == "REGION":
@@ -637,7 +675,32 @@ class _Checker:
             raise self.fail(f"wrong arguments for {name}: {self.adql(node)}", node)
 
 
+_STRING_FUNCTIONS = (exp.Lower, exp.Upper, exp.Coalesce)
+
+
+def _unparen(node: exp.Expr) -> exp.Expr:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return node
+
+
 _SETOP_ARGS = frozenset({"this", "expression", "distinct", "order", "limit", "offset", "with_"})
+
+
+def check_literal_types(tree: exp.Expr, text: str) -> None:
+    """Refuse string literals where ADQL 2.1 §2.3 wants numbers (``'a' - 1``, ``SQRT('4')``, ``AVG('x')``).
+
+    The grammar allows them (and the IVOA test suite expects them to parse); PostgreSQL would fail on
+    them with a less helpful message, so :func:`vostack.adql.translate` refuses them first.
+    """
+    numeric = (*_ARITHMETIC, *_FUNCTIONS, exp.Avg, exp.Sum)
+    for node in tree.find_all(*numeric):
+        if isinstance(node, (exp.DPipe, *_STRING_FUNCTIONS)):
+            continue
+        for operand in node.iter_expressions():
+            if _is_string(_unparen(operand)):
+                written = node.sql()
+                raise semantic_error(f"{written!r} takes numbers, not strings", text, operand)
 
 
 def _not_a_condition(node: exp.Expr, written: str) -> str:

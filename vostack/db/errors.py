@@ -39,7 +39,8 @@ def map_errors(*, user_query: bool = False) -> Iterator[None]:
         state = exc.sqlstate or ""
         if state.startswith(_TRANSIENT_CLASSES) or isinstance(exc, asyncpg.CannotConnectNowError):
             raise TransientError(f"the database is unavailable: {exc}") from None
-        if user_query and state[:2] in ("22", "23", "25", "2F", "42", "54"):
+        if user_query and (state[:2] in ("22", "23", "25", "2F", "42", "54") or state == "XX000"):
+            # XX000 in a user's query: pgSphere reports bad input (a radius over 90 degrees) as an internal error
             raise UsageError(f"the database could not run the query: {exc}") from None
         if state.startswith("40"):  # serialization failure, deadlock: worth retrying
             raise TransientError(f"the database reported a transient error: {exc}") from None

@@ -150,10 +150,20 @@ def test_not_adql_is_a_syntax_error(adql: str, message: str) -> None:
             "different numbers of columns",
         ),
         ("SELECT hip FROM hipparcos.main ORDER BY 2", "ORDER BY position 2"),
-        ("SELECT POINT(ra, dec) FROM hipparcos.main", "geometry function POINT is not supported yet"),
-        ("SELECT IN_UNIT(ra, 'rad') FROM hipparcos.main", "IN_UNIT is not supported yet"),
-        ("SELECT CAST('1 2' AS POINT) FROM hipparcos.main", "CAST to POINT is not supported yet"),
-        ("SELECT ivo_hasword(name, 'x') FROM hipparcos.main", "'ivo_hasword' is not available"),
+        ("SELECT REGION('Circle ICRS 1 2 3') FROM hipparcos.main", "REGION is not supported by this service"),
+        ("SELECT DISTANCE(POINT(ra, dec), ra) FROM hipparcos.main", "DISTANCE expects points, not a number"),
+        ("SELECT COORD1(CIRCLE(ra, dec, 1)) FROM hipparcos.main", "COORD1 expects a point, not a circle"),
+        ("SELECT POINT(name, dec) FROM hipparcos.main", "POINT takes two numbers"),
+        ("SELECT CENTROID(POLYGON(1, 2, 3, 4, 5, 6)) FROM hipparcos.main", "CENTROID of a polygon is not supported"),
+        (
+            "SELECT hip FROM hipparcos.main WHERE CONTAINS(CIRCLE(1, 2, 3), POINT(ra, dec)) = 1",
+            "CONTAINS expects a circle or polygon as its second argument, not a point",
+        ),
+        ("SELECT IN_UNIT(hip, 'rad') FROM hipparcos.main", "IN_UNIT cannot convert 'hip': its unit is not known"),
+        ("SELECT IN_UNIT(hpmag, 'Jy') FROM hipparcos.main", "IN_UNIT cannot convert 'hpmag' from 'mag'"),
+        ("SELECT IN_UNIT(ra, 'furlongs') FROM hipparcos.main", "'furlongs' is not a unit"),
+        ("SELECT CAST('1 2' AS POINT) FROM hipparcos.main", "CAST to POINT is not supported by this service"),
+        ("SELECT ivo_nonsense(name, 'x') FROM hipparcos.main", "'ivo_nonsense' is not available"),
         ("SELECT * FROM x AS a JOIN x AS b USING (c)", "unknown table 'x'"),
     ],
 )
@@ -210,3 +220,29 @@ def test_any_text_gives_a_translation_or_an_adql_error(tableset: TableSet, piece
         translate(text, tableset)
     except ADQLError as error:
         assert error.message
+
+
+@pytest.mark.parametrize(
+    ("adql", "message"),
+    [
+        ("SELECT hpmg FROM hipparcos.main", "unknown column 'hpmg' (did you mean 'hpmag'?)"),
+        ("SELECT m.decl FROM hipparcos.main AS m", "unknown column 'm.decl' (did you mean 'dec'?)"),
+        ("SELECT hip FROM hipparcos.mian", "unknown table 'hipparcos.mian' (did you mean 'hipparcos.main'?)"),
+        ("SELECT hip FROM dr3_lite", "unknown table 'dr3_lite' (did you mean 'dr3lite' or 'gaia.dr3lite'?)"),
+        ("SELECT SQTR(ra) FROM hipparcos.main", "unknown function 'SQTR' (did you mean SQRT?)"),
+        (
+            "SELECT mm.hip FROM hipparcos.main AS m",
+            "unknown table 'mm' in column reference 'mm.hip' (did you mean 'm'?)",
+        ),
+    ],
+)
+def test_misspelled_names_get_did_you_mean_suggestions(tableset: TableSet, adql: str, message: str) -> None:
+    with pytest.raises(ADQLSemanticError) as caught:
+        translate(adql, tableset)
+    assert caught.value.message.startswith(message)
+
+
+def test_reserved_word_as_column_name_suggests_quoting(tableset: TableSet) -> None:
+    with pytest.raises(ADQLSyntaxError, match="'size' is a reserved word in ADQL: write it in double quotes"):
+        translate("SELECT size FROM tap_schema.columns", tableset)
+    assert translate('SELECT "size" FROM tap_schema.columns', tableset).fields[0].name == "size"

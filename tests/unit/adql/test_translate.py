@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
 
 from vostack.adql import ADQLSemanticError, Translation, translate
 from vostack.adql.dialect import FUNCTIONS, GEOMETRY_FUNCTIONS
+from vostack.adql.expressions import ADQL_FUNCTION_CLASSES, MORPHED_CLASSES, SphereOperator
+from vostack.adql.pgsphere import PgSphereGenerator
 from vostack.schema import TableSet
 
 from .validator import Validator
@@ -33,7 +36,7 @@ def load_pairs(path: Path) -> list[tuple[str, str]]:
     return pairs
 
 
-PAIRS = load_pairs(FIXTURES / "pgsphere.sql")
+PAIRS = load_pairs(FIXTURES / "pgsphere.sql") + load_pairs(FIXTURES / "geometry.sql")
 
 
 @pytest.mark.parametrize(("adql", "sql"), PAIRS, ids=[adql[:60] for adql, _ in PAIRS])
@@ -127,15 +130,33 @@ def test_translating_twice_gives_the_same_sql(tableset: TableSet) -> None:
     assert translate(query, tableset) == translate(query, tableset)
 
 
+_GEOMETRY_CALLS = {
+    "AREA": "AREA(CIRCLE(ra, dec, 1))",
+    "BOX": "BOX(ra, dec, 1, 2)",
+    "CENTROID": "CENTROID(CIRCLE(ra, dec, 1))",
+    "CIRCLE": "CIRCLE(ra, dec, 1)",
+    "CONTAINS": "CONTAINS(POINT(ra, dec), CIRCLE(1, 2, 3))",
+    "COORD1": "COORD1(POINT(ra, dec))",
+    "COORD2": "COORD2(POINT(ra, dec))",
+    "COORDSYS": "COORDSYS(POINT(ra, dec))",
+    "DISTANCE": "DISTANCE(ra, dec, 1, 2)",
+    "INTERSECTS": "INTERSECTS(CIRCLE(ra, dec, 1), POLYGON(1, 2, 3, 4, 5, 6))",
+    "POINT": "POINT(ra, dec)",
+    "POLYGON": "POLYGON(ra, dec, 1, 2, 3, 4)",
+    "IN_UNIT": "IN_UNIT(ra, 'rad')",
+}
+_NOT_SUPPORTED = {"REGION": "REGION('Circle ICRS 1 2 3')"}
+
+
 def _call(name: str) -> str:
     low, high = FUNCTIONS[name]
     count = max(low, min(high, 2))
+    if name in _GEOMETRY_CALLS:
+        return _GEOMETRY_CALLS[name]
+    if name in _NOT_SUPPORTED:
+        return _NOT_SUPPORTED[name]
     if name in ("ROUND", "TRUNCATE"):
         return f"{name}(ra, 2)"
-    if name == "IN_UNIT":
-        return "IN_UNIT(ra, 'rad')"
-    if name == "REGION":
-        return "REGION('Circle ICRS 1 2 3')"
     if name == "COUNT":
         return "COUNT(*)"
     if name == "RAND":
@@ -146,11 +167,18 @@ def _call(name: str) -> str:
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_every_adql_function_is_translated_or_refused_as_not_supported(tableset: TableSet, name: str) -> None:
     query = f"SELECT {_call(name)} FROM hipparcos.main"
-    if name in GEOMETRY_FUNCTIONS or name == "IN_UNIT":
-        with pytest.raises(ADQLSemanticError, match="not supported yet"):
+    if name in _NOT_SUPPORTED:
+        with pytest.raises(ADQLSemanticError, match="not supported"):
             translate(query, tableset)
         return
     sql = translate(query, tableset).sql
     # ADQL spellings PostgreSQL lacks must have been translated
-    for adql_only in ("TRUNCATE(", "CEILING(", "RAND(", "LOG("):
-        assert adql_only not in sql
+    # (pgSphere's own area() keeps the ADQL name)
+    for adql_only in ("TRUNCATE", "CEILING", "RAND", "LOG", *(GEOMETRY_FUNCTIONS - {"AREA"})):
+        assert not re.search(rf"\b{adql_only}\(", sql), sql
+
+
+def test_every_geometry_class_is_translated_or_morphed() -> None:
+    for klass in ADQL_FUNCTION_CLASSES:
+        assert klass in PgSphereGenerator.TRANSFORMS or klass in MORPHED_CLASSES, klass.__name__
+    assert SphereOperator in PgSphereGenerator.TRANSFORMS

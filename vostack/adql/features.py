@@ -1,0 +1,72 @@
+"""The optional ADQL 2.1 features this translator supports, as TAPRegExt language features.
+
+TAPRegExt 1.0 §2.3: a TAP service declares each optional language feature as a
+``languageFeatures`` element of type ``ivo://ivoa.net/std/TAPRegExt#features-…``
+with one ``feature`` (``form`` and ``description``) per construct.  ADQL 2.1
+§4 defines the feature types and their forms.  Only what :func:`vostack.adql.translate`
+really translates is declared: ``REGION`` is not (STC-S strings are refused).
+
+This module returns plain tuples so that :mod:`vostack.adql` needs nothing from
+:mod:`vostack.tap`; the TAP capabilities map them to ``LanguageFeature`` objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from vostack.adql.udf import BUILTIN_UDFS, UDF
+
+__all__ = ["TAPREGEXT", "language_features"]
+
+TAPREGEXT = "ivo://ivoa.net/std/TAPRegExt"
+
+_GEO = f"{TAPREGEXT}#features-adqlgeo"
+_FEATURES: tuple[tuple[str, str, str], ...] = (
+    (_GEO, "POINT", "A position on the sky: POINT(longitude, latitude) in degrees (ICRS)."),
+    (_GEO, "CIRCLE", "A circle: CIRCLE(longitude, latitude, radius) or CIRCLE(point, radius), in degrees."),
+    (_GEO, "BOX", "A box: BOX(longitude, latitude, width, height); its edges are great circles between corners."),
+    (_GEO, "POLYGON", "A spherical polygon: POLYGON(lon1, lat1, lon2, lat2, lon3, lat3, ...) or of points."),
+    (_GEO, "CENTROID", "The centre of a circle (polygons are not supported)."),
+    (_GEO, "AREA", "The area of a geometry in square degrees."),
+    (_GEO, "COORD1", "The longitude of a point in degrees."),
+    (_GEO, "COORD2", "The latitude of a point in degrees."),
+    (_GEO, "COORDSYS", "The coordinate system of a geometry: always ICRS here."),
+    (_GEO, "DISTANCE", "The great-circle distance in degrees: DISTANCE(p1, p2) or DISTANCE(lon1, lat1, lon2, lat2)."),
+    (_GEO, "CONTAINS", "1 if the first geometry lies inside the second, else 0 (uses the spatial indexes)."),
+    (_GEO, "INTERSECTS", "1 if the two geometries overlap, else 0 (uses the spatial indexes)."),
+    (f"{TAPREGEXT}#features-adql-string", "LOWER", "Lower-case a string."),
+    (f"{TAPREGEXT}#features-adql-string", "UPPER", "Upper-case a string."),
+    (f"{TAPREGEXT}#features-adql-string", "ILIKE", "Case-insensitive LIKE."),
+    (f"{TAPREGEXT}#features-adql-sets", "UNION", "Rows of either query (with ALL: keep duplicates)."),
+    (f"{TAPREGEXT}#features-adql-sets", "EXCEPT", "Rows of the first query not in the second."),
+    (f"{TAPREGEXT}#features-adql-sets", "INTERSECT", "Rows in both queries."),
+    (f"{TAPREGEXT}#features-adql-common-table", "WITH", "Common table expressions (not recursive)."),
+    (
+        f"{TAPREGEXT}#features-adql-type",
+        "CAST",
+        "CAST to SMALLINT, INTEGER, BIGINT, REAL, DOUBLE PRECISION, CHAR(n), VARCHAR(n) or TIMESTAMP.",
+    ),
+    (
+        f"{TAPREGEXT}#features-adql-unit",
+        "IN_UNIT",
+        "Convert a value with a known unit: IN_UNIT(x, 'unit') (VOUnits, converted with astropy.units).",
+    ),
+    (f"{TAPREGEXT}#features-adql-bitwise", "&", "Bitwise AND of integers."),
+    (f"{TAPREGEXT}#features-adql-bitwise", "|", "Bitwise OR of integers."),
+    (f"{TAPREGEXT}#features-adql-bitwise", "^", "Bitwise XOR of integers."),
+    (f"{TAPREGEXT}#features-adql-bitwise", "~", "Bitwise NOT of an integer."),
+    (f"{TAPREGEXT}#features-adql-offset", "OFFSET", "Skip the first rows of the result."),
+    (f"{TAPREGEXT}#features-adql-conditional", "COALESCE", "The first of its arguments that is not NULL."),
+)
+
+
+def language_features(udfs: Iterable[UDF] = ()) -> list[tuple[str, str, str]]:
+    """``(type_ivoid, form, description)`` of every optional ADQL 2.1 feature translated (TAPRegExt 1.0 §2.3).
+
+    ``udfs`` are the portal's user-defined functions; they are declared after the
+    built-in ``ivo_*`` ones as ``features-udf`` with their signature as the form.
+    """
+    features = list(_FEATURES)
+    offered = {udf.name.upper(): udf for udf in (*BUILTIN_UDFS, *udfs)}
+    features.extend((f"{TAPREGEXT}#features-udf", udf.form, udf.description) for udf in offered.values())
+    return features
