@@ -204,7 +204,8 @@ def _examples(data: Any) -> tuple[Example, ...]:
 
 def parse_config(data: Mapping[str, Any]) -> PublishConfig:
     """Build a :class:`PublishConfig` from parsed TOML, checking every key."""
-    _check_keys("config", data, {"service", "schemas", "tables", "examples"})
+    # [registry] belongs to vostack.registry (records and OAI-PMH), which reads the same file
+    _check_keys("config", data, {"service", "schemas", "tables", "examples", "registry"})
     schemas: dict[str, str | None] = {}
     for name, meta in data.get("schemas", {}).items():
         _check_keys(f"[schemas.{name}]", meta, {"description"})

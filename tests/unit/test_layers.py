@@ -1,0 +1,70 @@
+"""The architecture's import rules (STYLE §3), checked on the source: layers point one way.
+
+site, cli → tap, ssa, demo → uws, vosi, registry → adql | votable, formats | db → schema, config, dali, errors.
+Only vostack.adql imports sqlglot; only vostack.db imports asyncpg; adql, votable, formats and db never import
+each other's siblings or anything above them.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2] / "vostack"
+
+#: For each package (or module), the vostack packages it may import besides itself.
+ALLOWED: dict[str, set[str]] = {
+    "errors": set(),
+    "schema": set(),
+    "dali": {"errors"},
+    "config": {"errors"},
+    "adql": {"errors", "schema", "dali"},
+    "votable": {"errors", "schema", "dali"},
+    "formats": {"errors", "schema", "dali", "votable"},
+    "db": {"errors", "schema", "dali"},
+    "vosi": {"errors", "schema", "dali", "votable"},
+    "registry": {"errors", "schema", "dali", "vosi"},
+    "uws": {"errors", "schema", "dali", "db", "votable", "formats"},
+    "tap": {"errors", "schema", "dali", "config", "adql", "votable", "formats", "db", "vosi", "uws"},
+    "ssa": {"errors", "schema", "dali", "config", "adql", "votable", "formats", "db", "vosi", "uws"},
+}
+#: Third-party libraries only one package may import.
+OWNERS = {"sqlglot": "adql", "asyncpg": "db"}
+
+
+def _package(path: Path) -> str:
+    return path.relative_to(ROOT).parts[0].removesuffix(".py")
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            if node.module == "vostack":
+                names.update(f"vostack.{alias.name}" for alias in node.names)
+    return names
+
+
+SOURCES = sorted(p for p in ROOT.rglob("*.py") if _package(p) in ALLOWED or _package(p) in ("site", "cli", "demo"))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=[str(p.relative_to(ROOT)) for p in SOURCES])
+def test_imports_point_down_the_layers(path: Path) -> None:
+    package = _package(path)
+    for name in _imports(path):
+        top = name.split(".")[0]
+        if top in OWNERS:
+            assert package == OWNERS[top], f"{path.name}: only vostack.{OWNERS[top]} may import {top}"
+        if top == "vostack" and "." in name and package in ALLOWED:
+            target = name.split(".")[1]
+            assert target == package or target in ALLOWED[package], f"{path.name} ({package}) imports {name}"
+
+
+def test_every_package_is_covered() -> None:
+    packages = {_package(p) for p in ROOT.rglob("*.py")} - {"__init__", "site", "cli", "demo"}
+    assert packages <= set(ALLOWED), f"add the import rules of {packages - set(ALLOWED)}"
