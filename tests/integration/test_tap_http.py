@@ -121,3 +121,29 @@ async def test_every_published_table_has_a_description_and_a_row_estimate(tap: o
     for table in tap.tableset.tables():
         assert table.description, table.name
         assert table.nrows is not None, table.name
+
+
+async def test_capabilities_declare_the_adql_features(client: httpx.AsyncClient) -> None:
+    content = (await client.get("/tap/capabilities")).content
+    assert b'type="ivo://ivoa.net/std/TAPRegExt#features-adqlgeo"' in content
+    assert b"<form>CONTAINS</form>" in content
+    assert b"ivo_hasword" in content
+
+
+async def test_a_portal_udf_runs_and_is_declared(pool: db.Pool, hipparcos: None) -> None:
+    from vostack.adql import UDF
+    from vostack.cli import build_app
+    from vostack.tap import TAPService
+
+    distance_pc = UDF("demo_distance_pc", (("plx", "DOUBLE PRECISION"),), "DOUBLE PRECISION", "(1000.0 / {0})",
+                      "Distance in parsecs from a parallax in mas")  # fmt: skip
+    service = TAPService(config=demo_config(), udfs=[distance_pc])
+    async with service.serve(pool):
+        transport = httpx.ASGITransport(app=build_app(service))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            query = "SELECT TOP 1 hip, demo_distance_pc(plx) AS d FROM hipparcos.main WHERE hip = 32349"
+            result = await client.post("/tap/sync", data={"LANG": "ADQL", "QUERY": query, "RESPONSEFORMAT": "csv"})
+            capabilities = (await client.get("/tap/capabilities")).text
+    assert result.status_code == 200, result.text
+    assert float(result.text.splitlines()[1].split(",")[1]) == pytest.approx(1000 / 379.21, rel=1e-4)  # Sirius
+    assert "demo_distance_pc" in capabilities

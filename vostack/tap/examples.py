@@ -39,7 +39,9 @@ def _fragment(name: str, used: set[str]) -> str:
     return fragment
 
 
-def check_examples(examples: Sequence[Example], tableset: TableSet) -> tuple[CheckedExample, ...]:
+def check_examples(
+    examples: Sequence[Example], tableset: TableSet, *, udfs: Sequence[adql.UDF] = ()
+) -> tuple[CheckedExample, ...]:
     """Translate every example query against ``tableset``; a query that does not is a :class:`ConfigError`.
 
     Run when the service starts, so the examples users see always run on the data it publishes.
@@ -48,7 +50,7 @@ def check_examples(examples: Sequence[Example], tableset: TableSet) -> tuple[Che
     checked = []
     for example in examples:
         try:
-            translation = adql.translate(example.query, tableset)
+            translation = adql.translate(example.query, tableset, udfs=udfs)
         except ADQLError as exc:
             raise ConfigError(
                 f"the example {example.name!r} does not run on the published tables: {exc.message}"

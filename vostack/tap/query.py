@@ -54,9 +54,11 @@ class QueryRun:
         self._deadline = deadline
 
     @classmethod
-    async def start(cls, pool: Pool, tableset: TableSet, request: TAPRequest, *, time_limit: float) -> Self:
+    async def start(
+        cls, pool: Pool, tableset: TableSet, request: TAPRequest, *, time_limit: float, udfs: Sequence[adql.UDF] = ()
+    ) -> Self:
         """Translate and start the query; raises :class:`VOError` for anything that fails before streaming."""
-        translation = adql.translate(request.query, tableset, row_limit=request.maxrec + 1)
+        translation = adql.translate(request.query, tableset, row_limit=request.maxrec + 1, udfs=udfs)
         writer = writer_for(
             request.format, translation.fields, infos=(("QUERY_STATUS", "OK", None), ("QUERY", request.query, None))
         )
@@ -115,9 +117,11 @@ class QueryRun:
             yield piece
 
 
-async def fetch_preview(pool: Pool, tableset: TableSet, query: str, *, rows: int, time_limit: float) -> Preview:
+async def fetch_preview(
+    pool: Pool, tableset: TableSet, query: str, *, rows: int, time_limit: float, udfs: Sequence[adql.UDF] = ()
+) -> Preview:
     """The first ``rows`` rows of an ADQL query, read-only and time-bounded like every query (for the HTML page)."""
-    translation = adql.translate(query, tableset, row_limit=rows + 1)
+    translation = adql.translate(query, tableset, row_limit=rows + 1, udfs=udfs)
     async with open_cursor(pool, translation.sql, statement_timeout=time_limit) as cursor:
         fetched = await cursor.fetch(rows + 1)
     return Preview(translation.fields, fetched[:rows], overflow=len(fetched) > rows)

@@ -14,12 +14,12 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vostack import db, vosi
+from vostack import adql, db, vosi
 from vostack.config import PublishConfig, ServiceConfig
 from vostack.dali import OutputFormat, Params
 from vostack.errors import InternalError, NotFoundError, TransientError, VOError
 from vostack.schema import TableSet
-from vostack.tap.capabilities import tap_capability
+from vostack.tap.capabilities import LanguageFeature, tap_capability
 from vostack.tap.examples import CheckedExample, check_examples, examples_document
 from vostack.tap.metadata import build_tableset
 from vostack.tap.page import PREVIEW_ROWS, render_page
@@ -124,13 +124,23 @@ class TAPService:
         ``"existing"`` the database's TAP_SCHEMA is served as it is.
     formats
         The output formats offered, default first.
+    udfs
+        The portal's ADQL user-defined functions (name, typed parameters, SQL template), declared in the
+        capabilities next to the built-in ``ivo_*`` ones (ADQL 2.1 §2.5, TAPRegExt 1.0 §2.3).
     """
 
-    def __init__(self, *, config: PublishConfig | None = None, formats: Sequence[OutputFormat] = TAP_FORMATS) -> None:
+    def __init__(
+        self,
+        *,
+        config: PublishConfig | None = None,
+        formats: Sequence[OutputFormat] = TAP_FORMATS,
+        udfs: Sequence[adql.UDF] = (),
+    ) -> None:
         self.config = config or PublishConfig()
         if not formats:
             raise ValueError("a TAP service needs at least one output format")
         self.formats = tuple(formats)
+        self.udfs = tuple(udfs)
         self._pool: db.Pool | None = None
         self._tableset: TableSet | None = None
         self._examples: tuple[CheckedExample, ...] = ()
@@ -189,7 +199,7 @@ class TAPService:
                 settings.tap_schema,
             )
         tableset = await db.read_tap_schema(pool, settings.tap_schema)
-        self._examples = check_examples(self.config.examples, tableset)
+        self._examples = check_examples(self.config.examples, tableset, udfs=self.udfs)
         self._tableset = tableset
         self._pool = pool
 
@@ -224,7 +234,7 @@ class TAPService:
             return error_response(exc)
 
         async def start() -> QueryRun:
-            return await QueryRun.start(pool, tableset, tap_request, time_limit=settings.sync_timeout)
+            return await QueryRun.start(pool, tableset, tap_request, time_limit=settings.sync_timeout, udfs=self.udfs)
 
         return QueryResponse(start, filename="result")
 
@@ -241,21 +251,28 @@ class TAPService:
         url = request.url
         return f"{url.scheme}://{url.netloc}{request.scope.get('root_path', '')}".rstrip("/")
 
-    async def _capabilities(self, request: Request) -> Response:
-        """VOSI 1.1 §3.3 with the TAPRegExt capability (TAPRegExt 1.0)."""
-        base = self._base_url(request)
+    def capabilities(self, base_url: str) -> list[vosi.Capability]:
+        """The service's capabilities below ``base_url``: TAPRegExt, VOSI and DALI examples (VOSI 1.1 §3.1).
+
+        The same list feeds ``/capabilities`` and the service's registry record.
+        """
         settings = self.settings
-        capabilities = [
+        return [
             tap_capability(
-                base_url=base,
+                base_url=base_url,
                 output_formats=self.formats,
+                features=[LanguageFeature(*feature) for feature in adql.language_features(self.udfs)],
                 maxrec=settings.maxrec,
                 hardlimit=settings.hardlimit,
                 execution_duration=(int(settings.sync_timeout), int(settings.sync_timeout)),
             ),
-            *vosi.vosi_capabilities(base, examples=bool(self._examples)),
+            *vosi.vosi_capabilities(base_url, examples=bool(self._examples)),
         ]
-        return Response(vosi.capabilities_document(capabilities), media_type=_XML)
+
+    async def _capabilities(self, request: Request) -> Response:
+        """VOSI 1.1 §3.1 with the TAPRegExt capability (TAPRegExt 1.0)."""
+        document = vosi.capabilities_document(self.capabilities(self._base_url(request)))
+        return Response(document, media_type=_XML)
 
     async def _tables(self, request: Request) -> Response:
         """VOSI 1.1 §3.4: the table set, ``detail=min`` without columns."""
@@ -293,7 +310,12 @@ class TAPService:
         if query:
             try:
                 preview = await fetch_preview(
-                    self.pool, self.tableset, query, rows=PREVIEW_ROWS, time_limit=self.settings.sync_timeout
+                    self.pool,
+                    self.tableset,
+                    query,
+                    rows=PREVIEW_ROWS,
+                    time_limit=self.settings.sync_timeout,
+                    udfs=self.udfs,
                 )
             except VOError as exc:
                 error = exc.message
