@@ -47,6 +47,11 @@ IMPORTS: tuple[tuple[str, str], ...] = (
     ("http://www.ivoa.net/xml/VOSIAvailability/v1.0", "VOSIAvailability.xsd"),
     ("http://www.ivoa.net/xml/VOSITables/v1.0", "VOSITables.xsd"),
     ("http://www.ivoa.net/xml/UWS/v1.0", "UWS.xsd"),
+    ("http://www.ivoa.net/xml/VORegistry/v1.0", "VORegistry.xsd"),
+    ("http://www.ivoa.net/xml/RegistryInterface/v1.0", "RegistryInterface.xsd"),
+    ("http://purl.org/dc/elements/1.1/", "simpledc20021212.xsd"),
+    ("http://www.openarchives.org/OAI/2.0/oai_dc/", "oai_dc.xsd"),
+    ("http://www.openarchives.org/OAI/2.0/", "OAI-PMH.xsd"),
 )
 """(namespace, file) pairs the wrapper imports, dependencies first.
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing, asynccontextmanager
+from typing import Any
 
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -21,6 +22,7 @@ from vostack.errors import InternalError, NotFoundError, TransientError, VOError
 from vostack.schema import TableSet
 from vostack.tap.capabilities import LanguageFeature, tap_capability
 from vostack.tap.examples import CheckedExample, check_examples, examples_document
+from vostack.tap.jobs import async_service
 from vostack.tap.metadata import build_tableset
 from vostack.tap.page import PREVIEW_ROWS, render_page
 from vostack.tap.params import TAP_FORMATS, parse_tap_request
@@ -127,6 +129,9 @@ class TAPService:
     udfs
         The portal's ADQL user-defined functions (name, typed parameters, SQL template), declared in the
         capabilities next to the built-in ``ivo_*`` ones (ADQL 2.1 §2.5, TAPRegExt 1.0 §2.3).
+    async_options
+        Options of the UWS job service behind ``/async`` (:class:`vostack.uws.UWSService`:
+        ``schema``, ``results``, ``identity``, ``max_concurrent``, ...).
     """
 
     def __init__(
@@ -134,6 +139,7 @@ class TAPService:
         *,
         config: PublishConfig | None = None,
         formats: Sequence[OutputFormat] = TAP_FORMATS,
+        async_options: Mapping[str, Any] | None = None,
         udfs: Sequence[adql.UDF] = (),
     ) -> None:
         self.config = config or PublishConfig()
@@ -144,10 +150,12 @@ class TAPService:
         self._pool: db.Pool | None = None
         self._tableset: TableSet | None = None
         self._examples: tuple[CheckedExample, ...] = ()
+        self.jobs = async_service(self, **(async_options or {}))  # TAP 1.1 §2.2: /async
         self._router = Router(
             routes=[
                 Route("/", self._home, methods=["GET"]),
                 Route("/sync", self._sync, methods=["GET", "POST"]),
+                *self.jobs.routes("/async"),
                 Route("/availability", self._availability, methods=["GET"]),
                 Route("/capabilities", self._capabilities, methods=["GET"]),
                 Route("/tables", self._tables, methods=["GET"]),
@@ -202,9 +210,11 @@ class TAPService:
         self._examples = check_examples(self.config.examples, tableset, udfs=self.udfs)
         self._tableset = tableset
         self._pool = pool
+        await self.jobs.start(pool)
 
     async def stop(self) -> None:
         """Give the pool back; requests after this get HTTP 503."""
+        await self.jobs.stop()
         self._pool = None
 
     @asynccontextmanager
@@ -264,7 +274,12 @@ class TAPService:
                 features=[LanguageFeature(*feature) for feature in adql.language_features(self.udfs)],
                 maxrec=settings.maxrec,
                 hardlimit=settings.hardlimit,
-                execution_duration=(int(settings.sync_timeout), int(settings.sync_timeout)),
+                # the limits of /async jobs (UWS 1.1); /sync has its own, sync_timeout, stated in its errors
+                execution_duration=(self.jobs.execution_duration, self.jobs.max_execution_duration),
+                retention_period=(
+                    int(self.jobs.retention.total_seconds()),
+                    int(self.jobs.max_retention.total_seconds()),
+                ),
             ),
             *vosi.vosi_capabilities(base_url, examples=bool(self._examples)),
         ]

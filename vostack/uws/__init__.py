@@ -1,10 +1,43 @@
-"""UWS 1.1 asynchronous jobs (IVOA UWS 1.1).
+"""UWS 1.1 asynchronous jobs in PostgreSQL, shared by every server process (IVOA UWS 1.1).
 
-Not implemented yet: the job system (PostgreSQL-backed, shared by every
-server process) is the subject of its own issue; ``/tap/async`` answers 404
-until it lands.
+:class:`UWSService` is a mountable job service for any :data:`Executor`;
+:class:`FunctionService` exposes a Python function with typed parameters;
+TAP's ``/async`` is one of them (:mod:`vostack.tap.jobs`).
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from vostack.uws.function import FunctionExecutor, Parameter
+from vostack.uws.model import ACTIVE_PHASES, FINAL_PHASES, ErrorSummary, ErrorType, ExecutionPhase, Job, JobResult
+from vostack.uws.results import DirectoryResultStore, ResultStore
+from vostack.uws.routes import Identity, UWSService
+from vostack.uws.runner import Executor, JobContext, Runner
+from vostack.uws.store import JobStore
+from vostack.uws.transitions import TRANSITIONS, Action, next_phase
+from vostack.uws.xml import UWS_NAMESPACE, job_document, jobs_document
+
+__all__ = [
+    "ACTIVE_PHASES",
+    "FINAL_PHASES",
+    "TRANSITIONS",
+    "UWS_NAMESPACE",
+    "Action",
+    "DirectoryResultStore",
+    "ErrorSummary",
+    "ErrorType",
+    "ExecutionPhase",
+    "Executor",
+    "FunctionExecutor",
+    "Identity",
+    "Job",
+    "JobContext",
+    "JobResult",
+    "JobStore",
+    "Parameter",
+    "ResultStore",
+    "Runner",
+    "UWSService",
+    "job_document",
+    "jobs_document",
+    "next_phase",
+]
