@@ -1,0 +1,168 @@
+"""A real OAI-PMH harvester (sickle) harvests the demo's publishing registry; pyvo reads the records.
+
+The demo runs in uvicorn on 127.0.0.1 with its TAP service on the test database, so the
+TAP record's access URL is followed by pyvo to a live query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+import pyvo
+import requests
+import uvicorn
+from lxml import etree
+from pyvo.io.vosi import parse_capabilities, parse_tables
+from pyvo.io.vosi.tapregext import TableAccess
+from sickle import Sickle
+
+from tests.schemata import validator
+from vostack import db
+from vostack.cli import build_app, build_registry
+from vostack.demo import demo_config
+from vostack.demo.compute import compute_service
+from vostack.tap import TAPService
+from vostack.vosi import VOSI_CAPABILITIES_NS, VOSI_TABLES_NS
+
+pytestmark = pytest.mark.interop
+
+RI = "http://www.ivoa.net/xml/RegistryInterface/v1.0"
+XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
+DEMO = ["ivo://vostack.demo", "ivo://vostack.demo/compute", "ivo://vostack.demo/org", "ivo://vostack.demo/registry",
+        "ivo://vostack.demo/tap"]  # fmt: skip
+
+
+class DemoServer(threading.Thread):
+    """uvicorn serving the demo (TAP, and the registry with a small page size) until :meth:`stop`."""
+
+    def __init__(self, dsn: str) -> None:
+        super().__init__(daemon=True)
+        self.dsn = dsn
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.ready = threading.Event()
+        self.server: uvicorn.Server | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:
+            self.error = exc
+            self.ready.set()
+
+    async def _main(self) -> None:
+        pool = await db.create_pool(self.dsn, max_size=4)
+        try:
+            tap = TAPService(config=demo_config())
+            registry = build_registry(tap, compute_service())
+            registry.page_size = 2  # make the harvester follow resumption tokens
+            async with tap.serve(pool):
+                config = uvicorn.Config(build_app(tap, registry=registry), lifespan="off", log_level="warning")
+                self.server = uvicorn.Server(config)
+                self.ready.set()
+                await self.server.serve(sockets=[self.sock])
+        finally:
+            await pool.close()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+        self.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def demo_url(postgres_dsn: str, hipparcos: None) -> Iterator[str]:
+    server = DemoServer(postgres_dsn)
+    server.start()
+    server.ready.wait(timeout=60)
+    if server.error is not None:
+        raise server.error
+    for _ in range(100):  # until uvicorn accepts connections
+        try:
+            socket.create_connection(server.sock.getsockname(), timeout=0.1).close()
+            break
+        except OSError:
+            threading.Event().wait(0.05)
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def sickle(demo_url: str) -> Sickle:
+    return Sickle(f"{demo_url}/oai", max_retries=0, timeout=30)
+
+
+def _resource(record_xml: etree._Element) -> etree._Element:
+    (resource,) = record_xml.iter(f"{{{RI}}}Resource")
+    return resource
+
+
+def test_harvester_identifies_the_registry(sickle: Sickle, demo_url: str) -> None:
+    identify = sickle.Identify()
+    assert identify.repositoryName == "vostack demo"
+    assert identify.baseURL == f"{demo_url}/oai"
+    assert identify.protocolVersion == "2.0"
+    assert identify.deletedRecord == "persistent"
+    registry = _resource(identify.xml)
+    assert registry.get(XSI_TYPE) == "vg:Registry"
+    assert registry.findtext("capability/interface/accessURL") == f"{demo_url}/oai"
+
+
+def test_harvester_lists_formats_and_sets(sickle: Sickle) -> None:
+    assert [f.metadataPrefix for f in sickle.ListMetadataFormats()] == ["ivo_vor", "oai_dc"]
+    assert [s.setSpec for s in sickle.ListSets()] == ["ivo_managed"]
+
+
+def test_harvester_pages_through_every_record(sickle: Sickle) -> None:
+    validate = validator("RegistryInterface.xsd")
+    records = list(sickle.ListRecords(metadataPrefix="ivo_vor", set="ivo_managed"))
+    assert [r.header.identifier for r in records] == DEMO
+    assert not any(r.deleted for r in records)
+    for record in records:
+        validate(etree.tostring(_resource(record.xml)))
+    types = {r.header.identifier: _resource(r.xml).get(XSI_TYPE) for r in records}
+    assert types == {
+        "ivo://vostack.demo": "vg:Authority",
+        "ivo://vostack.demo/compute": "vr:Service",
+        "ivo://vostack.demo/org": "vr:Organisation",
+        "ivo://vostack.demo/registry": "vg:Registry",
+        "ivo://vostack.demo/tap": "vs:CatalogService",
+    }
+
+
+def test_harvester_reads_dublin_core(sickle: Sickle) -> None:
+    record = sickle.GetRecord(identifier="ivo://vostack.demo/tap", metadataPrefix="oai_dc")
+    assert record.metadata["title"] == ["vostack demo TAP service: Hipparcos, the New Reduction"]
+    assert record.metadata["identifier"][0] == "ivo://vostack.demo/tap"
+    assert [h.identifier for h in sickle.ListIdentifiers(metadataPrefix="oai_dc", **{"from": "2026-11-01"})] == DEMO
+
+
+def test_pyvo_reads_the_tap_record_and_queries_its_access_url(sickle: Sickle, demo_url: str) -> None:
+    record = sickle.GetRecord(identifier="ivo://vostack.demo/tap", metadataPrefix="ivo_vor")
+    resource = _resource(record.xml)
+    # The record's capabilities and tableset, re-rooted as the VOSI documents pyvo parses.
+    capabilities = etree.Element(f"{{{VOSI_CAPABILITIES_NS}}}capabilities", nsmap=resource.nsmap)
+    capabilities.extend(resource.findall("capability"))
+    tables = etree.Element(f"{{{VOSI_TABLES_NS}}}tableset", nsmap=resource.nsmap)
+    tableset_element = resource.find("tableset")
+    assert tableset_element is not None
+    tables.extend(tableset_element)
+    parsed = parse_capabilities(io.BytesIO(etree.tostring(capabilities)), pedantic=True)
+    (table_access,) = [c for c in parsed if c.standardid == "ivo://ivoa.net/std/TAP"]
+    assert isinstance(table_access, TableAccess)  # pyvo read xsi:type="tr:TableAccess"
+    assert {lang.name for lang in table_access.languages} == {"ADQL"}
+    access_url = table_access.interfaces[0].accessurls[0].content
+    assert access_url == f"{demo_url}/tap"
+    tableset = parse_tables(io.BytesIO(etree.tostring(tables)), pedantic=True)
+    assert "hipparcos.main" in {t.name for schema in tableset.tableset for t in schema.tables}
+    with requests.Session() as session:  # closed here, not left to the garbage collector
+        service = pyvo.dal.TAPService(access_url, session=session)
+        result = service.run_sync("SELECT TOP 3 hip FROM hipparcos.main ORDER BY hip")
+    assert len(result) == 3
