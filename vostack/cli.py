@@ -19,21 +19,38 @@ from vostack import db
 from vostack.config import PublishConfig, load_config
 from vostack.db.cluster import EmbeddedPostgres, default_state_dir
 from vostack.errors import VOError
+from vostack.registry import RegistryService
 from vostack.site import Site
 from vostack.tap import TAPService
+from vostack.uws import UWSService
 
-__all__ = ["build_app", "main"]
+__all__ = ["build_app", "build_registry", "main"]
 
 log = logging.getLogger("vostack")
 
 
-def build_app(tap: TAPService) -> Starlette:
-    """The application ``vostack`` serves: TAP at ``/tap``, and ``/`` pointing to it."""
+def build_app(tap: TAPService, compute: UWSService | None = None, registry: RegistryService | None = None) -> Starlette:
+    """The application ``vostack`` serves: TAP at ``/tap``, the demo's job service at ``/compute``,
+    its OAI-PMH publishing registry at ``/oai``, ``/`` to TAP."""
 
     async def home(request: object) -> Response:
         return RedirectResponse("/tap/", status_code=303)
 
-    return Starlette(routes=[Route("/", home), Mount("/tap", tap)])
+    extra = compute.routes("/compute") if compute is not None else []
+    if registry is not None:
+        extra.append(Route("/oai", registry))  # an ASGI app on the exact path: harvesters use ".../oai"
+    return Starlette(routes=[Route("/", home), Mount("/tap", tap), *extra])
+
+
+def build_registry(tap: TAPService, compute: UWSService | None = None) -> RegistryService:
+    """The demo's publishing registry (RegistryInterface 1.1): ``ivo://vostack.demo``, TAP and compute records."""
+    from vostack.registry.demo import demo_registry, uws_capabilities
+
+    return demo_registry(
+        tap_capabilities=tap.capabilities,  # the same list as TAP's /capabilities
+        tableset=lambda: tap.tableset,
+        compute_capabilities=uws_capabilities if compute is not None else None,
+    )
 
 
 async def _serve(dsn: str, config: PublishConfig, *, host: str, port: int, load_demo: bool) -> None:
@@ -44,10 +61,18 @@ async def _serve(dsn: str, config: PublishConfig, *, host: str, port: int, load_
 
             await ensure_hipparcos(pool)
         tap = TAPService(config=config)
-        site = Site(services=[tap], title=config.service.title)
+        compute = None
+        if load_demo:
+            from vostack.demo.compute import compute_service
+
+            compute = compute_service()
+        site = Site(services=[tap, *([compute] if compute else [])], title=config.service.title)
+        registry = build_registry(tap, compute) if load_demo else None
         async with site.serve(pool):
             server = uvicorn.Server(
-                uvicorn.Config(build_app(tap), host=host, port=port, lifespan="off", log_level="warning")
+                uvicorn.Config(
+                    build_app(tap, compute, registry), host=host, port=port, lifespan="off", log_level="warning"
+                )
             )
             serving = asyncio.ensure_future(server.serve())
             while not server.started:  # announce the URL only once it accepts connections
@@ -60,6 +85,11 @@ async def _serve(dsn: str, config: PublishConfig, *, host: str, port: int, load_
             print(f"Try it:  python -c \"import pyvo; print(pyvo.dal.TAPService('{url}')"
                   f".run_sync('SELECT TOP 5 * FROM {next(iter(config.tables), 'tap_schema.tables')}')"
                   f".to_table())\"", flush=True)  # fmt: skip
+            if compute is not None:
+                print(f"UWS job service (proper motions of a Hipparcos cone): http://{host}:{port}/compute"
+                      " (POST RA, DEC, SR, EPOCH, PHASE=RUN)", flush=True)  # fmt: skip
+            if registry is not None:
+                print(f"OAI-PMH publishing registry: http://{host}:{port}/oai?verb=Identify", flush=True)
             print("Stop with Ctrl-C.", flush=True)
             await serving
     finally:

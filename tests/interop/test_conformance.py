@@ -1,9 +1,10 @@
-"""The community's validators against a live server: stilts taplint (the stages the sync TAP service covers)."""
+"""The community's validators against a live server: stilts taplint and the pyvo client scenarios."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,10 @@ needs_shared = pytest.mark.skipif(
     reason=f"the conformance scripts are not beside this clone ({SHARED}); they live in the team's shared folder",
 )
 
-#: taplint stages of synchronous TAP: metadata (TMV TME TMS TMC), capabilities (CPV CAP), availability (AVV),
-#: sync queries by GET and POST (QGE QPO), examples (EXA), result metadata (MDQ).  QAS and UWS need /async.
-SYNC_STAGES = "TMV TME TMS TMC CPV CAP AVV QGE QPO EXA MDQ"
+#: taplint stages: metadata (TMV TME TMS TMC), capabilities (CPV CAP), availability (AVV), queries by GET, POST and
+#: async (QGE QPO QAS), UWS, result metadata (MDQ), ObsCore (OBS), examples (EXA).  Not run: UPL (uploads are not
+#: built yet) and LOC (ObsLocTAP needs an ivoa.obsplan table, which the demo does not publish).
+STAGES = "TMV TME TMS TMC CPV CAP AVV QGE QPO QAS UWS MDQ OBS EXA"
 
 #: Reports that are wrong about the standard, each with the reason.
 KNOWN_WRONG = {
@@ -31,7 +33,7 @@ KNOWN_WRONG = {
 
 @needs_shared
 def test_taplint_finds_no_errors_or_failures(live_url: str, tmp_path: Path) -> None:
-    env = {**os.environ, "TAPLINT_STAGES": SYNC_STAGES}
+    env = {**os.environ, "TAPLINT_STAGES": STAGES}
     result = subprocess.run(
         ["bash", str(SHARED / "taplint.sh"), live_url, str(tmp_path)],
         capture_output=True, text=True, env=env, timeout=900, check=False,
@@ -41,3 +43,17 @@ def test_taplint_finds_no_errors_or_failures(live_url: str, tmp_path: Path) -> N
     warnings = [line for line in report.splitlines() if line.startswith("W-")]
     assert report and not problems, result.stdout + result.stderr + "\n".join(problems)
     assert not warnings, "\n".join(warnings)
+
+
+@needs_shared
+def test_pyvo_scenarios_pass(live_url: str) -> None:
+    """The client scenarios (pyvo and httpx): VOSI, TAP_SCHEMA, sync, formats, errors, UWS; uploads are not built."""
+    result = subprocess.run(
+        [sys.executable, str(SHARED / "pyvo_scenarios.py"), live_url, "--skip", "upload"],
+        capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    failures = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
+    assert result.returncode == 0 and summary.endswith(("0 failed", "0 failed, 0 skipped")), (
+        "\n".join(failures) or result.stdout[-2000:] + result.stderr[-2000:]
+    )
