@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import uvicorn
+from starlette.types import ASGIApp
 
 from vostack import db
 from vostack.cli import build_app
@@ -17,14 +18,16 @@ from vostack.tap import TAPService
 
 
 class LiveServer(threading.Thread):
-    """uvicorn serving the demo TAP service until :meth:`stop`."""
+    """uvicorn serving the demo TAP service (and what ``make_app`` adds) until :meth:`stop`."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, make_app: Callable[[TAPService], ASGIApp] = build_app) -> None:
         super().__init__(daemon=True)
         self.dsn = dsn
+        self.make_app = make_app
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/tap"
+        self.root = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.url = f"{self.root}/tap"
         self.ready = threading.Event()
         self.server: uvicorn.Server | None = None
         self.error: BaseException | None = None
@@ -41,12 +44,25 @@ class LiveServer(threading.Thread):
         try:
             tap = TAPService(config=demo_config())
             async with tap.serve(pool):
-                config = uvicorn.Config(build_app(tap), lifespan="off", log_level="warning")
+                config = uvicorn.Config(self.make_app(tap), lifespan="off", log_level="warning")
                 self.server = uvicorn.Server(config)
                 self.ready.set()
                 await self.server.serve(sockets=[self.sock])
         finally:
             await pool.close()
+
+    def start_serving(self) -> None:
+        """Start the thread and return once uvicorn accepts connections."""
+        self.start()
+        self.ready.wait(timeout=60)
+        if self.error is not None:
+            raise self.error
+        for _ in range(100):
+            try:
+                socket.create_connection(self.sock.getsockname(), timeout=0.1).close()
+                return
+            except OSError:
+                threading.Event().wait(0.05)
 
     def stop(self) -> None:
         if self.server is not None:
@@ -57,15 +73,6 @@ class LiveServer(threading.Thread):
 @pytest.fixture(scope="session")
 def live_url(postgres_dsn: str, hipparcos: None) -> Iterator[str]:
     server = LiveServer(postgres_dsn)
-    server.start()
-    server.ready.wait(timeout=60)
-    if server.error is not None:
-        raise server.error
-    for _ in range(100):  # until uvicorn accepts connections
-        try:
-            socket.create_connection(server.sock.getsockname(), timeout=0.1).close()
-            break
-        except OSError:
-            threading.Event().wait(0.05)
+    server.start_serving()
     yield server.url
     server.stop()

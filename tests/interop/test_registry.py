@@ -6,25 +6,21 @@ TAP record's access URL is followed by pyvo to a live query.
 
 from __future__ import annotations
 
-import asyncio
 import io
-import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
 import pyvo
 import requests
-import uvicorn
 from lxml import etree
 from pyvo.io.vosi import parse_capabilities, parse_tables
 from pyvo.io.vosi.tapregext import TableAccess
 from sickle import Sickle
+from starlette.types import ASGIApp
 
+from tests.interop.conftest import LiveServer
 from tests.schemata import validator
-from vostack import db
 from vostack.cli import build_app, build_registry
-from vostack.demo import demo_config
 from vostack.demo.compute import compute_service
 from vostack.tap import TAPService
 from vostack.vosi import VOSI_CAPABILITIES_NS, VOSI_TABLES_NS
@@ -37,60 +33,17 @@ DEMO = ["ivo://vostack.demo", "ivo://vostack.demo/compute", "ivo://vostack.demo/
         "ivo://vostack.demo/tap"]  # fmt: skip
 
 
-class DemoServer(threading.Thread):
-    """uvicorn serving the demo (TAP, and the registry with a small page size) until :meth:`stop`."""
-
-    def __init__(self, dsn: str) -> None:
-        super().__init__(daemon=True)
-        self.dsn = dsn
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.ready = threading.Event()
-        self.server: uvicorn.Server | None = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except BaseException as exc:
-            self.error = exc
-            self.ready.set()
-
-    async def _main(self) -> None:
-        pool = await db.create_pool(self.dsn, max_size=4)
-        try:
-            tap = TAPService(config=demo_config())
-            registry = build_registry(tap, compute_service())
-            registry.page_size = 2  # make the harvester follow resumption tokens
-            async with tap.serve(pool):
-                config = uvicorn.Config(build_app(tap, registry=registry), lifespan="off", log_level="warning")
-                self.server = uvicorn.Server(config)
-                self.ready.set()
-                await self.server.serve(sockets=[self.sock])
-        finally:
-            await pool.close()
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.should_exit = True
-        self.join(timeout=10)
+def _with_registry(tap: TAPService) -> ASGIApp:
+    registry = build_registry(tap, compute_service())
+    registry.page_size = 2  # make the harvester follow resumption tokens
+    return build_app(tap, registry=registry)
 
 
 @pytest.fixture(scope="module")
 def demo_url(postgres_dsn: str, hipparcos: None) -> Iterator[str]:
-    server = DemoServer(postgres_dsn)
-    server.start()
-    server.ready.wait(timeout=60)
-    if server.error is not None:
-        raise server.error
-    for _ in range(100):  # until uvicorn accepts connections
-        try:
-            socket.create_connection(server.sock.getsockname(), timeout=0.1).close()
-            break
-        except OSError:
-            threading.Event().wait(0.05)
-    yield server.url
+    server = LiveServer(postgres_dsn, _with_registry)
+    server.start_serving()
+    yield server.root
     server.stop()
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import json
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Protocol
 
 from vostack.errors import InternalError
 from vostack.schema import Field
+from vostack.votable import text_of
 
 __all__ = [
     "ResultWriter",
@@ -125,32 +125,6 @@ def shape_of(field: Field) -> Shape:
     if not variable and count == 1 and field.datatype not in ("char", "unicodeChar"):
         return Shape(False, None, False)
     return Shape(True, count, variable)
-
-
-def text_of(value: object) -> str:
-    """The text of a non-null value in a ``char``/``unicodeChar`` column, as the VOTable writer has it.
-
-    ``datetime`` values become DALI timestamps in UTC without a zone (DALI 1.1
-    §3.3.3), dates and times ISO 8601, lists and dicts JSON, bytes UTF-8 text.
-    """
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            offset = value.utcoffset()
-            if offset is not None:
-                value = value - offset
-            value = value.replace(tzinfo=None)
-        return value.isoformat()
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).decode("utf-8", "replace")
-    if isinstance(value, list | tuple | dict):
-        return json.dumps(value, default=json_default, ensure_ascii=False)
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
 
 
 def json_default(value: object) -> object:

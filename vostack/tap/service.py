@@ -27,6 +27,7 @@ from vostack.tap.metadata import build_tableset
 from vostack.tap.page import PREVIEW_ROWS, render_page
 from vostack.tap.params import TAP_FORMATS, parse_tap_request
 from vostack.tap.query import QueryRun, StreamAborted, fetch_preview
+from vostack.uws.routes import request_params
 from vostack.votable import error_document
 
 __all__ = ["TAPService"]
@@ -48,17 +49,6 @@ def error_response(exc: BaseException) -> Response:
         media_type="application/x-votable+xml",
         headers=headers,
     )
-
-
-async def _params(request: Request) -> Params:
-    """GET query and POST form parameters together (DALI 1.1 §3.1: both, names case-insensitive)."""
-    items = list(request.query_params.multi_items())
-    if request.method == "POST":
-        content_type = request.headers.get("content-type", "")
-        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            form = await request.form()
-            items.extend((k, v) for k, v in form.multi_items() if isinstance(v, str))
-    return Params(items)
 
 
 async def _wait_for_disconnect(receive: Receive) -> None:
@@ -234,7 +224,7 @@ class TAPService:
     async def _sync(self, request: Request) -> Response | QueryResponse:
         """TAP 1.1 §2.1: run a query synchronously and stream the result."""
         try:
-            params = await _params(request)
+            params = await request_params(request)
             settings = self.settings
             tap_request = parse_tap_request(
                 params, formats=self.formats, maxrec=settings.maxrec, hardlimit=settings.hardlimit

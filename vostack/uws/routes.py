@@ -41,7 +41,7 @@ from vostack.uws.store import JobStore
 from vostack.uws.transitions import Action
 from vostack.uws.xml import job_document, jobs_document, parameters_document, results_document
 
-__all__ = ["Identity", "UWSService"]
+__all__ = ["Identity", "UWSService", "request_params"]
 
 log = logging.getLogger("vostack.uws")
 
@@ -63,8 +63,8 @@ def _text_error(message: str) -> tuple[bytes, str]:
     return (message + "\n").encode(), _TEXT
 
 
-async def _params(request: Request) -> Params:
-    """GET query and POST form parameters, names case-insensitive (DALI 1.1 §3.1)."""
+async def request_params(request: Request) -> Params:
+    """GET query and POST form parameters together, names case-insensitive (DALI 1.1 §3.1)."""
     items = list(request.query_params.multi_items())
     if request.method == "POST":
         content_type = request.headers.get("content-type", "")
@@ -239,7 +239,7 @@ class UWSService:
     async def _jobs(self, request: Request) -> Response:
         """UWS 1.1 §2.2.2.1 (GET: the job list with PHASE, AFTER, LAST) and §2.2.3.1 (POST: a new job)."""
         try:
-            params = await _params(request)
+            params = await request_params(request)
             owner = self._owner_of(request)
             if request.method == "GET":
                 phases = [_phase(p) for p in params.getall("PHASE")]
@@ -275,7 +275,7 @@ class UWSService:
         """UWS 1.1 §2.2.2.2 (GET, with WAIT), §2.2.3.2 (POST actions), §2.2.3.3 (DELETE)."""
         job_id = request.path_params["job_id"]
         try:
-            params = await _params(request)
+            params = await request_params(request)
             owner = self._owner_of(request)
             if request.method == "DELETE" or (params.get("ACTION") or "").upper() == "DELETE":
                 await self._delete(job_id, owner)
@@ -335,7 +335,7 @@ class UWSService:
         try:
             owner = self._owner_of(request)
             if request.method == "POST":
-                params = await _params(request)
+                params = await request_params(request)
                 phase = params.get("PHASE")
                 if phase is None:
                     raise ParameterError("PHASE is missing: send PHASE=RUN or PHASE=ABORT", param="PHASE")
@@ -352,7 +352,7 @@ class UWSService:
         try:
             owner = self._owner_of(request)
             if request.method == "POST":
-                params = await _params(request)
+                params = await request_params(request)
                 if params.get("EXECUTIONDURATION") is None:
                     raise ParameterError("EXECUTIONDURATION is missing", param="EXECUTIONDURATION")
                 await self._apply(request, job_id, params, owner)
@@ -368,7 +368,7 @@ class UWSService:
         try:
             owner = self._owner_of(request)
             if request.method == "POST":
-                params = await _params(request)
+                params = await request_params(request)
                 if params.get("DESTRUCTION") is None:
                     raise ParameterError("DESTRUCTION is missing", param="DESTRUCTION")
                 await self._apply(request, job_id, params, owner)
@@ -419,7 +419,7 @@ class UWSService:
         try:
             owner = self._owner_of(request)
             if request.method == "POST":
-                params = await _params(request)
+                params = await request_params(request)
                 new = [(k, v) for k, v in params if k not in _CONTROL]
                 if new:
                     await self.store.update(job_id, owner=owner, parameters=new)

@@ -16,7 +16,7 @@ from vostack.votable.status import (
     QueryStatus,
     error_document,
 )
-from vostack.votable.writer import MEDIA_TYPE, SERIALIZATIONS, Param, VOTableWriter, float32_text
+from vostack.votable.writer import MEDIA_TYPE, SERIALIZATIONS, Param, VOTableWriter, float32_text, text_of
 
 __all__ = [
     "MEDIA_TYPE",
@@ -31,4 +31,5 @@ __all__ = [
     "db_type_to_votable",
     "error_document",
     "float32_text",
+    "text_of",
 ]

@@ -78,7 +78,7 @@ from vostack.votable.status import (
     xml_text,
 )
 
-__all__ = ["MEDIA_TYPE", "SERIALIZATIONS", "Param", "VOTableWriter", "float32_text"]
+__all__ = ["MEDIA_TYPE", "SERIALIZATIONS", "Param", "VOTableWriter", "float32_text", "text_of"]
 
 SERIALIZATIONS = ("tabledata", "binary", "binary2")
 """The VOTable serialisations the writer produces (VOTable 1.4 §5)."""
@@ -159,14 +159,18 @@ class _CellError(ValueError):
 
 def _json_default(value: object) -> object:
     if isinstance(value, dt.datetime | dt.date | dt.time):
-        return _to_text(value)
+        return text_of(value)
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).hex()
     return str(value)
 
 
-def _to_text(value: object) -> str:
-    """The text of a non-null value for a ``char``/``unicodeChar`` column."""
+def text_of(value: object) -> str:
+    """The text of a non-null value in a ``char``/``unicodeChar`` column (VOTable 1.4 §2.1).
+
+    ``datetime`` values become DALI timestamps in UTC without a zone (DALI 1.1
+    §3.3.3), dates and times ISO 8601, lists and dicts JSON, bytes UTF-8 text.
+    """
     if isinstance(value, str):
         return value
     if value is None:
@@ -563,19 +567,19 @@ def _char_binary(shape: _Shape, unicode: bool) -> _BinaryCodec:
         return _fit_utf16(data, count) if unicode else data[:count]
 
     def encode_slow(value: Any) -> bytes:
-        return fit(_to_text(value).encode(encoding, "replace"))
+        return fit(text_of(value).encode(encoding, "replace"))
 
     if shape.array and shape.variable:
         if count is None:
 
             def fast(value: Any) -> bytes:
-                data = (value if value.__class__ is str else _to_text(value)).encode(encoding)
+                data = (value if value.__class__ is str else text_of(value)).encode(encoding)
                 return _U32(len(data) // width) + data
 
         else:
 
             def fast(value: Any) -> bytes:
-                data = fit((value if value.__class__ is str else _to_text(value)).encode(encoding))
+                data = fit((value if value.__class__ is str else text_of(value)).encode(encoding))
                 return _U32(len(data) // width) + data
 
         def slow_variable(value: Any) -> bytes:
@@ -589,12 +593,12 @@ def _char_binary(shape: _Shape, unicode: bool) -> _BinaryCodec:
     if unicode:
 
         def fast(value: Any) -> bytes:
-            return pad(fit((value if value.__class__ is str else _to_text(value)).encode(encoding)))
+            return pad(fit((value if value.__class__ is str else text_of(value)).encode(encoding)))
 
     else:
 
         def fast(value: Any) -> bytes:
-            return pad((value if value.__class__ is str else _to_text(value)).encode(encoding))
+            return pad((value if value.__class__ is str else text_of(value)).encode(encoding))
 
     def slow_fixed(value: Any) -> bytes:
         return pad(encode_slow(value))
@@ -607,7 +611,7 @@ def _char_text(shape: _Shape, unicode: bool) -> _TextCodec:
     special = _UNICODE_SPECIAL if unicode else _CHAR_SPECIAL
 
     def slow(value: Any) -> str:
-        text = _to_text(value)
+        text = text_of(value)
         text = _UNICODE_FORBIDDEN.sub(REPLACEMENT, text) if unicode else _ascii(text)
         if limit is not None:
             text = text[:limit]
@@ -617,7 +621,7 @@ def _char_text(shape: _Shape, unicode: bool) -> _TextCodec:
 
         def fast(value: Any) -> str:
             if value.__class__ is not str:
-                value = _to_text(value)
+                value = text_of(value)
             if special.search(value) is None:
                 return value  # type: ignore[no-any-return]
             return slow(value)
@@ -626,7 +630,7 @@ def _char_text(shape: _Shape, unicode: bool) -> _TextCodec:
 
         def fast(value: Any) -> str:
             if value.__class__ is not str:
-                value = _to_text(value)
+                value = text_of(value)
             if special.search(value) is None:
                 return value[:limit]  # type: ignore[no-any-return]
             return slow(value)
@@ -896,7 +900,7 @@ def _param_value(param: Param, shape: _Shape) -> str:
         return ""
     try:
         if field.datatype in ("char", "unicodeChar"):
-            text = _to_text(value)
+            text = text_of(value)
             text = _UNICODE_FORBIDDEN.sub(REPLACEMENT, text) if field.datatype == "unicodeChar" else _ascii(text)
             limit = shape.count if shape.array else 1
             return text if limit is None else text[:limit]
