@@ -102,6 +102,7 @@ def start_server(dsn: str) -> tuple[subprocess.Popen[str], str]:
             continue
         if line.startswith("TAP service: "):
             return proc, line.split(": ", 1)[1].strip()
+    proc.kill()  # never leave a server behind: it would share the job queue with later runs
     raise SystemExit("the server did not start")
 
 
@@ -135,6 +136,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--formats", default="votable/b2,votable/td")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # run the finally blocks: stop the server
     cluster = None
     dsn = args.dsn
     if dsn is None:

@@ -175,6 +175,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=50)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # run the finally blocks: stop the server
     cluster = None
     dsn = args.dsn
     if dsn is None:
