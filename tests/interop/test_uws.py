@@ -32,7 +32,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.interop]
 TABLE = hipparcos.TABLE
 UWS = "{http://www.ivoa.net/xml/UWS/v1.0}"
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "conformance"
 
 
 # ---------------------------------------------------------------------- pyvo against the shared live server
@@ -92,28 +91,6 @@ def test_pyvo_abort_stops_a_running_job(service: pyvo.dal.TAPService) -> None:
     job.abort()
     assert job.phase == "ABORTED"
     job.delete()
-
-
-@pytest.mark.skipif(not (SHARED / "taplint.sh").exists(), reason=f"no conformance scripts in {SHARED}")
-def test_taplint_uws_and_async_stages_find_no_errors(live_url: str, tmp_path: Path) -> None:
-    env = {**os.environ, "TAPLINT_STAGES": "UWS QAS"}
-    result = subprocess.run(
-        ["bash", str(SHARED / "taplint.sh"), live_url, str(tmp_path)],
-        capture_output=True, text=True, env=env, timeout=900, check=False,
-    )  # fmt: skip
-    report = (tmp_path / "taplint.txt").read_text() if (tmp_path / "taplint.txt").exists() else ""
-    problems = [line for line in report.splitlines() if line.startswith(("E-", "F-"))]
-    assert result.returncode == 0 and not problems, result.stdout + result.stderr + "\n".join(problems)
-
-
-@pytest.mark.skipif(not (SHARED / "pyvo_scenarios.py").exists(), reason=f"no conformance scripts in {SHARED}")
-def test_conformance_uws_scenarios_pass(live_url: str) -> None:
-    result = subprocess.run(
-        [sys.executable, str(SHARED / "pyvo_scenarios.py"), live_url, "--only", "uws"],
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "0 failed" in result.stdout
 
 
 # ---------------------------------------------------------------------- server processes
