@@ -17,38 +17,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import resource
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Sequence
+
+from common import BATCH, FIELDS, best_of, make_rows
 
 from vostack.dali import OutputFormat
 from vostack.formats import TAP_FORMATS, writer_for
-from vostack.schema import Field
 
-FIELDS = (
-    Field("id", "int"),
-    Field("ra", "double", unit="deg", ucd="pos.eq.ra;meta.main"),
-    Field("dec", "double", unit="deg", ucd="pos.eq.dec;meta.main"),
-    Field("mag", "float", unit="mag"),
-    Field("flag", "short"),
-)
-BATCH = 5_000
 NAMES = ("votable/b2", "votable/b", "votable/td", "csv", "tsv", "json", "geojson", "fits", "parquet")
-
-
-def make_rows(count: int, *, nulls: bool) -> list[tuple[object, ...]]:
-    """``count`` rows like a catalogue query returns them (mag null in 1 row of 10 with ``nulls``)."""
-    rng = random.Random(42)
-    rows: list[tuple[object, ...]] = []
-    for i in range(count):
-        mag: float | None = rng.uniform(5.0, 20.0)
-        if nulls and i % 10 == 0:
-            mag = None
-        rows.append((i, rng.uniform(0.0, 360.0), rng.uniform(-90.0, 90.0), mag, rng.randrange(-100, 100)))
-    return rows
 
 
 def by_alias(name: str) -> OutputFormat:
@@ -66,16 +45,6 @@ def run_format(rows: Sequence[tuple[object, ...]], fmt: OutputFormat) -> Callabl
         return size
 
     return run
-
-
-def best_of(repeat: int, run: Callable[[], int]) -> tuple[float, int]:
-    """The fastest of ``repeat`` runs, in seconds, and the bytes the last one wrote."""
-    best, size = float("inf"), 0
-    for _ in range(repeat):
-        start = time.perf_counter()
-        size = run()
-        best = min(best, time.perf_counter() - start)
-    return best, size
 
 
 def stream_discarding(fmt: OutputFormat, count: int, *, nulls: bool) -> int:

@@ -15,19 +15,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import queue
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import asyncpg
 import httpx
+from common import start_server
 
 from vostack import adql, db
 from vostack.db.cluster import EmbeddedPostgres
@@ -70,40 +66,6 @@ async def translated_sql(dsn: str, query: str) -> str:
     finally:
         await pool.close()
     return adql.translate(query, tableset).sql
-
-
-def start_server(dsn: str) -> tuple[subprocess.Popen[str], str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vostack.cli", "demo", "--dsn", dsn, "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert proc.stdout is not None
-    lines: queue.Queue[str] = queue.Queue()
-    stdout = proc.stdout
-
-    def read_lines() -> None:  # a thread: select() on a buffered text pipe misses lines already read
-        for line in stdout:
-            lines.put(line)
-
-    threading.Thread(target=read_lines, daemon=True).start()
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=0.5)
-        except queue.Empty:
-            if proc.poll() is not None:
-                raise SystemExit("the server exited") from None
-            continue
-        if line.startswith("TAP service: "):
-            return proc, line.split(": ", 1)[1].strip()
-    proc.kill()  # never leave a server behind: it would share the job queue with later runs
-    raise SystemExit("the server did not start")
 
 
 def rss_kib(pid: int, key: str) -> int:

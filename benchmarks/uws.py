@@ -22,9 +22,7 @@ import argparse
 import asyncio
 import os
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +30,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import httpx
+from common import start_server
 
 from vostack import db
 from vostack.db.cluster import EmbeddedPostgres
@@ -40,26 +39,6 @@ from vostack.demo import ensure_hipparcos
 QUERY = "SELECT TOP 10 hip, ra, dec, hpmag FROM hipparcos.main WHERE hpmag < 8 ORDER BY hip"
 PHASE = "{http://www.ivoa.net/xml/UWS/v1.0}phase"
 FINAL = {"COMPLETED", "ERROR", "ABORTED"}
-
-
-def start_server(dsn: str) -> tuple[subprocess.Popen[str], str]:
-    """``vostack demo`` on a free port; returns the process and the TAP URL once it serves."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vostack.cli", "demo", "--dsn", dsn, "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:  # blocking reads: the server prints its URL, or exits (EOF)
-        if line.startswith("TAP service: "):
-            return proc, line.split(": ", 1)[1].strip()
-    proc.wait()
-    raise SystemExit("the server exited before it served")
 
 
 def cpu_seconds(pid: int) -> float:

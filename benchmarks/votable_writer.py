@@ -12,48 +12,15 @@ the baseline.  Run from the project root::
 from __future__ import annotations
 
 import argparse
-import random
-import time
 from collections.abc import Callable, Sequence
 from io import BytesIO
 
 import numpy as np
 from astropy.io.votable import from_table
 from astropy.table import Table
+from common import BATCH, FIELDS, best_of, make_rows
 
-from vostack.schema import Field
 from vostack.votable import VOTableWriter
-
-FIELDS = (
-    Field("id", "int"),
-    Field("ra", "double", unit="deg"),
-    Field("dec", "double", unit="deg"),
-    Field("mag", "float", unit="mag"),
-    Field("flag", "short"),
-)
-BATCH = 5_000
-
-
-def make_rows(count: int, *, nulls: bool) -> list[tuple[object, ...]]:
-    """``count`` rows like a catalogue query returns them (mag null in 1 row of 10 with ``nulls``)."""
-    rng = random.Random(42)
-    rows: list[tuple[object, ...]] = []
-    for i in range(count):
-        mag: float | None = rng.uniform(5.0, 20.0)
-        if nulls and i % 10 == 0:
-            mag = None
-        rows.append((i, rng.uniform(0.0, 360.0), rng.uniform(-90.0, 90.0), mag, rng.randrange(-100, 100)))
-    return rows
-
-
-def best_of(repeat: int, run: Callable[[], int]) -> tuple[float, int]:
-    """The fastest of ``repeat`` runs, in seconds, and the bytes the last one wrote."""
-    best, size = float("inf"), 0
-    for _ in range(repeat):
-        start = time.perf_counter()
-        size = run()
-        best = min(best, time.perf_counter() - start)
-    return best, size
 
 
 def vostack_run(rows: Sequence[tuple[object, ...]], serialization: str) -> Callable[[], int]:
