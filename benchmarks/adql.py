@@ -1,10 +1,16 @@
 """Micro benchmark of ADQL parse + translate, against a bare ``sqlglot.parse_one`` of the same text.
 
-For each typical query (cone search, crossmatch, aggregate, common table expression, …) it times
-:func:`vostack.adql.translate` (tokenize, parse, ADQL checks, name resolution, type inference,
-pgSphere morphing, PostgreSQL generation) and, in the same run, a bare ``sqlglot.parse_one`` of the
-text (sqlglot's default dialect, ``tsql`` when that cannot read ``TOP``): the floor any
-sqlglot-based translator pays.  It prints the median per query, in microseconds, and the ratio.
+For each typical query (cone search, crossmatch, aggregate, common table expression, …) it times,
+in the same run and interleaved:
+
+* ``translate``: a cold :func:`vostack.adql.translate` (tokenize, parse, ADQL checks, name
+  resolution, type inference, pgSphere morphing, PostgreSQL generation);
+* ``cached``: :meth:`vostack.adql.Translator.translate` of a text it translated before (what a
+  TAP service pays for a repeated query);
+* ``parse_one``: a bare ``sqlglot.parse_one`` of the text (sqlglot's default dialect, ``tsql`` when
+  that cannot read ``TOP``): the floor any sqlglot-based translator pays.
+
+It prints the medians per query, in microseconds, and their ratios to the floor.
 Run from the project root::
 
     PYTHONPATH=. python benchmarks/adql.py [--repeat N]
@@ -15,13 +21,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 from importlib.metadata import version
 
 import sqlglot
 from sqlglot.errors import ParseError
 
-from vostack.adql import translate
+from vostack.adql import Translator, translate
 from vostack.schema import Column, Schema, Table, TableSet
 
 QUERIES = {
@@ -61,18 +68,18 @@ def tableset() -> TableSet:
     return TableSet(schemas=(Schema(name="hipparcos", tables=(table,)),))
 
 
-def medians_us(first: Callable[[], object], second: Callable[[], object], repeat: int) -> tuple[float, float]:
-    """Median times of two callables, interleaved so that machine load affects both alike."""
+def medians_us(runs: Sequence[Callable[[], object]], repeat: int) -> list[float]:
+    """Median times of the callables in microseconds, interleaved so that machine load affects all alike."""
     for _ in range(min(50, repeat)):
-        first()  # warm up
-        second()
-    times: tuple[list[float], list[float]] = ([], [])
+        for run in runs:  # warm up
+            run()
+    times: list[list[float]] = [[] for _ in runs]
     for _ in range(repeat):
-        for run, into in ((first, times[0]), (second, times[1])):
+        for run, into in zip(runs, times, strict=True):
             start = time.perf_counter()
             run()
             into.append(time.perf_counter() - start)
-    return statistics.median(times[0]) * 1e6, statistics.median(times[1]) * 1e6
+    return [statistics.median(t) * 1e6 for t in times]
 
 
 def floor(text: str) -> Callable[[], object]:
@@ -88,11 +95,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2000)
     args = parser.parse_args()
     tables = tableset()
+    cache = Translator(tables)
     print(f"sqlglot {version('sqlglot')}, median of {args.repeat} runs")
-    print(f"{'query':<12}{'translate µs':>14}{'parse_one µs':>14}{'ratio':>8}")
+    print(f"{'query':<12}{'translate µs':>14}{'cached µs':>11}{'parse_one µs':>14}{'ratio':>8}{'cached ratio':>14}")
     for name, text in QUERIES.items():
-        ours, bare = medians_us(lambda text=text: translate(text, tables), floor(text), args.repeat)  # type: ignore[misc]
-        print(f"{name:<12}{ours:>14.0f}{bare:>14.0f}{ours / bare:>8.2f}")
+        assert cache.translate(text) == translate(text, tables)
+        ours, cached, bare = medians_us(
+            [partial(translate, text, tables), partial(cache.translate, text), floor(text)], args.repeat
+        )
+        print(f"{name:<12}{ours:>14.0f}{cached:>11.1f}{bare:>14.0f}{ours / bare:>8.2f}{cached / bare:>14.4f}")
 
 
 if __name__ == "__main__":

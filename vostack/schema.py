@@ -82,7 +82,9 @@ class Table:
     """One row of ``TAP_SCHEMA.tables`` with its columns (TAP 1.1 §4.2).
 
     ``name`` is the fully qualified name as published (``"hipparcos.main"``);
-    ``nrows`` is a row-count estimate, when known.
+    ``nrows`` is a row-count estimate, when known.  ``db_name`` is the
+    qualified name in the database when it differs from ``name`` (a TAP
+    upload ``TAP_UPLOAD.t`` is the temporary table ``pg_temp.t``).
     """
 
     name: str
@@ -93,6 +95,7 @@ class Table:
     utype: str | None = None
     table_index: int | None = None
     nrows: int | None = None
+    db_name: str | None = None
 
     @property
     def short_name(self) -> str:

@@ -1,7 +1,9 @@
 """ADQL 2.1 for vostack: parse, check and translate to PostgreSQL with pgSphere.
 
 Only this package imports sqlglot; every sqlglot error is converted into the
-:mod:`vostack.errors` hierarchy at its boundary.
+:mod:`vostack.errors` hierarchy at its boundary.  :func:`translate` works from
+scratch on every call; a :class:`Translator` (or the shared one :func:`translator`
+keeps per published TableSet) caches the translations of repeated query texts.
 
 Spatial indexes
 ---------------
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 from vostack.adql.dialect import delimit
 from vostack.adql.features import language_features
-from vostack.adql.query import Query, Translation, parse, translate
+from vostack.adql.query import Query, Translation, Translator, parse, translate, translator
 from vostack.adql.udf import BUILTIN_UDFS, UDF
 from vostack.errors import ADQLError, ADQLSemanticError, ADQLSyntaxError
 
@@ -36,8 +38,10 @@ __all__ = [
     "ADQLSyntaxError",
     "Query",
     "Translation",
+    "Translator",
     "delimit",
     "language_features",
     "parse",
     "translate",
+    "translator",
 ]

@@ -90,7 +90,7 @@ ADQL_RESERVED_WORDS = frozenset(
 #: Every word that needs double quotes to be used as an identifier.
 RESERVED_WORDS = SQL_RESERVED_WORDS | ADQL_RESERVED_WORDS
 
-#: The geometry functions of ADQL 2.1 (optional feature adqlgeo; all but REGION are translated).
+#: The geometry functions of ADQL 2.1 (optional feature adqlgeo; REGION takes the simple STC-S shapes in ICRS).
 GEOMETRY_FUNCTIONS = frozenset(
     {
         "AREA",
@@ -343,6 +343,7 @@ EXPRESSION_METADATA: dict[type[exp.Expr], dict[str, Any]] = {
     geo.SphereOperator: {"returns": _DT.BOOLEAN},
     geo.ADQLInUnit: {"returns": _DT.DOUBLE},
     geo.ADQLUserFunction: {"annotator": _annotate_udf},
+    geo.DaliGeometry: {"annotator": lambda self, e: self._set_type(e, geo.sphere_type(e.args["kind"].this))},
     exp.HexString: {"annotator": _annotate_hex},
 }
 

@@ -18,12 +18,14 @@ Each class comes with its return type in
 ``PgSphereGenerator.TRANSFORMS`` or its removal by :mod:`vostack.adql.morph`
 (``CONTAINS``, ``INTERSECTS`` and ``BOX``), which
 ``test_every_geometry_class_is_translated_or_morphed`` checks.  ``REGION`` gets
-no class: translating STC-S is not supported and :mod:`vostack.adql.resolve`
-refuses it.
+no class: :mod:`vostack.adql.resolve` reads its STC-S string
+(:mod:`vostack.adql.regions`) and builds the point, circle, box or polygon it
+describes with :func:`literal_geometry`, as it does for ``CAST('…' AS POINT)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from sqlglot import exp
@@ -50,9 +52,13 @@ __all__ = [
     "ADQLPoint",
     "ADQLPolygon",
     "ADQLUserFunction",
+    "DaliGeometry",
+    "PolygonArray",
     "SphereOperator",
     "build_geometry",
     "geometry_kind",
+    "literal_geometry",
+    "nodes",
     "sphere_type",
 ]
 
@@ -246,6 +252,26 @@ class ADQLUserFunction(exp.Expression, exp.Func):
     is_var_len_args = True
 
 
+class DaliGeometry(exp.Expression, exp.Func):
+    """``CAST(text AS POINT|CIRCLE|POLYGON)`` of a string computed at run time (ADQL 2.1 §4.7).
+
+    The string holds the DALI serialisation of the geometry (DALI 1.1 §3.3: ``"x y"``,
+    ``"x y r"``, ``"x1 y1 x2 y2 …"`` in degrees); ``kind`` is the pgSphere type made of it.
+    Casts of string literals are read by :mod:`vostack.adql.resolve` instead (:func:`literal_geometry`).
+    """
+
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "kind": True}
+
+
+class PolygonArray(exp.Expression, exp.Func):
+    """A polygon-valued expression (a published ``spoly`` column, a cast) as a DALI array in degrees.
+
+    Only :mod:`vostack.adql.morph` creates these, for polygons in the result (DALI 1.1 §3.3).
+    """
+
+    arg_types: ClassVar[dict[str, bool]] = {"this": True}
+
+
 class SphereOperator(exp.Expression, exp.Binary):
     """A pgSphere operator between two geometries: ``<@`` (contained by) or ``&&`` (overlaps).
 
@@ -277,6 +303,23 @@ MORPHED_CLASSES: tuple[type[ADQLFunction], ...] = (ADQLBox, ADQLContains, ADQLIn
 
 def _is_coordsys(node: exp.Expr) -> bool:
     return isinstance(node, exp.Null) or (isinstance(node, exp.Literal) and node.is_string)
+
+
+def literal_geometry(kind: str, numbers: Sequence[float]) -> exp.Expr:
+    """The geometry node for ``kind`` (``POINT``, ``CIRCLE``, ``BOX`` or ``POLYGON``) made of numbers in degrees.
+
+    ``numbers`` are already checked: 2 for a point, 3 for a circle, 4 for a box, an even number
+    of at least 6 for a polygon.  Used for ``CAST('…' AS POINT)`` and ``REGION('…')``.
+    """
+    args: list[exp.Expr] = [_number(value) for value in numbers]
+    built = _build(kind, args)
+    assert built is not None
+    return built
+
+
+def _number(value: float) -> exp.Expr:
+    literal = exp.Literal.number(repr(abs(value)))
+    return exp.Neg(this=literal) if value < 0 else literal
 
 
 def _point(x: exp.Expr, y: exp.Expr, **meta: Any) -> ADQLPoint:
@@ -341,13 +384,38 @@ _SIMPLE: dict[str, type[ADQLFunction]] = {
 }
 
 
-def build_geometry(tree: exp.Expr) -> exp.Expr:
-    """Replace the (already checked) geometry calls in ``tree`` by their node classes, in place."""
-    calls = [
-        node
-        for node in tree.walk()
-        if isinstance(node, exp.Anonymous) and isinstance(node.this, str) and node.this.upper() in _NAMES
-    ]
+def nodes(tree: exp.Expr) -> list[exp.Expr]:
+    """Every node of ``tree`` in pre-order (parents before children, left to right).
+
+    The translator's passes walk whole trees several times; this is about twice as
+    fast as ``tree.walk()``, which runs a generator per node.
+    """
+    found: list[exp.Expr] = []
+    stack = [tree]
+    expr = exp.Expr
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        for value in reversed(node.args.values()):
+            if isinstance(value, expr):
+                stack.append(value)
+            elif isinstance(value, list):
+                stack.extend(item for item in reversed(value) if isinstance(item, expr))
+    return found
+
+
+def build_geometry(tree: exp.Expr, calls: Sequence[exp.Anonymous] | None = None) -> exp.Expr:
+    """Replace the (already checked) geometry calls in ``tree`` by their node classes, in place.
+
+    ``calls`` are the geometry calls of ``tree``, parents before children (as :func:`nodes`
+    lists them), when the caller already has them (:func:`vostack.adql.validate.check_query`).
+    """
+    if calls is None:
+        calls = [
+            node
+            for node in nodes(tree)
+            if isinstance(node, exp.Anonymous) and isinstance(node.this, str) and node.this.upper() in _NAMES
+        ]
     # innermost first, so that an outer call sees its arguments already built
     for node in reversed(calls):
         built = _build(node.this.upper(), list(node.expressions))

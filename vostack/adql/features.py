@@ -4,7 +4,8 @@ TAPRegExt 1.0 §2.3: a TAP service declares each optional language feature as a
 ``languageFeatures`` element of type ``ivo://ivoa.net/std/TAPRegExt#features-…``
 with one ``feature`` (``form`` and ``description``) per construct.  ADQL 2.1
 §4 defines the feature types and their forms.  Only what :func:`vostack.adql.translate`
-really translates is declared: ``REGION`` is not (STC-S strings are refused).
+really translates is declared: ``REGION`` with the simple STC-S shapes in ICRS
+(:mod:`vostack.adql.regions`), ``CAST`` to the geometry types from DALI strings.
 
 This module returns plain tuples so that :mod:`vostack.adql` needs nothing from
 :mod:`vostack.tap`; the TAP capabilities map them to ``LanguageFeature`` objects.
@@ -26,7 +27,13 @@ _FEATURES: tuple[tuple[str, str, str], ...] = (
     (_GEO, "CIRCLE", "A circle: CIRCLE(longitude, latitude, radius) or CIRCLE(point, radius), in degrees."),
     (_GEO, "BOX", "A box: BOX(longitude, latitude, width, height); its edges are great circles between corners."),
     (_GEO, "POLYGON", "A spherical polygon: POLYGON(lon1, lat1, lon2, lat2, lon3, lat3, ...) or of points."),
-    (_GEO, "CENTROID", "The centre of a circle (polygons are not supported)."),
+    (_GEO, "CENTROID", "The centre of a circle, or the centre of mass on the sphere of a polygon."),
+    (
+        _GEO,
+        "REGION",
+        "An STC-S region in ICRS: REGION('Position ICRS x y'), 'Circle ICRS x y r', 'Box ICRS x y w h' or "
+        "'Polygon ICRS x1 y1 x2 y2 x3 y3 ...' (degrees); other shapes and frames are refused.",
+    ),
     (_GEO, "AREA", "The area of a geometry in square degrees."),
     (_GEO, "COORD1", "The longitude of a point in degrees."),
     (_GEO, "COORD2", "The latitude of a point in degrees."),
@@ -44,7 +51,8 @@ _FEATURES: tuple[tuple[str, str, str], ...] = (
     (
         f"{TAPREGEXT}#features-adql-type",
         "CAST",
-        "CAST to SMALLINT, INTEGER, BIGINT, REAL, DOUBLE PRECISION, CHAR(n), VARCHAR(n) or TIMESTAMP.",
+        "CAST to SMALLINT, INTEGER, BIGINT, REAL, DOUBLE PRECISION, CHAR(n), VARCHAR(n) or TIMESTAMP, "
+        "and of DALI strings ('x y', 'x y r', 'x1 y1 x2 y2 ...' in degrees) to POINT, CIRCLE or POLYGON.",
     ),
     (
         f"{TAPREGEXT}#features-adql-unit",

@@ -21,6 +21,9 @@ types :mod:`vostack.adql.resolve` put on the tree:
   indexes apply; any other use of them becomes ``CASE WHEN … THEN 1 ELSE 0 END``;
   ``DISTANCE(a, b) < r`` (``<=``, or ``r > DISTANCE(a, b)``) with a literal
   radius also gets ``a <@ scircle(b, r)``, which an index on ``a`` serves;
+  when both points hold columns (a crossmatch), ``a <@ scircle(b, r)`` also gets
+  its mirror ``b <@ scircle(a, r)`` (the same condition), so an index on either
+  table serves the join (a small uploaded table against a catalogue, TAP 1.1 §4.5);
   geometry values in the result become DALI arrays in degrees (DALI 1.1 §3.3).
 * ``TOP n`` becomes ``LIMIT``, combined with the service's row limit (the smaller
   wins, TAP 1.1 MAXREC); ``OFFSET`` stays, and PostgreSQL applies it first as
@@ -59,6 +62,41 @@ def _cast(node: exp.Expr, to: exp.DType) -> exp.Expr:
     return cast
 
 
+def _copy(node: exp.Expr) -> exp.Expr:
+    """A copy of ``node`` for a second place in the tree.
+
+    Unlike ``node.copy()`` (a deep copy of everything), types are shared with the original:
+    after :mod:`vostack.adql.resolve` they are only ever replaced, never changed in place.
+    Geometry rewrites copy points and radii this way.
+    """
+    root = type(node)()
+    stack = [(node, root)]
+    expr = exp.Expr
+    while stack:
+        source, target = stack.pop()
+        target._type = source._type
+        if source._meta is not None:
+            target._meta = dict(source._meta)
+        for key, value in source.args.items():
+            if isinstance(value, expr):
+                child = type(value)()
+                stack.append((value, child))
+                target.set(key, child)
+            elif type(value) is list:
+                items = []
+                for item in value:
+                    if isinstance(item, expr):
+                        child = type(item)()
+                        stack.append((item, child))
+                        items.append(child)
+                    else:
+                        items.append(item)
+                target.set(key, items)
+            else:
+                target.args[key] = value
+    return root
+
+
 def _numeric(node: exp.Expr) -> exp.Expr:
     node.type = _type(_DT.DECIMAL)
     return node
@@ -66,6 +104,9 @@ def _numeric(node: exp.Expr) -> exp.Expr:
 
 def _is_integer(node: exp.Expr) -> bool:
     return node.type is not None and node.type.this in _INTEGERS
+
+
+_REWRITTEN = (exp.Round, exp.Trunc, exp.Mod, exp.Concat)
 
 
 def _rewrite(node: exp.Expr) -> exp.Expr:
@@ -76,7 +117,9 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
         mod = exp.Mod(this=_cast(node.this, _DT.DECIMAL), expression=_cast(node.expression, _DT.DECIMAL))
         return _cast(_numeric(mod), _DT.DOUBLE)
     if isinstance(node, exp.Concat) and all(isinstance(a, exp.Literal) for a in node.expressions):
-        return exp.Literal.string("".join(a.this for a in node.expressions))
+        literal = exp.Literal.string("".join(a.this for a in node.expressions))
+        literal.type = node.type
+        return literal
     return node
 
 
@@ -135,15 +178,27 @@ def to_postgres(
     ``geometry=False`` says the query calls no geometry function (only result columns can be geometries).
     """
     tree = resolved.tree
-    morph_geometry(tree, text, calls=geometry)
-    # children before parents, so that rewrites nest (ROUND(MOD(x, y), 2))
-    for node in reversed(list(tree.walk())):
+    # one walk finds what every rewrite needs
+    functions: list[geo.ADQLFunction] = []
+    rewrites: list[exp.Expr] = []
+    selects: list[exp.Select] = []
+    for node in geo.nodes(tree):
+        if isinstance(node, geo.ADQLFunction):
+            functions.append(node)
+        elif isinstance(node, _REWRITTEN):
+            rewrites.append(node)
+        elif isinstance(node, exp.Select):
+            selects.append(node)
+    # children before parents, so that rewrites nest (ROUND(MOD(x, y), 2)); before the geometry
+    # rewrites, which copy some of their arguments
+    for node in reversed(rewrites):
         new = _rewrite(node)
         if new is not node:
             node.replace(new)
     # every SELECT, not only the result's: subqueries' columns reach the result through the outer query
-    for select in list(tree.find_all(exp.Select)):
+    for select in selects:
         _declare_types(select)
+    morph_geometry(tree, text, calls=geometry, nodes=functions)
     _limit(tree, row_limit)
     return tree
 
@@ -196,11 +251,7 @@ def _check_geometry(node: geo.ADQLFunction, text: str) -> None:
         expect(node.expression, frozenset({_POINT}), "points")
     elif isinstance(node, geo.ADQLCoord1 | geo.ADQLCoord2):
         expect(node.this, frozenset({_POINT}), "a point")
-    elif isinstance(node, geo.ADQLCentroid):
-        expect(node.this, _ANY, "a geometry")
-        if _kind(node.this) == _POLYGON:
-            raise semantic_error("CENTROID of a polygon is not supported by this service", text, node)
-    elif isinstance(node, geo.ADQLArea | geo.ADQLCoordSys):
+    elif isinstance(node, geo.ADQLArea | geo.ADQLCentroid | geo.ADQLCoordSys):
         expect(node.this, _ANY, "a geometry")
 
 
@@ -220,12 +271,12 @@ def _is_text(node: exp.Expr) -> bool:
 
 
 def _half(size: exp.Expr) -> exp.Expr:
-    return exp.Mul(this=exp.Paren(this=size.copy()), expression=exp.Literal.number("0.5"))
+    return exp.Mul(this=exp.Paren(this=_copy(size)), expression=exp.Literal.number("0.5"))
 
 
 def _corner(centre: exp.Expr, half: exp.Expr, sign: int) -> exp.Expr:
     klass = exp.Add if sign > 0 else exp.Sub
-    return exp.Paren(this=klass(this=exp.Paren(this=centre.copy()), expression=half.copy()))
+    return exp.Paren(this=klass(this=exp.Paren(this=_copy(centre)), expression=_copy(half)))
 
 
 def _box_polygon(box: geo.ADQLBox) -> geo.ADQLPolygon:
@@ -234,7 +285,7 @@ def _box_polygon(box: geo.ADQLBox) -> geo.ADQLPolygon:
     if isinstance(centre, geo.ADQLPoint):
         x, y = centre.this, centre.expression
     else:
-        x, y = geo.ADQLCoord1(this=centre.copy()), geo.ADQLCoord2(this=centre.copy())
+        x, y = geo.ADQLCoord1(this=_copy(centre)), geo.ADQLCoord2(this=_copy(centre))
         x.type = y.type = exp.DataType(this=_DT.DOUBLE)
     dx, dy = _half(box.args["width"]), _half(box.args["height"])
     vertices = []
@@ -254,11 +305,23 @@ def _operator(this: exp.Expr, other: exp.Expr, op: str) -> exp.Expr:
     return node
 
 
+def _mirrored(point: exp.Expr, circle: exp.Expr) -> exp.Expr:
+    """``point <@ circle``, and ``centre <@ scircle(point, r)`` with it when both points hold columns."""
+    inside = _operator(point, circle, "<@")
+    if not (isinstance(circle, geo.ADQLCircle) and point.find(exp.Column) and circle.this.find(exp.Column)):
+        return inside
+    mirror = geo.ADQLCircle(this=_copy(point), radius=_copy(circle.args["radius"]))
+    mirror.type = geo.sphere_type(_CIRCLE)
+    both = exp.Paren(this=exp.And(this=inside, expression=_operator(_copy(circle.this), mirror, "<@")))
+    both.type = inside.type
+    return both
+
+
 def _predicate(node: exp.Expr) -> exp.Expr:
     """The pgSphere boolean for CONTAINS/INTERSECTS (ADQL 2.1 §4.2.5, §4.2.10)."""
     this, other = node.this, node.expression
     if isinstance(node, geo.ADQLContains):
-        return _operator(this, other, "<@")
+        return _mirrored(this, other) if _kind(this) == _POINT else _operator(this, other, "<@")
     if _kind(this) == _POINT:
         return _operator(this, other, "<@")
     if _kind(other) == _POINT:
@@ -315,9 +378,9 @@ def _cone(node: exp.Expr) -> exp.Expr | None:
         return None
     if not isinstance(distance, geo.ADQLDistance) or _radius(radius) is None:
         return None
-    circle = geo.ADQLCircle(this=distance.expression.copy(), radius=radius.copy())
+    circle = geo.ADQLCircle(this=_copy(distance.expression), radius=_copy(radius))
     circle.type = geo.sphere_type(_CIRCLE)
-    inside = _operator(distance.this.copy(), circle, "<@")
+    inside = _mirrored(_copy(distance.this), circle)
     # the comparison itself goes into the AND once it has been replaced (copying it is slow)
     return exp.Paren(this=exp.And(this=inside, expression=exp.Null()))
 
@@ -350,7 +413,7 @@ def _degrees(function: str, node: exp.Expr) -> exp.Expr:
 def _coordinates(point: exp.Expr) -> list[exp.Expr]:
     if isinstance(point, geo.ADQLPoint):
         return [_double(point.this), _double(point.expression)]
-    return [_degrees("long", point.copy()), _degrees("lat", point.copy())]
+    return [_degrees("long", _copy(point)), _degrees("lat", _copy(point))]
 
 
 def _dali_array(value: exp.Expr) -> exp.Expr | None:
@@ -362,10 +425,12 @@ def _dali_array(value: exp.Expr) -> exp.Expr | None:
         if isinstance(value, geo.ADQLCircle):
             items = [*_coordinates(value.this), _double(value.args["radius"])]
         else:
-            centre = exp.Anonymous(this="center", expressions=[value.copy()])
-            items = [*_coordinates(centre), _degrees("radius", value.copy())]
+            centre = exp.Anonymous(this="center", expressions=[_copy(value)])
+            items = [*_coordinates(centre), _degrees("radius", _copy(value))]
     elif kind == _POLYGON and isinstance(value, geo.ADQLPolygon):
         items = [item for vertex in value.expressions for item in _coordinates(vertex)]
+    elif kind == _POLYGON:
+        return geo.PolygonArray(this=_copy(value))
     else:
         return None
     return exp.Array(expressions=items)
@@ -381,12 +446,19 @@ def _result_selects(node: exp.Expr) -> list[exp.Select]:
     return []
 
 
-def morph_geometry(tree: exp.Query, text: str = "", *, calls: bool = True) -> None:
+def morph_geometry(
+    tree: exp.Query, text: str = "", *, calls: bool = True, nodes: list[geo.ADQLFunction] | None = None
+) -> None:
     """Check and rewrite the geometry of a resolved query for pgSphere (ADQL 2.1 §4.2), in place.
 
     With ``calls=False`` only geometry-valued result columns are converted to DALI arrays.
+    ``nodes`` are the geometry nodes of ``tree`` in :func:`~vostack.adql.expressions.nodes` order,
+    when the caller has them.
     """
-    nodes = [node for node in tree.walk() if isinstance(node, geo.ADQLFunction)] if calls else []
+    if not calls:
+        nodes = []
+    elif nodes is None:
+        nodes = [node for node in geo.nodes(tree) if isinstance(node, geo.ADQLFunction)]
     for node in nodes:
         _check_geometry(node, text)
     for node in reversed(nodes):

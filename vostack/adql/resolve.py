@@ -39,12 +39,13 @@ from sqlglot.schema import MappingSchema
 
 from vostack.adql.dialect import ADQL, BINARY_COERCIONS, FUNCTIONS, GEOMETRY_FUNCTIONS
 from vostack.adql.errormap import semantic_error
-from vostack.adql.expressions import ADQLInUnit, ADQLUserFunction
+from vostack.adql.expressions import ADQLInUnit, ADQLUserFunction, DaliGeometry, literal_geometry
 from vostack.adql.fields import column_type, expression_field, expression_name, unit_of, votable_type, widen
+from vostack.adql.regions import GEOMETRY_CASTS, read_dali, read_stcs
 from vostack.adql.udf import UDF
 from vostack.schema import Field, Table, TableSet
 
-__all__ = ["OutputColumn", "Resolved", "resolve"]
+__all__ = ["ColumnCache", "OutputColumn", "Resolved", "resolve"]
 
 
 @dataclass(slots=True)
@@ -69,6 +70,18 @@ class Resolved:
     tables: tuple[str, ...]
 
 
+#: The columns of published tables by qualified table name, with their index by lower-case name
+#: (see :func:`resolve`): computed once per table and TableSet by a :class:`vostack.adql.Translator`.
+ColumnCache = dict[str, tuple[list[OutputColumn], dict[str, list[int]]]]
+
+
+def _index(columns: Sequence[OutputColumn]) -> dict[str, list[int]]:
+    index: dict[str, list[int]] = {}
+    for position, column in enumerate(columns):
+        index.setdefault(column.name.lower(), []).append(position)
+    return index
+
+
 @dataclass(slots=True)
 class _Source:
     """A FROM item: a published table, a common table expression or a subquery."""
@@ -77,6 +90,18 @@ class _Source:
     columns: list[OutputColumn]
     table: Table | None = None  # the published table
     aliased: bool = True  # False: addressed by its own name (or schema.name)
+    index: dict[str, list[int]] | None = None  # positions of the columns by lower-case name
+
+    def find(self, identifier: exp.Identifier) -> list[int]:
+        """Positions of the columns ``identifier`` names (ADQL 2.1 §2.1), exact matches first when several."""
+        if self.index is None:
+            self.index = _index(self.columns)
+        written = str(identifier.this)
+        hits = self.index.get(written.lower(), [])
+        if len(hits) > 1 or (hits and identifier.quoted):
+            exact = [i for i in hits if self.columns[i].name == written]
+            return exact if exact or identifier.quoted else hits
+        return hits
 
 
 @dataclass(slots=True)
@@ -106,6 +131,9 @@ class _Scope:
         while scope is not None:
             yield scope
             scope = scope.parent
+
+
+_SCHEMA = MappingSchema(dialect=ADQL)  # the annotator only types expressions: columns are typed by this module
 
 
 def canonical(identifier: exp.Identifier) -> str:
@@ -138,26 +166,32 @@ def _pick(identifier: exp.Identifier, names: Sequence[str]) -> list[int]:
     return hits
 
 
-def resolve(tree: exp.Query, tableset: TableSet, text: str, udfs: Mapping[str, UDF] | None = None) -> Resolved:
+def resolve(
+    tree: exp.Query,
+    tableset: TableSet,
+    text: str,
+    udfs: Mapping[str, UDF] | None = None,
+    columns: ColumnCache | None = None,
+) -> Resolved:
     """Resolve ``tree`` (parsed and checked ADQL) against ``tableset``, rewriting it in place.
 
-    ``udfs`` maps upper-case names to the user-defined functions the service offers.
+    ``udfs`` maps upper-case names to the user-defined functions the service offers;
+    ``columns`` caches the published columns of ``tableset``'s tables between calls.
     """
-    resolver = _Resolver(tableset, text, udfs or {})
+    resolver = _Resolver(tableset, text, udfs or {}, {} if columns is None else columns)
     outputs = resolver.query(tree, None, (), derived=False)
     return Resolved(tree=tree, outputs=outputs, tables=tuple(resolver.tables))
 
 
 class _Resolver:
-    def __init__(self, tableset: TableSet, text: str, udfs: Mapping[str, UDF]) -> None:
+    def __init__(self, tableset: TableSet, text: str, udfs: Mapping[str, UDF], columns: ColumnCache) -> None:
         self.udfs = udfs
         self.tableset = tableset
         self.text = text
+        self.columns = columns
         self.tables: list[str] = []
         self.fields_of: dict[int, Field] = {}
-        self.annotator = TypeAnnotator(
-            MappingSchema(dialect=ADQL), binary_coercions=BINARY_COERCIONS, overwrite_types=False
-        )
+        self.annotator = TypeAnnotator(_SCHEMA, binary_coercions=BINARY_COERCIONS, overwrite_types=False)
 
     # -- messages -------------------------------------------------------------------------------
 
@@ -413,22 +447,33 @@ class _Resolver:
             table = self.find_table(parts, written, node)
             if table.name not in self.tables:
                 self.tables.append(table.name)
+            outputs, index = self.published(table)
+            name = canonical(alias.this) if alias is not None else table.short_name
+            node.set("catalog", None)
+            db_schema, db_table = table.schema_name, table.short_name
+            if table.db_name is not None:  # e.g. a TAP upload's temporary table
+                db_schema, _, db_table = table.db_name.partition(".")
+            node.set("db", _quoted(db_schema, node.args.get("db")))
+            node.set("this", _quoted(db_table, node.this))
+            if alias is not None:
+                alias.set("this", _quoted(name, alias.this))
+            else:
+                node.set("alias", exp.TableAlias(this=_quoted(name)))
+            source = _Source(name, outputs, table=table, aliased=alias is not None, index=index)
+        self.add_source(source, scope, node)
+        return [_Entry(source, column) for column in source.columns]
+
+    def published(self, table: Table) -> tuple[list[OutputColumn], dict[str, list[int]]]:
+        """The columns of a published table in ``column_index`` order, with their index (never modified)."""
+        cached = self.columns.get(table.name)
+        if cached is None:
             columns = sorted(
                 table.columns,
                 key=lambda c: (c.column_index is None, c.column_index if c.column_index is not None else 0),
             )
             outputs = [OutputColumn(c.identifier, c.as_field(), column_type(c)) for c in columns]
-            name = canonical(alias.this) if alias is not None else table.short_name
-            node.set("catalog", None)
-            node.set("db", _quoted(table.schema_name, node.args.get("db")))
-            node.set("this", _quoted(table.short_name, node.this))
-            if alias is not None:
-                alias.set("this", _quoted(name, alias.this))
-            else:
-                node.set("alias", exp.TableAlias(this=_quoted(name)))
-            source = _Source(name, outputs, table=table, aliased=alias is not None)
-        self.add_source(source, scope, node)
-        return [_Entry(source, column) for column in source.columns]
+            cached = self.columns[table.name] = (outputs, _index(outputs))
+        return cached
 
     def written_table(self, node: exp.Table) -> str:
         parts = [p for p in (node.args.get("catalog"), node.args.get("db"), node.this) if p is not None]
@@ -539,7 +584,8 @@ class _Resolver:
             node = self.special(node, scope, aliases)
         else:
             self.walk(node, scope, aliases)
-        self.annotator.annotate(node, annotate_scope=False)
+        if column is None:  # a resolved column is typed already
+            self.annotator.annotate(node, annotate_scope=False)
         return node, column
 
     def walk(self, node: exp.Expr, scope: _Scope, aliases: dict[str, exp.Expr] | None) -> None:
@@ -550,7 +596,7 @@ class _Resolver:
             return
         if isinstance(node, exp.Anonymous):
             self.unsupported(node)
-        if isinstance(node, exp.Cast) and node.to.this == exp.DType.USERDEFINED:
+        if isinstance(node, exp.Cast) and node.to.this == exp.DType.USERDEFINED:  # pragma: no cover - validate
             raise self.error(f"CAST to {node.to.sql(dialect=ADQL)} is not supported by this service", node)
         for child in list(node.iter_expressions()):
             if isinstance(child, exp.Column):
@@ -563,12 +609,20 @@ class _Resolver:
                 self.walk(child, scope, aliases)
 
     def is_special(self, node: exp.Expr) -> bool:
-        """IN_UNIT and user-defined functions: calls whose translation needs their resolved arguments."""
-        return isinstance(node, exp.Anonymous) and (_is_in_unit(node) or str(node.this).upper() in self.udfs)
+        """IN_UNIT, REGION, user-defined functions and casts to geometries: their translation needs
+        their resolved arguments."""
+        if isinstance(node, exp.Anonymous):
+            name = str(node.this).upper()
+            return name in ("IN_UNIT", "REGION") or name in self.udfs
+        return isinstance(node, exp.Cast) and _geometry_cast(node) is not None
 
     def special(self, node: exp.Expr, scope: _Scope, aliases: dict[str, exp.Expr] | None) -> exp.Expr:
+        if isinstance(node, exp.Cast):
+            return self.geometry_cast(node, scope, aliases)
         if _is_in_unit(node):
             return self.in_unit(node, scope, aliases)
+        if str(node.this).upper() == "REGION":
+            return self.region(node, scope, aliases)
         udf = self.udfs[str(node.this).upper()]
         if len(node.expressions) != len(udf.params):
             raise self.error(f"{udf.name} takes {len(udf.params)} arguments, not {len(node.expressions)}", node)
@@ -578,6 +632,40 @@ class _Resolver:
         call.meta["udf"] = udf
         call.meta["returns"] = udf.type
         return call
+
+    def geometry_cast(self, node: exp.Cast, scope: _Scope, aliases: dict[str, exp.Expr] | None) -> exp.Expr:
+        """``CAST(text AS POINT|CIRCLE|POLYGON)`` of a DALI serialisation (ADQL 2.1 §4.7, DALI 1.1 §3.3)."""
+        kind = _geometry_cast(node)
+        assert kind is not None
+        value, _ = self.expression(node.this, scope, aliases)
+        if isinstance(value, exp.Literal) and value.is_string:
+            try:
+                numbers = read_dali(kind, value.this)
+            except ValueError as exc:
+                raise self.error(f"cannot CAST to {kind}: {exc}", value) from None
+            built = literal_geometry(kind, numbers)
+        elif isinstance(value, exp.Null) or _is_text(value):
+            built = DaliGeometry(this=value, kind=exp.Literal.string(_SPHERE_KINDS[kind]))
+        else:
+            raise self.error(
+                f"CAST to {kind} takes a string with its DALI serialisation ({GEOMETRY_CASTS[kind]} in degrees)",
+                value,
+            )
+        built.meta.update(node.meta)
+        return built
+
+    def region(self, node: exp.Expr, scope: _Scope, aliases: dict[str, exp.Expr] | None) -> exp.Expr:
+        """``REGION('stc-s')`` for the simple STC-S shapes in ICRS (ADQL 2.1 §4.2, STC-S 1.0 §5)."""
+        (arg,) = node.expressions
+        if not (isinstance(arg, exp.Literal) and arg.is_string):
+            raise self.error("REGION takes a string literal with an STC-S region (Position, Circle, Box, Polygon)", arg)
+        try:
+            kind, numbers = read_stcs(arg.this)
+        except ValueError as exc:
+            raise self.error(str(exc), arg) from None
+        built = literal_geometry(kind, numbers)
+        built.meta.update(node.meta)
+        return built
 
     def in_unit(self, node: exp.Expr, scope: _Scope, aliases: dict[str, exp.Expr] | None) -> exp.Expr:
         """``IN_UNIT(x, 'unit')`` with the factor from x's unit to ``unit`` (ADQL 2.1 §4.9, VOUnits 1.0)."""
@@ -628,7 +716,7 @@ class _Resolver:
         identifier = node.this
         if node.table:
             source = self.find_source(node, scope)
-            hits = _pick(identifier, [c.name for c in source.columns])
+            hits = source.find(identifier)
             if not hits:
                 suggestion = did_you_mean(identifier.name, [c.name for c in source.columns])
                 raise self.error(f"unknown column {self.written(node)!r}{suggestion}", node)
@@ -637,12 +725,7 @@ class _Resolver:
             for name, output in level.merged.items():
                 if matches(identifier, name):
                     return None, output
-            candidates = [
-                (source, column)
-                for source in level.sources
-                for column in source.columns
-                if matches(identifier, column.name)
-            ]
+            candidates = [(source, source.columns[i]) for source in level.sources for i in source.find(identifier)]
             if len(candidates) > 1:
                 exact = [c for c in candidates if c[1].name == identifier.this]
                 candidates = exact or candidates
@@ -682,6 +765,23 @@ class _Resolver:
             schema, name = identifiers
             return matches(schema, source.table.schema_name) and matches(name, source.table.short_name)
         return False
+
+
+_SPHERE_KINDS = {"POINT": "spoint", "CIRCLE": "scircle", "POLYGON": "spoly"}
+_TEXT = frozenset({exp.DType.TEXT, exp.DType.VARCHAR, exp.DType.CHAR, exp.DType.NCHAR, exp.DType.NVARCHAR})
+
+
+def _geometry_cast(node: exp.Cast) -> str | None:
+    """``POINT``, ``CIRCLE`` or ``POLYGON`` when ``node`` casts to that geometry type."""
+    to = node.to
+    if to.this != exp.DType.USERDEFINED:
+        return None
+    kind = str(to.args.get("kind") or "").upper()
+    return kind if kind in GEOMETRY_CASTS else None
+
+
+def _is_text(node: exp.Expr) -> bool:
+    return node.type is not None and node.type.this in _TEXT
 
 
 def _is_in_unit(node: exp.Expr) -> bool:

@@ -15,19 +15,22 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from sqlglot import exp
 from sqlglot.tokenizer_core import Token, TokenType
 
 from vostack.adql.dialect import FUNCTIONS, GEOMETRY_FUNCTIONS, RESERVED_WORDS, ADQLTokenizer
 from vostack.adql.errormap import node_offset, semantic_error, syntax_error
+from vostack.adql.expressions import nodes
+from vostack.errors import ADQLError
 
 __all__ = [
     "MAX_BIGINT",
     "MAX_POLYGON_VERTICES",
     "MAX_QUERY_LENGTH",
     "REGULAR_IDENTIFIER",
-    "check_literal_types",
+    "Checked",
     "check_query",
     "check_tokens",
     "parse_udf_signatures",
@@ -65,6 +68,17 @@ _ALLOWED_TOKENS = frozenset(ADQLTokenizer.KEYWORDS.values()) | {
     TokenType.CARET,
     TokenType.TILDE,
     TokenType.SEMICOLON,
+}
+
+#: Allowed tokens that need no look at their neighbours (the loop of check_tokens skips them).
+_PLAIN_TOKENS = _ALLOWED_TOKENS - {
+    TokenType.SEMICOLON,
+    TokenType.VAR,
+    TokenType.COMMA,
+    TokenType.IDENTIFIER,
+    TokenType.TOP,
+    TokenType.OFFSET,
+    TokenType.NOT,
 }
 
 _NOT_AFTER_COMMA = frozenset(
@@ -173,6 +187,8 @@ def check_tokens(tokens: Sequence[Token], text: str) -> None:
         raise syntax_error(f"an ADQL query starts with SELECT (or WITH); {first.text!r} is not ADQL", text, first.start)
     for index, token in enumerate(tokens):
         kind = token.token_type
+        if kind in _PLAIN_TOKENS:
+            continue
         following = tokens[index + 1] if index < last else None
         if kind == TokenType.SEMICOLON:
             if index != last:
@@ -235,21 +251,46 @@ def _reserved_message(word: str) -> str:
     return f"{word!r} is a reserved word in ADQL: write it in double quotes to use it as a name"
 
 
-def check_query(tree: exp.Expr, text: str, udfs: Mapping[str, int | None]) -> None:
+@dataclass(slots=True)
+class Checked:
+    """What :func:`check_query` learnt on its walk of a valid tree.
+
+    ``geometry_calls`` are the calls of geometry functions (outer calls before
+    inner ones, for :func:`vostack.adql.expressions.build_geometry`);
+    ``literal_error`` is the error :func:`vostack.adql.translate` raises for a
+    string where ADQL wants a number (see :func:`check_literal_types`).
+    """
+
+    geometry_calls: list[exp.Anonymous]
+    literal_error: ADQLError | None
+
+
+def check_query(tree: exp.Expr, text: str, udfs: Mapping[str, int | None]) -> Checked:
     """Check that ``tree`` only uses ADQL 2.1 constructs (ADQL 2.1 Appendix A).
 
     Raises :class:`~vostack.errors.ADQLSyntaxError` for constructs outside the
     grammar and :class:`~vostack.errors.ADQLSemanticError` for calls of functions
     that are neither ADQL's nor declared user-defined functions (names starting
     with ``ivo_``, reserved for IVOA-defined functions, are accepted as such).
+    One walk of the whole tree also finds the geometry calls and the string
+    operands of numeric operators (:class:`Checked`).
     """
     checker = _Checker(text, udfs)
     if not isinstance(tree, exp.Query):
         raise syntax_error("an ADQL query starts with SELECT (or WITH)", text, node_offset(tree))
     checker.query(tree, top=True)
-    for identifier in tree.find_all(exp.Identifier):
-        if not identifier.quoted and identifier.name.upper() in RESERVED_WORDS:
-            raise syntax_error(_reserved_message(identifier.name), text, node_offset(identifier))
+    calls: list[exp.Anonymous] = []
+    literal_error = None
+    for node in nodes(tree):
+        if isinstance(node, exp.Identifier):
+            if not node.quoted and node.name.upper() in RESERVED_WORDS:
+                raise syntax_error(_reserved_message(node.name), text, node_offset(node))
+        elif isinstance(node, exp.Anonymous):
+            if isinstance(node.this, str) and node.this.upper() in GEOMETRY_FUNCTIONS:
+                calls.append(node)
+        elif literal_error is None and isinstance(node, _NUMERIC):
+            literal_error = _string_operand(node, text)
+    return Checked(calls, literal_error)
 
 
 class _Checker:
@@ -687,20 +728,22 @@ def _unparen(node: exp.Expr) -> exp.Expr:
 _SETOP_ARGS = frozenset({"this", "expression", "distinct", "order", "limit", "offset", "with_"})
 
 
-def check_literal_types(tree: exp.Expr, text: str) -> None:
-    """Refuse string literals where ADQL 2.1 §2.3 wants numbers (``'a' - 1``, ``SQRT('4')``, ``AVG('x')``).
+_NUMERIC = (*_ARITHMETIC, *_FUNCTIONS, exp.Avg, exp.Sum)
+_NOT_NUMERIC = (exp.DPipe, *_STRING_FUNCTIONS)
 
-    The grammar allows them (and the IVOA test suite expects them to parse); PostgreSQL would fail on
-    them with a less helpful message, so :func:`vostack.adql.translate` refuses them first.
+
+def _string_operand(node: exp.Expr, text: str) -> ADQLError | None:
+    """The error for a string literal where ADQL 2.1 §2.3 wants numbers (``'a' - 1``, ``SQRT('4')``).
+
+    The grammar allows them (and the IVOA test suite expects them to parse); PostgreSQL would fail
+    on them with a less helpful message, so :func:`vostack.adql.translate` refuses them first.
     """
-    numeric = (*_ARITHMETIC, *_FUNCTIONS, exp.Avg, exp.Sum)
-    for node in tree.find_all(*numeric):
-        if isinstance(node, (exp.DPipe, *_STRING_FUNCTIONS)):
-            continue
-        for operand in node.iter_expressions():
-            if _is_string(_unparen(operand)):
-                written = node.sql()
-                raise semantic_error(f"{written!r} takes numbers, not strings", text, operand)
+    if isinstance(node, _NOT_NUMERIC):
+        return None
+    for operand in node.iter_expressions():
+        if _is_string(_unparen(operand)):
+            return semantic_error(f"{node.sql()!r} takes numbers, not strings", text, operand)
+    return None
 
 
 def _not_a_condition(node: exp.Expr, written: str) -> str:

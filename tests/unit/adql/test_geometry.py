@@ -178,7 +178,7 @@ def test_language_features_declare_what_translates() -> None:
     forms = {(kind.rsplit("#", 1)[1], form) for kind, form, _ in features}
     for name in ("POINT", "CIRCLE", "BOX", "POLYGON", "CONTAINS", "INTERSECTS", "DISTANCE", "AREA", "CENTROID"):
         assert ("features-adqlgeo", name) in forms
-    assert ("features-adqlgeo", "REGION") not in forms
+    assert ("features-adqlgeo", "REGION") in forms  # the simple STC-S shapes in ICRS
     for kind, form in [
         ("features-adql-string", "ILIKE"),
         ("features-adql-sets", "EXCEPT"),

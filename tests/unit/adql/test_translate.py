@@ -144,8 +144,9 @@ _GEOMETRY_CALLS = {
     "POINT": "POINT(ra, dec)",
     "POLYGON": "POLYGON(ra, dec, 1, 2, 3, 4)",
     "IN_UNIT": "IN_UNIT(ra, 'rad')",
+    "REGION": "REGION('Circle ICRS 1 2 3')",
 }
-_NOT_SUPPORTED = {"REGION": "REGION('Circle ICRS 1 2 3')"}
+_NOT_SUPPORTED: dict[str, str] = {}
 
 
 def _call(name: str) -> str:
