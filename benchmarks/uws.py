@@ -5,12 +5,15 @@ Usage::
     .venv/bin/python benchmarks/uws.py [--dsn DSN] [--repeat 50] [--jobs 1000] [--clients 50]
 
 Without ``--dsn`` an embedded throwaway PostgreSQL is started (and the demo
-catalogue loaded).  The server is a separate ``vostack demo`` process, as in
-production.  Reported:
+catalogue loaded), with fsync and synchronous commit on as in production, so
+that the durable commit of each job's creation is paid (``--no-fsync`` for a
+cluster without them).  The server is a separate ``vostack demo`` process, as
+in production.  Reported:
 
 * the round trip of a 10-row query through ``/tap/sync`` (one POST), and
   through ``/tap/async``: create with PHASE=RUN (303), ``GET {job}?WAIT=60``
-  until the job is final, GET ``results/result``; median and 90th percentile;
+  until the job is final, GET ``results/result``; median and 90th percentile,
+  and the median of each of the three requests;
 * ``--jobs`` jobs submitted at once by ``--clients`` concurrent clients, each
   then waited for with WAIT: wall time from the first submission to the last
   completion, jobs per second, and a check that every job COMPLETED.
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import statistics
 import sys
@@ -58,9 +62,11 @@ async def sync_once(client: httpx.AsyncClient, url: str) -> float:
     return time.perf_counter() - started
 
 
-async def run_job(client: httpx.AsyncClient, url: str, query: str = QUERY) -> tuple[str, str]:
-    """Create with PHASE=RUN, WAIT until final; returns (job URL, final phase)."""
+async def run_job(client: httpx.AsyncClient, url: str, query: str = QUERY) -> tuple[str, str, float]:
+    """Create with PHASE=RUN, WAIT until final; returns (job URL, final phase, seconds the creation took)."""
+    started = time.perf_counter()
     response = await client.post(f"{url}/async", data={"LANG": "ADQL", "QUERY": query, "PHASE": "RUN"})
+    created = time.perf_counter() - started
     assert response.status_code == 303, response.text
     job = response.headers["location"]
     phase = ""
@@ -68,17 +74,19 @@ async def run_job(client: httpx.AsyncClient, url: str, query: str = QUERY) -> tu
         answer = await client.get(job, params={"WAIT": "60"})
         assert answer.status_code == 200, answer.text
         phase = _phase(answer.content)
-    return job, phase
+    return job, phase, created
 
 
-async def async_once(client: httpx.AsyncClient, url: str) -> float:
+async def async_once(client: httpx.AsyncClient, url: str) -> tuple[float, float, float, float]:
+    """The round trip and its three steps: (total, create, WAIT, fetch) in seconds."""
     started = time.perf_counter()
-    job, phase = await run_job(client, url)
+    job, phase, created = await run_job(client, url)
+    waited = time.perf_counter()
     result = await client.get(f"{job}/results/result")
-    elapsed = time.perf_counter() - started
+    ended = time.perf_counter()
     assert phase == "COMPLETED" and result.status_code == 200 and b"<BINARY2>" in result.content
     await client.delete(job)
-    return elapsed
+    return ended - started, created, waited - started - created, ended - waited
 
 
 def _summary(name: str, times: list[float]) -> str:
@@ -92,14 +100,27 @@ async def round_trips(url: str, repeat: int) -> None:
         for _ in range(3):  # warm up connections, plans, translation cache
             await sync_once(client, url)
             await async_once(client, url)
-        sync_times, async_times = [], []
+        sync_times, async_steps, plain_times = [], [], []
+        job, _, _ = await run_job(client, url)
         for _ in range(repeat):
             sync_times.append(await sync_once(client, url))
-            async_times.append(await async_once(client, url))
+            async_steps.append(await async_once(client, url))
+            started = time.perf_counter()  # the floor of any request: GET a final job (one small read)
+            assert (await client.get(job)).status_code == 200
+            plain_times.append(time.perf_counter() - started)
+        await client.delete(job)
+    async_times = [steps[0] for steps in async_steps]
     print(_summary("10-row query, /tap/sync (POST)", sync_times))
     print(_summary("10-row query, /tap/async (create+WAIT+fetch)", async_times))
+    create, wait, fetch = (statistics.median(steps[i] for steps in async_steps) * 1000 for i in (1, 2, 3))
+    print(f"{'  its steps (medians)':<44} create {create:.1f} ms, WAIT {wait:.1f} ms, fetch {fetch:.1f} ms")
     extra = statistics.median(async_times) - statistics.median(sync_times)
+    plain = statistics.median(plain_times)
     print(f"{'async costs more than sync by':<44} {extra * 1000:7.1f} ms (median)")
+    print(
+        f"{'  of which its two extra HTTP requests':<44} {2 * plain * 1000:7.1f} ms (a plain GET of a final job:"
+        f" {plain * 1000:.1f} ms); the rest, {(extra - 2 * plain) * 1000:.1f} ms, is the job's own overhead"
+    )
 
 
 async def throughput(url: str, jobs: int, clients: int, server_pid: int) -> None:
@@ -153,15 +174,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--no-fsync", action="store_true", help="embedded cluster without fsync (not durable)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # run the finally blocks: stop the server
     cluster = None
     dsn = args.dsn
+    state = Path(tempfile.mkdtemp(prefix="vostack-bench-"))
     if dsn is None:
-        state = Path(tempfile.mkdtemp(prefix="vostack-bench-"))
         state.chmod(0o755)
-        cluster = EmbeddedPostgres(state_dir=state / "pg", ephemeral=True)
+        cluster = EmbeddedPostgres(state_dir=state / "pg", ephemeral=args.no_fsync)
         dsn = cluster.start()
+        print(f"embedded PostgreSQL, {'no fsync' if args.no_fsync else 'fsync and synchronous commit on'}")
     try:
 
         async def load() -> None:
@@ -182,6 +205,7 @@ def main() -> None:
     finally:
         if cluster is not None:
             cluster.stop()
+        shutil.rmtree(state, ignore_errors=True)
 
 
 if __name__ == "__main__":

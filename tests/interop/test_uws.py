@@ -18,7 +18,9 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import FrameType
 
 import httpx
 import pytest
@@ -223,6 +225,23 @@ def test_a_job_of_a_killed_server_ends_in_error_when_out_of_attempts(
     assert "stopped unexpectedly" in (job.findtext(f"{UWS}errorSummary/{UWS}message") or "")
 
 
+def test_a_stopping_server_answers_its_blocked_waits_at_once(
+    servers: list[Server], postgres_dsn: str, tmp_path: Path
+) -> None:
+    a = Server(postgres_dsn, _schema(), tmp_path)
+    servers.append(a)
+    url = _create(a.url, SECONDS="1")  # PENDING: a WAIT on it blocks up to the cap, 60 s
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(_job, url, WAIT="60")
+        time.sleep(0.5)
+        assert not waiting.done()
+        started = time.monotonic()
+        a.process.send_signal(signal.SIGINT)
+        assert _phase(waiting.result(timeout=10)) == "PENDING"
+        a.process.wait(timeout=10)
+    assert time.monotonic() - started < 5
+
+
 # ---------------------------------------------------------------------- the server side
 
 
@@ -250,15 +269,25 @@ async def _serve(dsn: str, port: int, schema: str, lease: float, attempts: int, 
     pool = await db.create_pool(dsn, max_size=4)
     try:
         await nap.start(pool)
-        server = uvicorn.Server(
+        loop = asyncio.get_running_loop()
+
+        class _Server(uvicorn.Server):
+            def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+                # uvicorn lets open requests finish before it returns: answer the blocked WAITs first
+                loop.call_soon_threadsafe(nap.release_waiters)
+                super().handle_exit(sig, frame)
+
+        server = _Server(
             uvicorn.Config(Starlette(routes=nap.routes("/nap")), port=port, lifespan="off", log_level="warning")
         )
         serving = asyncio.ensure_future(server.serve())
         while not server.started:  # noqa: ASYNC110  (uvicorn offers no event)
             await asyncio.sleep(0.02)
         print("READY", os.getpid(), flush=True)
-        await serving
-        await nap.stop()
+        try:
+            await serving
+        finally:  # also when asyncio.run cancels us for the SIGINT that uvicorn raises again on its way out
+            await nap.stop()
     finally:
         await pool.close()
 

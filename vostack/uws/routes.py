@@ -15,6 +15,14 @@ is given and the job is not in it.  The phase change arrives through
 PostgreSQL LISTEN/NOTIFY, from whichever process made it.  When the new
 phase is not final, WAIT lingers up to :data:`WAIT_SETTLE` (0.25 s) for a
 further change, so that a short job is reported COMPLETED in one request.
+
+**The WAIT cap, advertised.**  UWS 1.1 lets a service end a WAIT early but
+has no element to say when; every job document (``GET {job}``, with or
+without WAIT) therefore carries the response header :data:`MAX_WAIT_HEADER`
+(``UWS-Max-Wait: 60``), so that a client learns the cap before it waits and
+can tell a capped WAIT from a phase change; :attr:`UWSService.wait_note` says
+the same in words for a service's VOSI availability note.  WAIT requests
+still blocked when the service stops are answered at once.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import re
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -29,11 +38,11 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Mount, Route, Router
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from vostack import db
 from vostack.dali import Params, format_timestamp, parse_int, parse_timestamp
-from vostack.errors import InternalError, NotFoundError, ParameterError, TransientError, VOError
+from vostack.errors import InternalError, NotFoundError, ParameterError, TransientError, UploadError, VOError
 from vostack.uws.model import ACTIVE_PHASES, ExecutionPhase, Job
 from vostack.uws.results import DirectoryResultStore, ResultStore
 from vostack.uws.runner import Executor, Runner
@@ -41,7 +50,7 @@ from vostack.uws.store import JobStore
 from vostack.uws.transitions import Action
 from vostack.uws.xml import job_document, jobs_document, parameters_document, results_document
 
-__all__ = ["Identity", "UWSService", "request_params"]
+__all__ = ["FILE_PARAMETER", "MAX_WAIT_HEADER", "Identity", "UWSService", "request_form", "request_params"]
 
 log = logging.getLogger("vostack.uws")
 
@@ -50,6 +59,9 @@ Identity = Callable[[Request], str | None]
 
 WAIT_SETTLE = 0.25
 """After the phase changed to a non-final phase, how long WAIT lingers for the next change (seconds)."""
+
+MAX_WAIT_HEADER = "UWS-Max-Wait"
+"""The response header of every job document that states the WAIT cap in seconds (UWS 1.1 §2.2.3.1)."""
 
 _XML = "text/xml; charset=utf-8"
 _ACTIVE = frozenset(p.value for p in ACTIVE_PHASES)
@@ -61,6 +73,55 @@ _CONTROL = {"PHASE", "RUNID", "ACTION", "DESTRUCTION", "EXECUTIONDURATION", "WAI
 
 def _text_error(message: str) -> tuple[bytes, str]:
     return (message + "\n").encode(), _TEXT
+
+
+FILE_PARAMETER = "UWS.FILE."
+"""Prefix of the job parameters that record a file part of the job-creating POST.
+
+The file is kept in the result store (not listed as a result); the parameter
+``UWS.FILE.<part name>`` holds its location there (a parameter by reference,
+UWS 1.1 §2.1.11).  Clients cannot send parameters with this prefix themselves.
+"""
+
+_FILE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
+def _limited(receive: Receive, max_bytes: int) -> Receive:
+    """``receive`` that refuses a request body larger than ``max_bytes``, while it is being read."""
+    seen = 0
+
+    async def limited() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > max_bytes:
+                raise UploadError(f"the request is larger than this service accepts ({max_bytes:,} bytes)")
+        return message
+
+    return limited
+
+
+async def request_form(request: Request, *, max_bytes: int) -> tuple[Params, dict[str, bytes]]:
+    """:func:`request_params` plus the file parts of a multipart POST, by part name (DALI 1.1 §3.4.5).
+
+    At most ``max_bytes`` of a multipart body are read: a larger one is refused
+    with :class:`~vostack.errors.UploadError` as soon as it is seen.
+    """
+    content_type = request.headers.get("content-type", "")
+    if request.method != "POST" or not content_type.startswith("multipart/form-data"):
+        return await request_params(request), {}
+    items = list(request.query_params.multi_items())
+    files: dict[str, bytes] = {}
+    async with Request(request.scope, _limited(request.receive, max_bytes)).form() as form:
+        for key, value in form.multi_items():
+            if isinstance(value, str):
+                items.append((key, value))
+            elif key in files:
+                raise UploadError(f"the request has two file parts named {key!r}")
+            else:
+                files[key] = await value.read()
+    return Params(items), files
 
 
 async def request_params(request: Request) -> Params:
@@ -103,6 +164,10 @@ class UWSService:
     error_document
         Renders ``{job}/error`` from the error message: ``(body, media type)``;
         TAP gives a VOTable error document, the default is plain text.
+    max_request_bytes
+        When positive, the file parts of a job-creating multipart POST (at most
+        this many bytes of body) are kept with the job (:data:`FILE_PARAMETER`);
+        0 ignores file parts.
     """
 
     def __init__(
@@ -123,6 +188,7 @@ class UWSService:
         max_attempts: int = 2,
         reap_interval: float = 60.0,
         error_document: Callable[[str], tuple[bytes, str]] = _text_error,
+        max_request_bytes: int = 0,
     ) -> None:
         if not name or " " in name:
             raise ValueError("a UWS service name must be a non-empty word")
@@ -138,6 +204,7 @@ class UWSService:
         self.max_retention = max_retention
         self.max_wait = max_wait
         self.error_document = error_document
+        self.max_request_bytes = max_request_bytes
         self.runner = Runner(
             self.store,
             self.results,
@@ -164,6 +231,11 @@ class UWSService:
             ]
         )
 
+    @property
+    def wait_note(self) -> str:
+        """The WAIT cap in words, for a service's VOSI availability note (UWS 1.1 §2.2.3.1)."""
+        return f"a blocking WAIT on a job returns after at most {_seconds(self.max_wait)} s"
+
     def routes(self, path: str) -> list[BaseRoute]:
         """Routes serving this service at ``path`` (the job list URL, with or without a trailing slash)."""
         return [Route(path, self._jobs, methods=["GET", "POST"]), Mount(path, app=self)]
@@ -172,6 +244,14 @@ class UWSService:
         """Create or migrate the job store and start this process's runner."""
         await self.store.start(pool)
         await self.runner.start(pool)
+
+    def release_waiters(self) -> None:
+        """Answer every blocked WAIT now and stop blocking: call it when the server begins to shut down.
+
+        A server waits for its open requests before it stops its services, so that a WAIT blocked for up
+        to :attr:`max_wait` seconds would delay the shutdown; :meth:`stop` calls it too.
+        """
+        self.runner.release_waiters()
 
     async def stop(self) -> None:
         """Stop the runner (running jobs go back to the queue) and give the pool back."""
@@ -239,7 +319,10 @@ class UWSService:
     async def _jobs(self, request: Request) -> Response:
         """UWS 1.1 §2.2.2.1 (GET: the job list with PHASE, AFTER, LAST) and §2.2.3.1 (POST: a new job)."""
         try:
-            params = await request_params(request)
+            if self.max_request_bytes:
+                params, files = await request_form(request, max_bytes=self.max_request_bytes)
+            else:
+                params, files = await request_params(request), {}
             owner = self._owner_of(request)
             if request.method == "GET":
                 phases = [_phase(p) for p in params.getall("PHASE")]
@@ -259,17 +342,32 @@ class UWSService:
                 )
             now = dt.datetime.now(dt.UTC)
             duration = self._execution_duration_value(params)
-            job = await self.store.create(
+            job = await self.runner.create(
                 owner=owner,
                 run_id=params.get("RUNID"),
-                parameters=[(k, v) for k, v in params if k not in _CONTROL],
+                parameters=_client_parameters(params),
                 execution_duration=self.execution_duration if duration is None else duration,
                 destruction=self._destruction_value(params, now) or now + self.retention,
-                run=run,
+                run=run and not files,
             )
+            if files:  # kept before the job may run; the job is created PENDING and started afterwards
+                await self._keep_files(job, files, owner=owner, run=run)
             return self._see(request, job.job_id)
         except Exception as exc:
             return self._error_response(exc)
+
+    async def _keep_files(self, job: Job, files: dict[str, bytes], *, owner: str | None, run: bool) -> None:
+        """Store the file parts of a new job and record them as :data:`FILE_PARAMETER` parameters."""
+        kept: list[tuple[str, str]] = []
+        for name, content in files.items():
+            if not _FILE_NAME.match(name):
+                await self._delete(job.job_id, owner)
+                raise ParameterError(f"file part names are letters, digits, '_', '.' and '-', not {name!r}", param=name)
+            location, _ = await self.results.write(job.job_id, f"file.{name}", _chunks(content))
+            kept.append((FILE_PARAMETER + name, location))
+        await self.store.update(job.job_id, owner=owner, parameters=kept)
+        if run:
+            await self.store.act(job.job_id, Action.RUN, owner=owner)
 
     async def _job(self, request: Request) -> Response:
         """UWS 1.1 §2.2.2.2 (GET, with WAIT), §2.2.3.2 (POST actions), §2.2.3.3 (DELETE)."""
@@ -292,7 +390,11 @@ class UWSService:
             else:
                 limit = self.max_wait if wait < 0 else min(float(wait), self.max_wait)
                 job = await self._wait(job_id, owner, limit, params.get("PHASE"))
-            return Response(job_document(job, job_url=self._job_url(request, job_id)), media_type=_XML)
+            return Response(
+                job_document(job, job_url=self._job_url(request, job_id)),
+                media_type=_XML,
+                headers={MAX_WAIT_HEADER: _seconds(self.max_wait)},
+            )
         except Exception as exc:
             return self._error_response(exc)
 
@@ -306,6 +408,8 @@ class UWSService:
             start = job.phase.value
             if job.phase not in ACTIVE_PHASES or (condition is not None and job.phase is not condition):
                 return job
+            if self.runner.closing:  # shutting down: do not hold the request
+                return job
             # Only the notified phases are looked at while waiting; the job is read once at the end.
             current: str | None = start
             while current == start:
@@ -313,16 +417,25 @@ class UWSService:
                 if remaining <= 0 or not await _wait_event(watch.changed, remaining):
                     return job
                 watch.changed.clear()
+                if self.runner.closing:
+                    break
                 current = watch.phase
                 if current is None:  # notifications may have been lost: read the job
                     current = (await self.store.get(job_id, owner=owner)).phase.value
             # Settle: a short job passes QUEUED → EXECUTING → COMPLETED in milliseconds; report where it
             # ends up within WAIT_SETTLE rather than make the client come back (pyvo sleeps 1 s in between).
             settle = min(WAIT_SETTLE, deadline - loop.time())
-            while current in _ACTIVE and settle > 0 and await _wait_event(watch.changed, settle):
+            while (
+                current in _ACTIVE
+                and settle > 0
+                and not self.runner.closing
+                and await _wait_event(watch.changed, settle)
+            ):
                 watch.changed.clear()
                 current = watch.phase or current
                 settle = min(WAIT_SETTLE, deadline - loop.time())
+            if watch.job is not None and watch.job.phase.value == current:
+                return watch.job  # ended by this process, which handed it over: no need to read it again
         return await self.store.get(job_id, owner=owner)
 
     async def _delete(self, job_id: str, owner: str | None) -> None:
@@ -420,7 +533,7 @@ class UWSService:
             owner = self._owner_of(request)
             if request.method == "POST":
                 params = await request_params(request)
-                new = [(k, v) for k, v in params if k not in _CONTROL]
+                new = _client_parameters(params)
                 if new:
                     await self.store.update(job_id, owner=owner, parameters=new)
                 await self._apply(request, job_id, params, owner)
@@ -457,6 +570,19 @@ class UWSService:
             return self._error_response(exc)
 
 
+def _client_parameters(params: Params) -> list[tuple[str, str]]:
+    """The job parameters of a request: not UWS control parameters, never :data:`FILE_PARAMETER` ones."""
+    if any(k.startswith(FILE_PARAMETER) for k, _ in params):
+        raise ParameterError(
+            f"parameter names starting with {FILE_PARAMETER} are reserved for file parts", param=FILE_PARAMETER
+        )
+    return [(k, v) for k, v in params if k not in _CONTROL]
+
+
+async def _chunks(content: bytes) -> AsyncIterator[bytes]:
+    yield content
+
+
 async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     if first:
         yield first
@@ -470,6 +596,10 @@ async def _wait_event(event: asyncio.Event, seconds: float) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:g}"
 
 
 def _timestamp(value: dt.datetime) -> str:

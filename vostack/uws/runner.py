@@ -14,6 +14,16 @@ At most ``max_concurrent`` jobs execute at once in a process; the others stay
 QUEUED.  A job running longer than its execution duration is cancelled and
 ends in ERROR.
 
+**Start at creation.**  A job created with PHASE=RUN in a process that has a
+free slot (:meth:`Runner.create`) does not pass through the queue: it is
+inserted already claimed by this process (EXECUTING, with its lease, in the
+same durable INSERT), and it starts executing while that INSERT commits, so
+that the WAL flush of the creation and the work overlap.  The client gets
+its 303 only once the INSERT is durable; the job's end is recorded only after
+it, and if the INSERT fails the work is cancelled and its results removed.
+A process whose slots are all busy inserts the job QUEUED, as before, for
+whichever process frees a slot first.
+
 **Recovery rule.**  Each process renews a lease on the jobs it executes every
 ``lease / 3`` seconds.  A job still EXECUTING after its lease expired belongs to
 a worker that died (``kill -9``, a lost machine): any process finds it within
@@ -30,18 +40,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import datetime as dt
 import functools
 import logging
 import os
 import socket
 import threading
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from vostack import db
 from vostack.db import jobs as sql
 from vostack.errors import QueryTimeoutError, VOError
-from vostack.uws.model import ErrorSummary, ErrorType, Job, JobResult
+from vostack.uws.model import ErrorSummary, ErrorType, ExecutionPhase, Job, JobResult
 from vostack.uws.results import ResultStore
 from vostack.uws.store import JobStore
 
@@ -82,16 +94,20 @@ async def _once(data: bytes) -> AsyncIterator[bytes]:
 class PhaseWatch:
     """What :meth:`Runner.watch` yields: ``changed`` is set at each notification for the job, and
     ``phase`` is the phase it announced (``"DELETED"`` for a deletion; ``None`` when notifications may
-    have been lost and the job must be read again)."""
+    have been lost and the job must be read again); ``job`` is the job in that phase when this process
+    ended it itself (so that it need not be read again)."""
 
-    __slots__ = ("changed", "phase")
+    __slots__ = ("changed", "job", "phase")
 
     def __init__(self) -> None:
         self.changed = asyncio.Event()
         self.phase: str | None = None
+        self.job: Job | None = None
 
-    def notify(self, phase: str | None) -> None:
-        """Record ``phase`` and wake the waiter."""
+    def notify(self, phase: str | None, job: Job | None = None) -> None:
+        """Record ``phase`` (and the ``job`` as it is now, when the notifier has it) and wake the waiter."""
+        if job is not None or phase != self.phase:  # the NOTIFY that follows a local end keeps its job
+            self.job = job
         self.phase = phase
         self.changed.set()
 
@@ -136,7 +152,22 @@ class Runner:
         self._slots = asyncio.Semaphore(max_concurrent)
         self._listener: sql.Listener | None = None
         self._loops: list[asyncio.Task[None]] = []
+        self._inserting: set[asyncio.Future[Job]] = set()
+        self._in_executor: set[str] = set()
         self._stopping = False
+        self._closing = False
+
+    @property
+    def closing(self) -> bool:
+        """Whether :meth:`release_waiters` was called: blocking WAITs answer at once."""
+        return self._closing
+
+    def release_waiters(self) -> None:
+        """Answer every blocked WAIT now, and every later one at once (the server is shutting down)."""
+        self._closing = True
+        for watches in self._waiters.values():
+            for watch in watches:
+                watch.notify(None)
 
     @property
     def running(self) -> frozenset[str]:
@@ -145,7 +176,7 @@ class Runner:
 
     async def start(self, pool: db.Pool) -> None:
         """Listen for phase changes and start claiming jobs; ``store`` must be started."""
-        self._stopping = False
+        self._stopping = self._closing = False
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(self.max_concurrent)
         self._listener = sql.Listener(pool, self.store.schema, self._on_notify)
@@ -154,7 +185,8 @@ class Runner:
         self._wake.set()
 
     async def stop(self) -> None:
-        """Stop claiming, cancel the running jobs and put them back in the queue."""
+        """Answer the blocked WAITs, stop claiming, cancel the running jobs and put them back in the queue."""
+        self.release_waiters()
         self._stopping = True
         for task in self._loops:
             task.cancel()
@@ -163,7 +195,7 @@ class Runner:
         running = list(self._tasks)
         for task in list(self._tasks.values()):
             task.cancel()
-        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        await asyncio.gather(*self._tasks.values(), *self._inserting, return_exceptions=True)
         with contextlib.suppress(VOError):
             await sql.requeue_jobs(self.store.pool, self.store.schema, worker=self.worker_id, job_ids=running)
         if self._listener is not None:
@@ -206,19 +238,72 @@ class Runner:
 
     # ------------------------------------------------------------------ claiming and executing
 
+    async def create(
+        self,
+        *,
+        owner: str | None,
+        run_id: str | None,
+        parameters: Sequence[tuple[str, str]],
+        execution_duration: int,
+        destruction: dt.datetime,
+        run: bool = False,
+    ) -> Job:
+        """A new job (UWS 1.1 §2.2.3): as :meth:`JobStore.create`, but a job to run starts here at once
+        when this process has a free slot (see "Start at creation" in the module docstring)."""
+        job = self.store.prepare(
+            owner=owner,
+            run_id=run_id,
+            parameters=parameters,
+            execution_duration=execution_duration,
+            destruction=destruction,
+            run=run,
+        )
+        if not run or self._stopping or not self._loops or self._slots.locked():
+            return await self.store.insert(job)
+        await self._slots.acquire()  # free (not locked): returns at once
+        now = dt.datetime.now(dt.UTC)
+        job = dataclasses.replace(job, phase=ExecutionPhase.EXECUTING, start_time=now, attempts=1)
+        stored = asyncio.ensure_future(self.store.insert(job, worker=self.worker_id, lease=self.lease))
+        self._inserting.add(stored)
+        stored.add_done_callback(self._inserting.discard)
+        task = self._launch(job, stored)
+        stored.add_done_callback(functools.partial(self._not_stored, job.job_id, task))
+        return await asyncio.shield(stored)  # a client that goes away does not stop the INSERT
+
+    def _not_stored(self, job_id: str, task: asyncio.Task[None], stored: asyncio.Future[Job]) -> None:
+        if (stored.cancelled() or stored.exception() is not None) and job_id in self._in_executor:
+            self._aborted.add(job_id)  # the job does not exist: stop its work (_execute removes the results)
+            task.cancel()
+
+    def _launch(self, job: Job, stored: asyncio.Future[Job] | None = None) -> asyncio.Task[None]:
+        """Execute a job this process holds a slot for."""
+        task = asyncio.create_task(self._execute(job, stored))
+        self._tasks[job.job_id] = task
+        # Bookkeeping in a done callback, not in _execute: a task cancelled before it started
+        # (ABORT right after the claim) never runs its body.
+        task.add_done_callback(functools.partial(self._done, job.job_id))
+        return task
+
     async def _claim_loop(self) -> None:
+        # A slot is held only while claiming, not while waiting for work, so that create() can use it.
         while True:
             await self._slots.acquire()
+            self._wake.clear()
             try:
-                job = await self._claim_next()
+                job = await self.store.claim(worker=self.worker_id, lease=self.lease)
+            except VOError as exc:
+                log.warning("claiming a job failed: %s", exc.message)
+                job = None
             except BaseException:
                 self._slots.release()
                 raise
-            task = asyncio.create_task(self._execute(job))
-            self._tasks[job.job_id] = task
-            # Bookkeeping in a done callback, not in _execute: a task cancelled before it started
-            # (ABORT right after the claim) never runs its body.
-            task.add_done_callback(functools.partial(self._done, job.job_id))
+            if job is not None:
+                self._wake.set()  # there may be more
+                self._launch(job)
+                continue
+            self._slots.release()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
 
     def _done(self, job_id: str, task: asyncio.Task[None]) -> None:
         if self._tasks.get(job_id) is task:
@@ -226,24 +311,11 @@ class Runner:
         self._aborted.discard(job_id)
         self._slots.release()
 
-    async def _claim_next(self) -> Job:
-        while True:
-            self._wake.clear()
-            try:
-                job = await self.store.claim(worker=self.worker_id, lease=self.lease)
-            except VOError as exc:
-                log.warning("claiming a job failed: %s", exc.message)
-                job = None
-            if job is not None:
-                self._wake.set()  # there may be more
-                return job
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
-
-    async def _execute(self, job: Job) -> None:
+    async def _execute(self, job: Job, stored: asyncio.Future[Job] | None = None) -> None:
         context = JobContext(job=job, pool=self.store.pool, _results=self.results)
         error: ErrorSummary | None = None
         try:
+            self._in_executor.add(job.job_id)
             try:
                 async with asyncio.timeout(job.execution_duration or None):
                     await self.executor(context)
@@ -265,11 +337,24 @@ class Runner:
                 error = ErrorSummary(
                     "internal error while running the job; the operators have the details in their log"
                 )
+            finally:
+                self._in_executor.discard(job.job_id)
             if error is not None:
                 await self.results.delete(job.job_id, [r.location for r in context.written])
-            ours = await self.store.finish(job.job_id, worker=self.worker_id, results=context.written, error=error)
-            if not ours:  # aborted, deleted or recovered meanwhile
+            if stored is not None:
+                await asyncio.wait([stored])  # its failure is the creating request's to report
+                if stored.cancelled() or stored.exception() is not None:
+                    await self.results.delete(job.job_id, [r.location for r in context.written])
+                    return
+                job = stored.result()  # with the database's times
+            results = () if error else context.written
+            final = await self.store.finish(job, worker=self.worker_id, results=results, error=error)
+            if final is None:  # aborted, deleted or recovered meanwhile
                 await self.results.delete(job.job_id, [r.location for r in context.written])
+                return
+            # WAIT requests of this process learn the end at once (the NOTIFY follows for the other processes)
+            for watch in self._waiters.get(job.job_id, ()):
+                watch.notify(final.phase.value, final)
         except VOError as exc:
             log.warning("could not record the end of job %s: %s", job.job_id, exc.message)
 

@@ -89,12 +89,32 @@ class JobStore:
         run: bool = False,
     ) -> Job:
         """A new job, PENDING, or QUEUED when ``run`` (PHASE=RUN on creation, UWS 1.1 §2.2.3)."""
-        row = sql.JobRow(
-            job_id=new_job_id(),
-            service=self.service,
+        job = self.prepare(
             owner=owner,
             run_id=run_id,
-            phase=(ExecutionPhase.QUEUED if run else ExecutionPhase.PENDING).value,
+            parameters=parameters,
+            execution_duration=execution_duration,
+            destruction=destruction,
+            run=run,
+        )
+        return await self.insert(job)
+
+    def prepare(
+        self,
+        *,
+        owner: str | None,
+        run_id: str | None,
+        parameters: Sequence[tuple[str, str]],
+        execution_duration: int,
+        destruction: dt.datetime,
+        run: bool = False,
+    ) -> Job:
+        """A new job, not stored yet: PENDING, or QUEUED when ``run`` (UWS 1.1 §2.2.3); see :meth:`insert`."""
+        return Job(
+            job_id=new_job_id(),
+            phase=ExecutionPhase.QUEUED if run else ExecutionPhase.PENDING,
+            owner=owner,
+            run_id=run_id,
             creation_time=dt.datetime.now(dt.UTC),
             start_time=None,
             end_time=None,
@@ -103,7 +123,29 @@ class JobStore:
             quote=None,
             parameters=tuple(parameters),
         )
-        return _job(await sql.insert_job(self.pool, self.schema, row))
+
+    async def insert(self, job: Job, *, worker: str | None = None, lease: float = 0.0) -> Job:
+        """Store a job made by :meth:`prepare` (durably); returns it as stored.
+
+        With ``worker``, the job is stored already claimed by that worker (EXECUTING, first attempt, leased
+        for ``lease`` seconds): a job the creating process starts at once, without passing through the queue.
+        """
+        row = sql.JobRow(
+            job_id=job.job_id,
+            service=self.service,
+            owner=job.owner,
+            run_id=job.run_id,
+            phase=(ExecutionPhase.EXECUTING if worker else job.phase).value,
+            creation_time=job.creation_time,
+            start_time=None,
+            end_time=None,
+            execution_duration=job.execution_duration,
+            destruction=job.destruction,
+            quote=job.quote,
+            parameters=job.parameters,
+            worker=worker,
+        )
+        return _job(await sql.insert_job(self.pool, self.schema, row, lease=lease if worker else None))
 
     async def get(self, job_id: str, *, owner: str | None) -> Job:
         """The job, if ``owner`` may see it; else :class:`NotFoundError`."""
@@ -185,21 +227,27 @@ class JobStore:
 
     async def finish(
         self,
-        job_id: str,
+        job: Job,
         *,
         worker: str,
         results: Sequence[JobResult] = (),
         error: ErrorSummary | None = None,
-    ) -> bool:
-        """COMPLETED with ``results``, or ERROR with ``error``; ``False`` if the job is no longer this worker's."""
+    ) -> Job | None:
+        """COMPLETED with ``results``, or ERROR with ``error``: the job as it is now (``job`` is the job as
+        claimed); ``None`` if the job is no longer this worker's."""
         phase = next_phase(ExecutionPhase.EXECUTING, Action.FAIL if error else Action.COMPLETE)
-        return await sql.finish_job(
+        end_time = await sql.finish_job(
             self.pool,
             self.schema,
-            job_id,
+            job.job_id,
             worker=worker,
             phase=phase.value,
             results=[sql.ResultRow(r.result_id, r.location, r.mime_type, r.size) for r in results],
             error_type=error.type.value if error else None,
             error_message=error.message if error else None,
+        )
+        if end_time is None:
+            return None
+        return dataclasses.replace(
+            job, phase=phase, end_time=end_time, error=error, results=() if error else tuple(results)
         )

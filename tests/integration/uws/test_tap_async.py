@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
+import secrets
 import time
 
 import httpx
 import pytest
 from astropy.io.votable import parse
 from lxml import etree
+from starlette.applications import Starlette
 
 from tests.integration.uws.conftest import Services
 from tests.schemata import validator
 from vostack import db
 from vostack.demo import hipparcos
+from vostack.uws import DirectoryResultStore, FunctionExecutor, UWSService
 
 pytestmark = pytest.mark.postgres
 
@@ -130,6 +133,23 @@ async def test_bad_adql_ends_in_error_with_a_votable_error_document(http: httpx.
     assert status.value == "ERROR"
     assert status.content == message
     assert (await http.get(job + "/results/result")).status_code == 404
+
+
+async def test_an_error_after_the_first_rows_ends_the_job_in_error_without_a_result(
+    http: httpx.AsyncClient, uws_pool: db.Pool, services: Services
+) -> None:
+    # the division by zero happens at row 8000, after the first batch of rows was written
+    zero: int = await uws_pool.fetchval(f"SELECT hip FROM {TABLE} ORDER BY hip OFFSET 7999 LIMIT 1")
+    query = f"SELECT hip, 1 / (hip - {zero}) AS x FROM {TABLE} ORDER BY hip"
+    sync = await http.post("/tap/sync", data={"LANG": "ADQL", "QUERY": query, "MAXREC": "20000"})
+    assert sync.status_code == 200 and b'value="ERROR"' in sync.content  # sync: inside the document
+    job = await query_job(http, query, MAXREC="20000", PHASE="RUN")
+    root = await wait_final(http, job)
+    assert phase_of(root) == "ERROR"
+    assert "zero" in str(root.findtext("uws:errorSummary/uws:message", namespaces=NS))
+    assert root.find("uws:results/uws:result", NS) is None
+    assert (await http.get(job + "/results/result")).status_code == 404
+    assert not list((services.results / job.rsplit("/", 1)[1]).glob("*"))
 
 
 async def test_a_missing_query_ends_in_error_naming_the_parameter(http: httpx.AsyncClient) -> None:
@@ -309,6 +329,81 @@ async def test_wait_on_a_final_job_or_another_phase_returns_at_once(http: httpx.
     doc(await http.get(job, params={"WAIT": "20"}))
     doc(await http.get(pending, params={"WAIT": "20", "PHASE": "EXECUTING"}))
     assert time.monotonic() - started < 0.5
+
+
+async def test_every_job_document_advertises_the_wait_cap(http: httpx.AsyncClient) -> None:
+    job = await query_job(http, f"SELECT TOP 1 hip FROM {TABLE}")
+    assert (await http.get(job)).headers["UWS-Max-Wait"] == "3"  # max_wait = 3 s here
+    assert (await http.get(job, params={"WAIT": "1"})).headers["UWS-Max-Wait"] == "3"
+    availability = await http.get("/tap/availability")
+    assert "WAIT on a job returns after at most 3 s" in availability.text
+
+
+async def test_a_job_run_at_creation_starts_at_once_in_the_creating_process(
+    http: httpx.AsyncClient, uws_pool: db.Pool, services: Services
+) -> None:
+    job = await create(http, "/sleep", SECONDS="0.5", MARKER="now", PHASE="RUN")
+    assert (await http.get(job + "/phase")).text == "EXECUTING"  # never seen QUEUED: it skipped the queue
+    row = await uws_pool.fetchrow(
+        f"SELECT worker, attempts, lease_until > now() AS leased FROM {services.sleep.store.schema}.jobs"
+        " WHERE job_id = $1",
+        job.rsplit("/", 1)[1],
+    )
+    assert tuple(row) == (services.sleep.runner.worker_id, 1, True)
+    assert phase_of(await wait_final(http, job)) == "COMPLETED"
+
+
+async def test_a_job_started_at_creation_is_stopped_when_its_creation_fails(
+    http: httpx.AsyncClient, uws_pool: db.Pool, services: Services
+) -> None:
+    before = set(services.results.iterdir())
+    # PostgreSQL refuses the NUL character in the stored parameters, after the work has started
+    response = await http.post("/sleep", data={"SECONDS": "5", "MARKER": "nul\x00gone", "PHASE": "RUN"})
+    assert response.status_code >= 400
+    await asyncio.sleep(0.3)
+    assert await running(uws_pool, "marker_nulgone") == 0
+    assert not services.sleep.runner.running
+    assert set(services.results.iterdir()) == before
+
+
+async def test_wait_woken_by_the_end_in_this_process_answers_as_a_later_read(http: httpx.AsyncClient) -> None:
+    job = await create(http, "/sleep", SECONDS="0.3", MARKER="same", PHASE="RUN")
+    waited = await http.get(job, params={"WAIT": "3"})  # EXECUTING when it starts: woken by the end
+    assert phase_of(doc(waited)) == "COMPLETED"
+    assert waited.content == (await http.get(job)).content  # same times, same results, as stored
+
+
+async def test_release_waiters_answers_blocked_waits_at_once(
+    uws_pool: db.Pool, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    service = UWSService(
+        name="idle",
+        executor=FunctionExecutor(_nothing, parameters=[]),
+        schema=f"uws_wait_{secrets.token_hex(4)}",
+        results=DirectoryResultStore(tmp_path_factory.mktemp("idle")),
+        max_wait=30,
+    )
+    await service.start(uws_pool)
+    try:
+        transport = httpx.ASGITransport(app=Starlette(routes=service.routes("/idle")))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            job = await create(client, "/idle")
+            waiting = asyncio.create_task(client.get(job, params={"WAIT": "30"}))
+            await asyncio.sleep(0.3)
+            assert not waiting.done()
+            started = time.monotonic()
+            service.release_waiters()  # the server is shutting down
+            assert phase_of(doc(await waiting)) == "PENDING"
+            again = await client.get(job, params={"WAIT": "30"})  # later WAITs do not block either
+            assert time.monotonic() - started < 1.0
+            assert phase_of(doc(again)) == "PENDING"
+    finally:
+        await service.stop()
+        await db.execute(uws_pool, f"DROP SCHEMA {service.store.schema} CASCADE")
+
+
+def _nothing() -> bytes:
+    return b""
 
 
 # ---------------------------------------------------------------------- abort, limits, reaper
