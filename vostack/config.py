@@ -13,6 +13,9 @@ foreign keys) is read from the database when TAP_SCHEMA is generated.
     hardlimit = 1000000       # largest MAXREC honoured
     sync_timeout = 60         # seconds a synchronous query may run
     cors_origins = ["*"]      # browser pages allowed to query (CORS); [] for none
+    upload_limit = 16000000   # TAP uploads: bytes of VOTable per query, all tables together
+    upload_rows = 100000      # TAP uploads: rows per uploaded table
+    upload_timeout = 30       # TAP uploads: seconds to fetch an http(s) upload
     tap_schema = "tap_schema" # where TAP_SCHEMA lives in the database
     tap_schema_source = "generate"   # or "existing": serve it as it is
 
@@ -81,6 +84,9 @@ class ServiceConfig:
     tap_schema: str = "tap_schema"
     tap_schema_source: str = "generate"
     cors_origins: tuple[str, ...] = ("*",)
+    upload_limit: int = 16_000_000
+    upload_rows: int = 100_000
+    upload_timeout: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +135,9 @@ _SERVICE_TYPES: dict[str, tuple[type, ...]] = {
     "tap_schema": (str,),
     "tap_schema_source": (str,),
     "cors_origins": (list,),
+    "upload_limit": (int,),
+    "upload_rows": (int,),
+    "upload_timeout": (int, float),
 }
 
 
@@ -149,6 +158,9 @@ def _service(data: Mapping[str, Any]) -> ServiceConfig:
         raise ConfigError('[service]: cors_origins must be a list of origins, e.g. ["*"] or [] for none')
     if config.sync_timeout <= 0:
         raise ConfigError("[service]: sync_timeout must be positive")
+    if config.upload_limit < 0 or config.upload_rows < 0 or config.upload_timeout <= 0:
+        raise ConfigError("[service]: upload_limit and upload_rows must not be negative (0: no uploads), "
+                          "upload_timeout must be positive")  # fmt: skip
     return config
 
 

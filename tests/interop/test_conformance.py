@@ -18,9 +18,9 @@ needs_shared = pytest.mark.skipif(
 )
 
 #: taplint stages: metadata (TMV TME TMS TMC), capabilities (CPV CAP), availability (AVV), queries by GET, POST and
-#: async (QGE QPO QAS), UWS, result metadata (MDQ), ObsCore (OBS), examples (EXA).  Not run: UPL (uploads are not
-#: built yet) and LOC (ObsLocTAP needs an ivoa.obsplan table, which the demo does not publish).
-STAGES = "TMV TME TMS TMC CPV CAP AVV QGE QPO QAS UWS MDQ OBS EXA"
+#: async (QGE QPO QAS), UWS, result metadata (MDQ), ObsCore (OBS), examples (EXA), uploads (UPL).  Not run: LOC
+#: (ObsLocTAP needs an ivoa.obsplan table, which the demo does not publish).
+STAGES = "TMV TME TMS TMC CPV CAP AVV QGE QPO QAS UWS MDQ OBS EXA UPL"
 
 #: Reports that are wrong about the standard, each with the reason.
 KNOWN_WRONG = {
@@ -47,9 +47,9 @@ def test_taplint_finds_no_errors_or_failures(live_url: str, tmp_path: Path) -> N
 
 @needs_shared
 def test_pyvo_scenarios_pass(live_url: str) -> None:
-    """The client scenarios (pyvo and httpx): VOSI, TAP_SCHEMA, sync, formats, errors, UWS; uploads are not built."""
+    """Every client scenario (pyvo and httpx): VOSI, TAP_SCHEMA, sync, formats, errors, UWS, uploads."""
     result = subprocess.run(
-        [sys.executable, str(SHARED / "pyvo_scenarios.py"), live_url, "--skip", "upload"],
+        [sys.executable, str(SHARED / "pyvo_scenarios.py"), live_url],
         capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""

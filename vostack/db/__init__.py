@@ -18,13 +18,16 @@ from vostack.db.catalog import (
 from vostack.db.cursor import ResultCursor, open_cursor
 from vostack.db.load import copy_rows, execute, row_count
 from vostack.db.pool import Connection, Pool, create_pool, init_connection, ping
+from vostack.db.upload import TEMP_SCHEMA, TempTable
 
 __all__ = [
+    "TEMP_SCHEMA",
     "CatalogColumn",
     "CatalogTable",
     "Connection",
     "Pool",
     "ResultCursor",
+    "TempTable",
     "copy_rows",
     "create_pool",
     "create_tap_schema_tables",

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 
 from vostack.db.errors import map_errors
+from vostack.db.upload import TempTable, load_temp_tables
 
 __all__ = ["ResultCursor", "open_cursor"]
 
@@ -28,8 +29,21 @@ class ResultCursor:
 
 
 @asynccontextmanager
-async def open_cursor(pool: asyncpg.Pool, sql: str, *, statement_timeout: float) -> AsyncIterator[ResultCursor]:
+async def open_cursor(
+    pool: asyncpg.Pool,
+    sql: str,
+    *,
+    statement_timeout: float,
+    args: Sequence[object] = (),
+    temp_tables: Sequence[TempTable] = (),
+) -> AsyncIterator[ResultCursor]:
     """Run ``sql`` read-only with a statement timeout and yield a cursor over its rows.
+
+    ``args`` are the values of the statement's ``$1``, ``$2``, ... bind parameters.
+
+    ``temp_tables`` (TAP uploads) are created and filled first in the same
+    transaction, which then becomes ``READ ONLY`` (allowed after writes: only
+    the way back to read-write is refused) before ``sql`` runs; they vanish with it.
 
     The connection goes back to the pool when the block ends; if the block is
     cancelled (the client went away), asyncpg cancels the running statement in
@@ -39,12 +53,15 @@ async def open_cursor(pool: asyncpg.Pool, sql: str, *, statement_timeout: float)
         conn: asyncpg.Connection = await pool.acquire(timeout=30)
     try:
         with map_errors(user_query=True):
-            transaction = conn.transaction(readonly=True)
+            transaction = conn.transaction(readonly=not temp_tables)
             await transaction.start()
         try:
             with map_errors(user_query=True):
                 await conn.execute(f"SET LOCAL statement_timeout = {max(1, int(statement_timeout * 1000))}")
-                cursor = await conn.cursor(sql)
+                if temp_tables:
+                    await load_temp_tables(conn, temp_tables)
+                    await conn.execute("SET TRANSACTION READ ONLY")
+                cursor = await conn.cursor(sql, *args)
             yield ResultCursor(cursor)
         finally:
             try:

@@ -6,21 +6,33 @@ job's execution duration as its time limit, and the streamed document
 (VOTable in any RESPONSEFORMAT sync offers, with the same MAXREC overflow
 marking) is written to the result store as ``results/result``.  An error
 ends the job in ERROR; ``{job}/error`` is then a VOTable error document
-(DALI 1.1 §5.4).
+(DALI 1.1 §5.4).  That includes an error after the first rows (a lost
+connection, a division by zero in a later row): unlike a sync response,
+whose status line is already sent, a job has its own error channel, so the
+partial result is removed and the job ends in ERROR rather than COMPLETED
+with ``QUERY_STATUS=ERROR`` inside its VOTable.
+
+Uploads (TAP 1.1 §4.5): the file parts of the job-creating POST are kept in
+the job's result store by the UWS layer (``UWS.FILE.<part>`` parameters) and
+read again when the job runs, in whichever process; http(s) uploads are
+fetched when the job runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from vostack import adql
 from vostack.config import ServiceConfig
 from vostack.dali import OutputFormat, Params
+from vostack.formats import ResultWriter
 from vostack.schema import TableSet
 from vostack.tap.params import parse_tap_request
 from vostack.tap.query import QueryRun
-from vostack.uws import JobContext, UWSService
+from vostack.tap.upload import UploadLimits, UploadSource, load_uploads, request_bytes
+from vostack.uws import JobContext, ResultStore, UWSService
+from vostack.uws.routes import FILE_PARAMETER
 from vostack.votable import MEDIA_TYPE, error_document
 
 __all__ = ["TAPJobExecutor", "async_service", "votable_error"]
@@ -41,6 +53,9 @@ class _TAP(Protocol):
     @property
     def udfs(self) -> Sequence[adql.UDF]: ...
 
+    @property
+    def jobs(self) -> UWSService: ...
+
 
 def votable_error(message: str) -> tuple[bytes, str]:
     """The ``{job}/error`` document of a TAP job: a VOTable with QUERY_STATUS=ERROR (TAP 1.1 §2.9)."""
@@ -55,22 +70,68 @@ class TAPJobExecutor:
 
     async def __call__(self, context: JobContext) -> None:
         settings = self.tap.settings
+        params = Params(context.job.parameters)
         request = parse_tap_request(
-            Params(context.job.parameters),
+            params,
             formats=self.tap.formats,
             maxrec=settings.maxrec,
             hardlimit=settings.hardlimit,
         )
+        files = await _kept_files(self.tap.jobs.results, params, request.uploads)
+        uploads = await load_uploads(request.uploads, files, UploadLimits.of(settings))
         time_limit = float(context.job.execution_duration) or _UNLIMITED
-        run = await QueryRun.start(context.pool, self.tap.tableset, request, time_limit=time_limit, udfs=self.tap.udfs)
+        run = await _JobQueryRun.start(
+            context.pool, self.tap.tableset, request, time_limit=time_limit, udfs=self.tap.udfs, uploads=uploads
+        )
         try:
             await context.write_result("result", run.iter_bytes(), mime_type=request.format.mime)
         finally:
             await run.aclose()
 
 
+class _StatusOutOfBand:
+    """A result writer that cannot carry an error in the document, so that :class:`QueryRun` raises it."""
+
+    status_in_band = False
+
+    def __init__(self, writer: ResultWriter) -> None:
+        self._writer = writer
+
+    def header(self) -> bytes:
+        return self._writer.header()
+
+    def rows(self, rows: Sequence[Sequence[object]]) -> bytes:
+        return self._writer.rows(rows)
+
+    def footer(self, *, overflow: bool = False, error: str | None = None) -> bytes:
+        return self._writer.footer(overflow=overflow, error=error)
+
+    def iter_footer(self, *, overflow: bool = False, error: str | None = None) -> Iterator[bytes]:
+        return self._writer.iter_footer(overflow=overflow, error=error)
+
+
+class _JobQueryRun(QueryRun):
+    """The query of a job: an error after the first byte raises :class:`~vostack.tap.query.StreamAborted`
+    (the job ends in ERROR and its partial result is removed) instead of being written after the table."""
+
+    def __init__(self, request: Any, translation: Any, writer: ResultWriter, *rest: Any) -> None:
+        super().__init__(request, translation, _StatusOutOfBand(writer), *rest)
+
+
+async def _kept_files(store: ResultStore, params: Params, sources: Sequence[UploadSource]) -> dict[str, bytes]:
+    """The file parts the job's inline uploads name, as the UWS layer kept them (missing ones are left out)."""
+    files: dict[str, bytes] = {}
+    for source in sources:
+        location = params.get(FILE_PARAMETER + source.part) if source.part is not None else None
+        if source.part is not None and location is not None:
+            files[source.part] = b"".join([chunk async for chunk in store.iter_bytes(location)])
+    return files
+
+
 def async_service(tap: _TAP, **options: Any) -> UWSService:
     """The UWS service behind ``/async`` of ``tap``; ``options`` go to :class:`UWSService`."""
     options.setdefault("name", "tap")
     options.setdefault("error_document", votable_error)
+    if tap.settings.upload_limit:  # keep the file parts of inline uploads with the job (TAP 1.1 §4.5)
+        options.setdefault("max_request_bytes", request_bytes(tap.settings))
     return UWSService(executor=TAPJobExecutor(tap), **options)

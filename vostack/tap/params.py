@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from vostack.dali import OutputFormat, Params, choose_format, parse_maxrec
 from vostack.errors import ParameterError
 from vostack.formats import TAP_FORMATS, VOTABLE_FORMATS
+from vostack.tap.upload import UploadSource, parse_upload
 
 __all__ = ["LANGUAGES", "TAP_FORMATS", "VOTABLE_FORMATS", "TAPRequest", "parse_tap_request"]
 
@@ -17,12 +18,16 @@ LANGUAGES = ("ADQL", "ADQL-2.0", "ADQL-2.1")
 
 @dataclass(frozen=True, slots=True)
 class TAPRequest:
-    """A doQuery request: what both the sync and async endpoints run (TAP 1.1 §2.3)."""
+    """A doQuery request: what both the sync and async endpoints run (TAP 1.1 §2.3).
+
+    ``uploads`` are the tables UPLOAD asks for (TAP 1.1 §4.5), not yet fetched.
+    """
 
     query: str
     lang: str
     maxrec: int
     format: OutputFormat
+    uploads: tuple[UploadSource, ...] = ()
 
 
 def parse_tap_request(params: Params, *, formats: Sequence[OutputFormat], maxrec: int, hardlimit: int) -> TAPRequest:
@@ -40,11 +45,10 @@ def parse_tap_request(params: Params, *, formats: Sequence[OutputFormat], maxrec
     query = params.get("QUERY")
     if query is None or not query.strip():
         raise ParameterError("QUERY is missing or empty: send the ADQL text in QUERY", param="QUERY")
-    if params.getall("UPLOAD"):
-        raise ParameterError("UPLOAD is not supported by this service yet", param="UPLOAD")
     return TAPRequest(
         query=query,
         lang=lang.strip().upper(),
         maxrec=parse_maxrec(params, default=maxrec, hardlimit=hardlimit),
         format=choose_format(params, formats, default=formats[0]),
+        uploads=parse_upload(params.getall("UPLOAD")),
     )

@@ -21,6 +21,7 @@ from vostack.formats import ResultWriter, writer_for
 from vostack.schema import TableSet
 from vostack.tap.page import Preview
 from vostack.tap.params import TAPRequest
+from vostack.tap.upload import Upload, temp_tables, with_uploads
 
 __all__ = ["BATCH_ROWS", "QueryRun", "StreamAborted", "fetch_preview"]
 
@@ -55,17 +56,35 @@ class QueryRun:
 
     @classmethod
     async def start(
-        cls, pool: Pool, tableset: TableSet, request: TAPRequest, *, time_limit: float, udfs: Sequence[adql.UDF] = ()
+        cls,
+        pool: Pool,
+        tableset: TableSet,
+        request: TAPRequest,
+        *,
+        time_limit: float,
+        udfs: Sequence[adql.UDF] = (),
+        uploads: Sequence[Upload] = (),
     ) -> Self:
-        """Translate and start the query; raises :class:`VOError` for anything that fails before streaming."""
-        translation = adql.translate(request.query, tableset, row_limit=request.maxrec + 1, udfs=udfs)
+        """Translate and start the query; raises :class:`VOError` for anything that fails before streaming.
+
+        ``uploads`` (loaded by :func:`vostack.tap.upload.load_uploads`) become ``TAP_UPLOAD`` tables
+        of this query only (TAP 1.1 §4.5).
+        """
+        # repeated query texts come from the shared translator's cache; uploaded tables are this query's own
+        translation = (
+            adql.translate(request.query, with_uploads(tableset, uploads), row_limit=request.maxrec + 1, udfs=udfs)
+            if uploads
+            else adql.translator(tableset, udfs).translate(request.query, row_limit=request.maxrec + 1)
+        )
         writer = writer_for(
             request.format, translation.fields, infos=(("QUERY_STATUS", "OK", None), ("QUERY", request.query, None))
         )
         deadline = time.monotonic() + time_limit
         stack = AsyncExitStack()
         try:
-            cursor = await stack.enter_async_context(open_cursor(pool, translation.sql, statement_timeout=time_limit))
+            cursor = await stack.enter_async_context(
+                open_cursor(pool, translation.sql, statement_timeout=time_limit, temp_tables=temp_tables(uploads))
+            )
             first = await cursor.fetch(min(BATCH_ROWS, request.maxrec + 1))
         except BaseException:
             await stack.aclose()
@@ -121,7 +140,7 @@ async def fetch_preview(
     pool: Pool, tableset: TableSet, query: str, *, rows: int, time_limit: float, udfs: Sequence[adql.UDF] = ()
 ) -> Preview:
     """The first ``rows`` rows of an ADQL query, read-only and time-bounded like every query (for the HTML page)."""
-    translation = adql.translate(query, tableset, row_limit=rows + 1, udfs=udfs)
+    translation = adql.translator(tableset, udfs).translate(query, row_limit=rows + 1)
     async with open_cursor(pool, translation.sql, statement_timeout=time_limit) as cursor:
         fetched = await cursor.fetch(rows + 1)
     return Preview(translation.fields, fetched[:rows], overflow=len(fetched) > rows)

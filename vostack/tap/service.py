@@ -20,14 +20,15 @@ from vostack.config import PublishConfig, ServiceConfig
 from vostack.dali import OutputFormat, Params
 from vostack.errors import InternalError, NotFoundError, TransientError, VOError
 from vostack.schema import TableSet
-from vostack.tap.capabilities import LanguageFeature, tap_capability
+from vostack.tap.capabilities import UPLOAD_HTTP, UPLOAD_HTTPS, UPLOAD_INLINE, LanguageFeature, tap_capability
 from vostack.tap.examples import CheckedExample, check_examples, examples_document
 from vostack.tap.jobs import async_service
 from vostack.tap.metadata import build_tableset
 from vostack.tap.page import PREVIEW_ROWS, render_page
 from vostack.tap.params import TAP_FORMATS, parse_tap_request
 from vostack.tap.query import QueryRun, StreamAborted, fetch_preview
-from vostack.uws.routes import request_params
+from vostack.tap.upload import UploadLimits, load_uploads, request_bytes
+from vostack.uws.routes import request_form
 from vostack.votable import error_document
 
 __all__ = ["TAPService"]
@@ -224,8 +225,8 @@ class TAPService:
     async def _sync(self, request: Request) -> Response | QueryResponse:
         """TAP 1.1 §2.1: run a query synchronously and stream the result."""
         try:
-            params = await request_params(request)
             settings = self.settings
+            params, files = await request_form(request, max_bytes=request_bytes(settings))
             tap_request = parse_tap_request(
                 params, formats=self.formats, maxrec=settings.maxrec, hardlimit=settings.hardlimit
             )
@@ -234,13 +235,16 @@ class TAPService:
             return error_response(exc)
 
         async def start() -> QueryRun:
-            return await QueryRun.start(pool, tableset, tap_request, time_limit=settings.sync_timeout, udfs=self.udfs)
+            uploads = await load_uploads(tap_request.uploads, files, UploadLimits.of(settings))
+            return await QueryRun.start(
+                pool, tableset, tap_request, time_limit=settings.sync_timeout, udfs=self.udfs, uploads=uploads
+            )
 
         return QueryResponse(start, filename="result")
 
     async def _availability(self, request: Request) -> Response:
         """VOSI 1.1 §3.5: whether the service can answer queries now."""
-        available, note = True, "the service is accepting queries"
+        available, note = True, f"the service is accepting queries; /async: {self.jobs.wait_note}"
         try:
             await db.ping(self.pool)
         except VOError as exc:
@@ -270,6 +274,9 @@ class TAPService:
                     int(self.jobs.retention.total_seconds()),
                     int(self.jobs.max_retention.total_seconds()),
                 ),
+                # TAP 1.1 §4.5: inline (multipart) and http(s) uploads, limited in bytes as load_uploads enforces
+                upload_methods=(UPLOAD_INLINE, UPLOAD_HTTP, UPLOAD_HTTPS) if settings.upload_limit else (),
+                upload_limit=settings.upload_limit or None,
             ),
             *vosi.vosi_capabilities(base_url, examples=bool(self._examples)),
         ]
