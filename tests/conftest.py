@@ -69,3 +69,19 @@ async def hipparcos(pool: db.Pool) -> None:
     from vostack.demo import ensure_hipparcos
 
     await ensure_hipparcos(pool, progress=False)
+
+
+@pytest.fixture(scope="session")
+def spex_wheel() -> Path:
+    """The ``splat==1.14`` wheel with the SpeX spectra, downloaded once into ``<repo>/.vostack/splat``."""
+    from vostack.demo.spex import fetch_wheel
+
+    return fetch_wheel(Path(__file__).resolve().parent.parent / ".vostack" / "splat")
+
+
+@pytest.fixture(scope="session")
+async def spex(pool: db.Pool, spex_wheel: Path) -> None:
+    """The demo spectra, loaded once (spex.spectra, 3,084 rows)."""
+    from vostack.demo.spex import ensure_spex
+
+    await ensure_spex(pool, spex_wheel)

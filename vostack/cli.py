@@ -21,6 +21,7 @@ from vostack.db.cluster import EmbeddedPostgres, default_state_dir
 from vostack.errors import VOError
 from vostack.registry import RegistryService
 from vostack.site import Site
+from vostack.ssa import SSAService
 from vostack.tap import TAPService
 from vostack.uws import UWSService
 
@@ -29,9 +30,14 @@ __all__ = ["build_app", "build_registry", "main"]
 log = logging.getLogger("vostack")
 
 
-def build_app(tap: TAPService, compute: UWSService | None = None, registry: RegistryService | None = None) -> Starlette:
+def build_app(
+    tap: TAPService,
+    compute: UWSService | None = None,
+    registry: RegistryService | None = None,
+    ssa: SSAService | None = None,
+) -> Starlette:
     """The application ``vostack`` serves: TAP at ``/tap``, the demo's job service at ``/compute``,
-    its OAI-PMH publishing registry at ``/oai``, ``/`` to TAP."""
+    its OAI-PMH publishing registry at ``/oai``, SSA at ``/ssa``, ``/`` to TAP."""
 
     async def home(request: object) -> Response:
         return RedirectResponse("/tap/", status_code=303)
@@ -39,10 +45,14 @@ def build_app(tap: TAPService, compute: UWSService | None = None, registry: Regi
     extra = compute.routes("/compute") if compute is not None else []
     if registry is not None:
         extra.append(Route("/oai", registry))  # an ASGI app on the exact path: harvesters use ".../oai"
+    if ssa is not None:
+        extra.append(Mount("/ssa", ssa))
     return Starlette(routes=[Route("/", home), Mount("/tap", tap), *extra])
 
 
-def build_registry(tap: TAPService, compute: UWSService | None = None) -> RegistryService:
+def build_registry(
+    tap: TAPService, compute: UWSService | None = None, ssa: SSAService | None = None
+) -> RegistryService:
     """The demo's publishing registry (RegistryInterface 1.1): ``ivo://vostack.demo``, TAP and compute records."""
     from vostack.registry.demo import demo_registry, uws_capabilities
 
@@ -50,28 +60,41 @@ def build_registry(tap: TAPService, compute: UWSService | None = None) -> Regist
         tap_capabilities=tap.capabilities,  # the same list as TAP's /capabilities
         tableset=lambda: tap.tableset,
         compute_capabilities=uws_capabilities if compute is not None else None,
+        ssa_capabilities=ssa.capabilities if ssa is not None else None,
     )
 
 
 async def _serve(dsn: str, config: PublishConfig, *, host: str, port: int, load_demo: bool) -> None:
     pool = await db.create_pool(dsn)
     try:
-        if load_demo:
-            from vostack.demo import ensure_hipparcos
-
-            await ensure_hipparcos(pool)
         tap = TAPService(config=config)
-        compute = None
+        compute = ssa = None
         if load_demo:
+            from vostack.demo import ensure_hipparcos, spex
             from vostack.demo.compute import compute_service
 
+            await ensure_hipparcos(pool)
+            wheel = spex.fetch_wheel(default_state_dir("splat"))
+            report = await spex.ensure_spex(pool, wheel)
+            if report is not None:
+                print(f"Loaded {report.loaded:,} of {report.rows:,} SpeX spectra (left out: {report.skipped})")
+            ssa = SSAService(
+                mapping=spex.MAPPING,
+                products=spex.SpexProducts(wheel),
+                settings=config.service,
+                public_url=f"http://{host}:{port}/ssa",
+            )
+            tap = spex.obscore_tap_service(config=config)
             compute = compute_service()
-        site = Site(services=[tap, *([compute] if compute else [])], title=config.service.title)
-        registry = build_registry(tap, compute) if load_demo else None
+        # SSA first: it creates ivoa.obscore, which TAP then publishes
+        site = Site(
+            services=[*([ssa] if ssa else []), tap, *([compute] if compute else [])], title=config.service.title
+        )
+        registry = build_registry(tap, compute, ssa) if load_demo else None
         async with site.serve(pool):
             server = uvicorn.Server(
                 uvicorn.Config(
-                    build_app(tap, compute, registry), host=host, port=port, lifespan="off", log_level="warning"
+                    build_app(tap, compute, registry, ssa), host=host, port=port, lifespan="off", log_level="warning"
                 )
             )
             serving = asyncio.ensure_future(server.serve())
@@ -88,6 +111,9 @@ async def _serve(dsn: str, config: PublishConfig, *, host: str, port: int, load_
             if compute is not None:
                 print(f"UWS job service (proper motions of a Hipparcos cone): http://{host}:{port}/compute"
                       " (POST RA, DEC, SR, EPOCH, PHASE=RUN)", flush=True)  # fmt: skip
+            if ssa is not None:
+                print(f"SSA service (SpeX spectra, DataLink, ObsCore in TAP): http://{host}:{port}/ssa/"
+                      "?REQUEST=queryData&POS=84.97,-0.98&SIZE=0.1", flush=True)  # fmt: skip
             if registry is not None:
                 print(f"OAI-PMH publishing registry: http://{host}:{port}/oai?verb=Identify", flush=True)
             print("Stop with Ctrl-C.", flush=True)
@@ -130,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from vostack.demo import demo_config
 
-            return _run(args, demo_config(), load_demo=True)
+            return _run(args, demo_config(spectra=True), load_demo=True)
         args.state_dir = None
         return _run(args, load_config(args.config), load_demo=False)
     except VOError as exc:

@@ -6,9 +6,12 @@ import asyncio
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Mount
 from starlette.types import ASGIApp
 
 from vostack import db
@@ -20,10 +23,13 @@ from vostack.tap import TAPService
 class LiveServer(threading.Thread):
     """uvicorn serving the demo TAP service (and what ``make_app`` adds) until :meth:`stop`."""
 
-    def __init__(self, dsn: str, make_app: Callable[[TAPService], ASGIApp] = build_app) -> None:
+    def __init__(
+        self, dsn: str, make_app: Callable[[TAPService], ASGIApp] = build_app, *, spectra: Path | None = None
+    ) -> None:
         super().__init__(daemon=True)
         self.dsn = dsn
         self.make_app = make_app
+        self.spectra = spectra  # the splat wheel: serve SSA at /ssa and ivoa.obscore in TAP
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
         self.root = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
@@ -43,8 +49,25 @@ class LiveServer(threading.Thread):
         pool = await db.create_pool(self.dsn, max_size=4)
         try:
             tap = TAPService(config=demo_config())
+            ssa = None
+            if self.spectra is not None:
+                from vostack.demo import spex
+                from vostack.ssa import SSAService
+
+                ssa = SSAService(
+                    mapping=spex.MAPPING, products=spex.SpexProducts(self.spectra), public_url=f"{self.root}/ssa"
+                )
+                await ssa.start(pool)  # creates ivoa.obscore before TAP publishes it
+                tap = spex.obscore_tap_service(config=demo_config(spectra=True))
             async with tap.serve(pool):
-                config = uvicorn.Config(self.make_app(tap), lifespan="off", log_level="warning")
+                app: ASGIApp
+                if ssa is not None and self.make_app is build_app:
+                    app = build_app(tap, ssa=ssa)  # as the demo serves it
+                else:
+                    app = self.make_app(tap)
+                    if ssa is not None:
+                        app = Starlette(routes=[Mount("/ssa", ssa), Mount("", app)])
+                config = uvicorn.Config(app, lifespan="off", log_level="warning")
                 self.server = uvicorn.Server(config)
                 self.ready.set()
                 await self.server.serve(sockets=[self.sock])
@@ -71,8 +94,8 @@ class LiveServer(threading.Thread):
 
 
 @pytest.fixture(scope="session")
-def live_url(postgres_dsn: str, hipparcos: None) -> Iterator[str]:
-    server = LiveServer(postgres_dsn)
+def live_url(postgres_dsn: str, hipparcos: None, spex: None, spex_wheel: Path) -> Iterator[str]:
+    server = LiveServer(postgres_dsn, spectra=spex_wheel)
     server.start_serving()
     yield server.url
     server.stop()

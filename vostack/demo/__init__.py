@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from collections.abc import Callable
@@ -13,9 +14,23 @@ from vostack.demo import hipparcos
 __all__ = ["demo_config", "ensure_hipparcos", "progress_bar"]
 
 
-def demo_config() -> PublishConfig:
-    """The publishing configuration of the demo (service settings and Hipparcos metadata)."""
-    return load_config(hipparcos.METADATA_PATH)
+def demo_config(*, spectra: bool = False) -> PublishConfig:
+    """The publishing configuration of the demo (service settings and Hipparcos metadata).
+
+    With ``spectra``, TAP also publishes the SpeX spectra (``spex.spectra``) and their ObsCore
+    view (``ivoa.obscore``), which must then exist (:func:`vostack.demo.spex.ensure_spex` and
+    the SSA service's start create them).
+    """
+    config = load_config(hipparcos.METADATA_PATH)
+    if not spectra:
+        return config
+    from vostack.demo.spex import TABLE, spex_table_meta
+    from vostack.ssa import OBSCORE_TABLE, obscore_table_meta
+
+    schemas = {**config.schemas, "spex": "The SpeX Prism Library of near-infrared spectra.",
+               "ivoa": "IVOA standard tables: ObsCore 1.1."}  # fmt: skip
+    tables = {**config.tables, TABLE: spex_table_meta(), OBSCORE_TABLE: obscore_table_meta()}
+    return dataclasses.replace(config, schemas=schemas, tables=tables)
 
 
 def progress_bar(total: int, *, label: str = "loading", width: int = 40) -> Callable[[int], None]:

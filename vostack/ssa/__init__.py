@@ -1,8 +1,36 @@
-"""SSA 1.1 simple spectral access (IVOA SSA 1.1).
+"""SSA 1.1 simple spectral access with DataLink 1.1 links and an ObsCore 1.1 view (IVOA SSA 1.1).
 
-Not implemented yet: spectra, ObsCore and DataLink are the subject of their own issue.
+A portal declares its spectra table once in an :class:`SSAMapping`, hands the files over as a
+:class:`ProductStore`, and mounts :class:`SSAService` (``Mount("/ssa", ssa)``); with
+``public_url`` the service also creates ``ivoa.obscore`` for TAP (:func:`obscore_table_meta`).
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from vostack.ssa.fields import OBSCORE_COLUMNS, SSA_FIELDS, ObsCoreColumn, SSAField
+from vostack.ssa.mapping import MappingError, SSAMapping
+from vostack.ssa.obscore import OBSCORE_DATA_MODEL, OBSCORE_TABLE, obscore_table_meta, obscore_view_sql
+from vostack.ssa.params import SSARequest, parse_ssa_request
+from vostack.ssa.service import DATALINK_LINKS, SSAService
+from vostack.ssa.spectrum import ProductStore, Spectrum, preview_svg, spectrum_votable
+
+__all__ = [
+    "DATALINK_LINKS",
+    "OBSCORE_COLUMNS",
+    "OBSCORE_DATA_MODEL",
+    "OBSCORE_TABLE",
+    "SSA_FIELDS",
+    "MappingError",
+    "ObsCoreColumn",
+    "ProductStore",
+    "SSAField",
+    "SSAMapping",
+    "SSARequest",
+    "SSAService",
+    "Spectrum",
+    "obscore_table_meta",
+    "obscore_view_sql",
+    "parse_ssa_request",
+    "preview_svg",
+    "spectrum_votable",
+]

@@ -1,0 +1,89 @@
+"""The mapping from a portal's spectra table to SSA 1.1 and ObsCore 1.1, declared once.
+
+A portal describes its table with one :class:`SSAMapping`: for each key of
+:data:`vostack.ssa.fields.SSA_FIELDS` either a column of the table (``columns``) or a
+constant (``constants``), plus the columns the searches need (``ra``, ``dec``).
+:meth:`SSAMapping.check` reports everything the standard requires but the mapping lacks
+in one :class:`MappingError`, so a portal learns all of it at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from vostack.errors import VOError
+from vostack.ssa.fields import COMPUTED, SSA_FIELDS
+
+__all__ = ["MappingError", "SSAMapping"]
+
+#: Keys that searches need as columns (POS, BAND, TIME, PUBDID) and that the products come from.
+SEARCH_COLUMNS = ("ra", "dec", "em_min", "em_max", "t_min", "t_max", "publisher_did", "product")
+
+#: Keys ObsCore needs beyond the SSA fields (ObsCore 1.1 §3).
+OBSCORE_KEYS = ("obs_id", "facility", "calib_level")
+
+
+class MappingError(VOError):
+    """A spectra mapping lacks what SSA 1.1 or ObsCore 1.1 requires; the message lists all of it."""
+
+
+@dataclass(frozen=True, slots=True)
+class SSAMapping:
+    """How a spectra table provides the SSA 1.1 query response fields (SSA 1.1 §4.2) and ObsCore 1.1.
+
+    Parameters
+    ----------
+    table
+        The qualified table (``"spex.spectra"``), one row per spectrum.
+    columns
+        SSA key (``"title"``, ``"em_min"``, ...; see :data:`vostack.ssa.fields.SSA_FIELDS`) to column
+        name.  Units are the standard's: metres for wavelengths, MJD for times, seconds for
+        durations, degrees for angles.  ``ra``, ``dec``, ``em_min``, ``em_max``, ``t_min``,
+        ``t_max``, ``publisher_did`` and ``product`` (the key handed to the product store) must be
+        columns.
+    constants
+        SSA key to a value the same for every spectrum (``"publisher"``, ``"frame"``, ...).
+    collection
+        The name of the collection, for COLLECTION and ObsCore ``obs_collection``.
+    default_size
+        The search diameter in degrees when POS comes without SIZE.
+    """
+
+    table: str
+    columns: Mapping[str, str]
+    constants: Mapping[str, object] = field(default_factory=dict)
+    collection: str = ""
+    default_size: float = 0.1
+
+    def source(self, key: str) -> str | None:
+        """``"column"``, ``"constant"`` or ``None`` for an SSA key."""
+        if key in self.columns:
+            return "column"
+        if key in self.constants:
+            return "constant"
+        return None
+
+    def check(self) -> None:
+        """Raise one :class:`MappingError` naming every required key the mapping lacks (SSA 1.1 §4.2)."""
+        problems: list[str] = []
+        if "." not in self.table:
+            problems.append(f"table {self.table!r} must be qualified with its schema")
+        missing = [f.key for f in SSA_FIELDS if f.required and f.key not in COMPUTED and self.source(f.key) is None]
+        missing += [k for k in (*SEARCH_COLUMNS, *OBSCORE_KEYS) if self.source(k) is None and k not in missing]
+        if missing:
+            problems.append("missing required value(s): " + ", ".join(missing))
+        not_columns = [k for k in SEARCH_COLUMNS if k in self.constants]
+        if not_columns:
+            problems.append("must be columns, not constants: " + ", ".join(not_columns))
+        both = sorted(set(self.columns) & set(self.constants))
+        if both:
+            problems.append("given both as column and constant: " + ", ".join(both))
+        if not self.collection:
+            problems.append("collection is empty")
+        if problems:
+            raise MappingError(f"the SSA mapping of {self.table} is incomplete: " + "; ".join(problems))
+
+    def column_names(self) -> list[str]:
+        """The distinct columns the mapping reads, in a stable order."""
+        return list(dict.fromkeys(self.columns.values()))

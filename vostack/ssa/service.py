@@ -1,0 +1,452 @@
+"""The SSA 1.1 service as an ASGI app a portal mounts with ``Mount("/ssa", ssa)``, with DataLink 1.1.
+
+Endpoints below the mount point:
+
+* ``?REQUEST=queryData&POS=...`` (or no REQUEST): the query response (SSA 1.1 §8.4, §8.8);
+  ``FORMAT=metadata`` describes every input and output parameter (§8.4.2).
+* ``?REQUEST=getData&PUBDID=...[&FORMAT=...]``: one spectrum, the original file or a Spectrum
+  data model VOTable (§8.6); the records' access references point here.
+* ``/datalink?ID=...``: the DataLink 1.1 ``{links}`` document of a product (DataLink 1.1 §3).
+* ``/preview?ID=...``: an SVG plot of the spectrum; ``/availability``, ``/capabilities`` (VOSI 1.1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack
+from urllib.parse import quote
+
+from lxml import etree
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from vostack import db, vosi
+from vostack.config import ServiceConfig
+from vostack.dali import Params
+from vostack.errors import InternalError, NotFoundError, ParameterError, TransientError, VOError
+from vostack.schema import Field
+from vostack.ssa.mapping import MappingError, SSAMapping
+from vostack.ssa.obscore import DATALINK_FORMAT, obscore_view_sql
+from vostack.ssa.params import SSARequest, parse_ssa_request
+from vostack.ssa.query import COMPLIANT, GRAPHIC, NATIVE, VOTABLE_MIME, build_query, kinds_for, output_fields
+from vostack.ssa.spectrum import ProductStore, Spectrum, preview_svg, spectrum_votable
+from vostack.uws.routes import request_params
+from vostack.votable import MEDIA_TYPE, Param, VOTableWriter, error_document
+from vostack.votable.status import xml_attr
+
+__all__ = ["DATALINK_LINKS", "SSAService"]
+
+log = logging.getLogger("vostack.ssa")
+
+DATALINK_LINKS = "ivo://ivoa.net/std/DataLink#links-1.1"
+"""The standardID of a DataLink 1.1 links endpoint (DataLink 1.1 §2.1)."""
+
+_XML = "text/xml; charset=utf-8"
+_BATCH = 2_000
+
+#: The input parameters described by FORMAT=metadata (SSA 1.1 §8.4, §8.5): name, datatype, unit, description.
+INPUT_PARAMS: tuple[tuple[str, str, str | None, str], ...] = (
+    ("REQUEST", "char", None, "queryData (the default) or getData"),
+    ("POS", "char", "deg", "Search centre 'ra,dec' in degrees, optionally ';ICRS', ';FK5', ';FK4' or ';GALACTIC'"),
+    ("SIZE", "double", "deg", "Diameter of the search region (default given by the service)"),
+    ("BAND", "char", "m", "Wavelength range list in metres: v, lo/hi, lo/, /hi, comma-separated"),
+    ("TIME", "char", None, "Time range list of ISO 8601 timestamps: t, t1/t2, t1/, /t2"),
+    ("FORMAT", "char", None, "all, compliant, native, graphic, metadata, fits, votable or a MIME type"),
+    ("TARGETNAME", "char", None, "Target name, compared without case and blanks"),
+    ("COLLECTION", "char", None, "Collection names, comma-separated"),
+    ("SPECRP", "double", None, "Minimum spectral resolving power"),
+    ("SPATRES", "double", "deg", "Maximum spatial resolution"),
+    ("TIMERES", "double", "s", "Maximum time resolution (ignored: not known for these data)"),
+    ("SNR", "double", None, "Minimum signal-to-noise ratio"),
+    ("REDSHIFT", "char", None, "Redshift range list"),
+    ("CREATORDID", "char", None, "Creator's dataset identifier"),
+    ("PUBDID", "char", None, "Publisher's dataset identifier(s), comma-separated"),
+    ("TOP", "int", None, "Return at most this many records"),
+    ("MAXREC", "int", None, "Maximum number of records (DALI 1.1 §3.2.2)"),
+    ("RESPONSEFORMAT", "char", None, "votable (the only response format)"),
+    ("COMPRESS", "boolean", None, "Accepted and ignored: responses are compressed when the client asks (gzip)"),
+)
+
+
+def error_response(exc: BaseException) -> Response:
+    """The SSA error document (SSA 1.1 §8.8.1: ``INFO name="QUERY_STATUS" value="ERROR"``)."""
+    if not isinstance(exc, VOError):
+        log.exception("internal error", exc_info=exc)
+        exc = InternalError("internal error in the SSA service; the operators have the details in their log")
+    headers = {"Retry-After": "30"} if isinstance(exc, TransientError) else None
+    return Response(
+        error_document(exc.message, infos=(("SERVICE_PROTOCOL", "1.1", "SSAP"),)),
+        status_code=exc.http_status,
+        media_type=MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _param_field(name: str, datatype: str, unit: str | None, description: str) -> Field:
+    return Field(
+        f"INPUT:{name}", datatype, arraysize="*" if datatype == "char" else None, unit=unit, description=description
+    )
+
+
+class SSAService:
+    """An SSA 1.1 service over one spectra table, with DataLink 1.1 links and an ObsCore view.
+
+    Parameters
+    ----------
+    mapping
+        How the spectra table provides the SSA and ObsCore fields; checked at construction.
+    products
+        Where the files are: original files and arrays by product key.
+    settings
+        Limits (``maxrec``, ``hardlimit``, ``sync_timeout``) and the title.
+    public_url
+        The absolute URL the service is mounted at.  When given, :meth:`start` creates
+        ``ivoa.obscore`` with access URLs to this service's DataLink endpoint.
+    """
+
+    def __init__(
+        self,
+        *,
+        mapping: SSAMapping,
+        products: ProductStore,
+        settings: ServiceConfig | None = None,
+        public_url: str | None = None,
+    ) -> None:
+        mapping.check()
+        self.mapping = mapping
+        self.products = products
+        self.settings = settings or ServiceConfig(title="vostack SSA service", maxrec=1000, hardlimit=100_000)
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self._fields = output_fields(mapping)
+        self._pool: db.Pool | None = None
+        router = Router(
+            routes=[
+                Route("/", self._query, methods=["GET", "POST"]),
+                Route("/datalink", self._datalink, methods=["GET", "POST"]),
+                Route("/preview", self._preview, methods=["GET"]),
+                Route("/availability", self._availability, methods=["GET"]),
+                Route("/capabilities", self._capabilities, methods=["GET"]),
+            ]
+        )
+        # gzip when the client asks (this is what COMPRESS=true gets); browser viewers may call from other sites
+        app: ASGIApp = GZipMiddleware(router, minimum_size=1024, compresslevel=1)
+        if self.settings.cors_origins:
+            app = CORSMiddleware(app, allow_origins=list(self.settings.cors_origins), allow_methods=["GET", "POST"])
+        self._app = app
+
+    @property
+    def pool(self) -> db.Pool:
+        """The database pool borrowed from the portal."""
+        if self._pool is None:
+            raise TransientError("the SSA service is starting; try again in a moment")
+        return self._pool
+
+    async def start(self, pool: db.Pool) -> None:
+        """Check the mapping against the database and create ``ivoa.obscore`` when configured (ObsCore 1.1 §4)."""
+        described = await db.describe_tables(pool, [self.mapping.table])
+        present = {c.name for c in described[self.mapping.table].columns}
+        absent = [name for name in self.mapping.column_names() if name not in present]
+        if absent:
+            raise MappingError(f"the SSA mapping names columns that {self.mapping.table} lacks: {', '.join(absent)}")
+        if self.public_url is not None:
+            await db.execute(pool, obscore_view_sql(self.mapping, datalink_url=self.public_url + "/datalink"))
+        self._pool = pool
+
+    async def stop(self) -> None:
+        """Give the pool back."""
+        self._pool = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _base_url(self, request: Request) -> str:
+        url = request.url
+        return f"{url.scheme}://{url.netloc}{request.scope.get('root_path', '')}".rstrip("/")
+
+    def capabilities(self, base_url: str) -> list[vosi.Capability]:
+        """The SSA capability (SimpleDALRegExt 1.1 ``ssa:SimpleSpectralAccess``) and VOSI ones (VOSI 1.1 §3.1)."""
+        extra = []
+
+        def element(name: str, text: str) -> etree._Element:
+            el = etree.Element(name)
+            el.text = text
+            return el
+
+        extra.append(element("complianceLevel", "minimal"))
+        extra.append(element("dataSource", "pointed"))
+        extra.append(element("creationType", "archival"))
+        extra.append(element("supportedFrame", "ICRS"))
+        extra.append(element("maxSearchRadius", "180"))
+        extra.append(element("maxRecords", str(self.settings.hardlimit)))
+        extra.append(element("defaultMaxRecords", str(max(1, self.settings.maxrec))))
+        base = base_url.rstrip("/")
+        interface = vosi.Interface(base + "/", role="std", version="1.1", use="base", query_types=("GET",))
+        return [
+            vosi.Capability(vosi.SSA, (interface,), xsi_type="ssa:SimpleSpectralAccess", extra=tuple(extra)),
+            vosi.Capability(DATALINK_LINKS, (vosi.Interface(base + "/datalink", role="std", version="1.1"),)),
+            *vosi.vosi_capabilities(base, tables=False),
+        ]
+
+    def _acref(self, base: str, kind: str, pubdid: str) -> tuple[str, str]:
+        ident = quote(pubdid, safe="")
+        if kind == GRAPHIC:
+            return f"{base}/preview?ID={ident}", "image/svg+xml"
+        if kind == COMPLIANT:
+            return f"{base}/?REQUEST=getData&PUBDID={ident}&FORMAT={quote(VOTABLE_MIME)}", VOTABLE_MIME
+        return f"{base}/?REQUEST=getData&PUBDID={ident}", self.products.media_type
+
+    def _records(
+        self, rows: Sequence[Sequence[object]], columns: Sequence[str], kinds: Sequence[str], base: str
+    ) -> list[tuple[object, ...]]:
+        mapping = self.mapping
+        index = {name: i for i, name in enumerate(columns)}
+        records = []
+        for row in rows:
+
+            def value(key: str, row: Sequence[object] = row) -> object:
+                if key in mapping.columns:
+                    return row[index[mapping.columns[key]]]
+                return mapping.constants.get(key)
+
+            ra, dec = value("ra"), value("dec")
+            lo, hi = value("em_min"), value("em_max")
+            pubdid = str(value("publisher_did"))
+            for kind in kinds:
+                acref, mime = self._acref(base, kind, pubdid)
+                computed: dict[str, object] = {
+                    "location": [ra, dec],
+                    "target_pos": [ra, dec],
+                    "spectral_location": None if lo is None or hi is None else (lo + hi) / 2,  # type: ignore[operator]
+                    "spectral_extent": None if lo is None or hi is None else hi - lo,  # type: ignore[operator]
+                    "access_reference": acref,
+                    "access_format": mime,
+                }
+                out = []
+                for spec, _ in self._fields:
+                    if spec.key in computed:
+                        out.append(computed[spec.key])
+                    elif spec.key == "access_size" and kind != NATIVE:
+                        out.append(None)
+                    else:
+                        out.append(value(spec.key))
+                records.append(tuple(out))
+        return records
+
+    def _service_descriptor(self, base: str) -> str:
+        """The DataLink service descriptor resource (DataLink 1.1 §4) referencing the publisher_did field."""
+        return (
+            '<RESOURCE type="meta" utype="adhoc:service" name="datalink">\n'
+            "<DESCRIPTION>DataLink links of each spectrum: file, preview, Spectrum VOTable</DESCRIPTION>\n"
+            f'<PARAM name="standardID" datatype="char" arraysize="*" value="{DATALINK_LINKS}"/>\n'
+            f'<PARAM name="accessURL" datatype="char" arraysize="*" value="{xml_attr(base + "/datalink")}"/>\n'
+            '<GROUP name="inputParams">\n'
+            '<PARAM name="ID" datatype="char" arraysize="*" value="" ref="publisher_did" '
+            'ucd="meta.id;meta.main"/>\n'
+            "</GROUP>\n</RESOURCE>\n"
+        )
+
+    # ------------------------------------------------------------------ endpoints
+
+    async def _query(self, request: Request) -> Response:
+        """SSA 1.1 §8: queryData (the default REQUEST) and getData."""
+        try:
+            params = await request_params(request)
+            operation = (params.get("REQUEST") or "queryData").strip().lower()
+            if operation == "getdata":
+                return await self._get_data(params, request)
+            if operation != "querydata":
+                raise ParameterError(
+                    f"REQUEST={operation!r} is not supported; use queryData or getData", param="REQUEST"
+                )
+            settings = self.settings
+            ssa_request = parse_ssa_request(
+                params, maxrec=settings.maxrec, hardlimit=settings.hardlimit, default_size=self.mapping.default_size
+            )
+            if ssa_request.metadata:
+                return Response(self._metadata_document(), media_type=MEDIA_TYPE)
+            return await self._query_data(ssa_request, self._base_url(request))
+        except Exception as exc:
+            return error_response(exc)
+
+    def _metadata_document(self) -> bytes:
+        params = [Param(_param_field(*p), None) for p in INPUT_PARAMS]
+        fields = [f for _, f in self._fields]
+        writer = VOTableWriter(
+            fields,
+            params=params,
+            infos=(("SERVICE_PROTOCOL", "1.1", "SSAP"), ("REQUEST", "queryData", None)),
+            description=self.settings.description or self.settings.title,
+        )
+        return writer.header() + writer.rows([]) + writer.footer()
+
+    async def _query_data(self, ssa_request: SSARequest, base: str) -> Response:
+        kinds = kinds_for(ssa_request, self.products.media_type)
+        limit = min(ssa_request.top or ssa_request.maxrec, ssa_request.maxrec)
+        query = build_query(self.mapping, ssa_request, limit=limit + 1)
+        stack = AsyncExitStack()
+        timeout = self.settings.sync_timeout
+        try:
+            cursor = await stack.enter_async_context(
+                db.open_cursor(self.pool, query.sql, statement_timeout=timeout, args=query.args)
+            )
+            first = await cursor.fetch(_BATCH)
+        except BaseException:
+            await stack.aclose()
+            raise
+        writer = VOTableWriter(
+            [f for _, f in self._fields],
+            infos=(("SERVICE_PROTOCOL", "1.1", "SSAP"), ("REQUEST", "queryData", None)),
+            table_name="results",
+        )
+
+        async def body() -> AsyncIterator[bytes]:
+            sent, overflow, error = 0, False, None
+            try:
+                yield writer.header()
+                batch = first
+                while batch and kinds:
+                    records = self._records(batch, query.columns, kinds, base)
+                    if sent + len(records) > limit:
+                        records, overflow = records[: limit - sent], True
+                    yield writer.rows(records)
+                    sent += len(records)
+                    if overflow:
+                        break
+                    batch = await cursor.fetch(_BATCH)
+            except VOError as exc:
+                error = exc.message
+            finally:
+                await stack.aclose()
+            footer = writer.footer(overflow=overflow, error=error).decode("utf-8")
+            end = footer.rindex("</VOTABLE>")
+            yield (footer[:end] + self._service_descriptor(base) + footer[end:]).encode("utf-8")
+
+        return StreamingResponse(body(), media_type=MEDIA_TYPE)
+
+    async def _product(self, ident: str | None, *, param: str) -> tuple[str, dict[str, object]]:
+        """The product key and metadata of the spectrum with publisher DID ``ident``."""
+        if ident is None or not ident.strip():
+            raise ParameterError(f"{param} is missing: send the publisher's dataset identifier", param=param)
+        columns = self.mapping.columns
+        wanted = [k for k in ("product", "title", "target_name", "publisher_did", "access_size") if k in columns]
+        sql = (
+            "SELECT " + ", ".join(db.quote_ident(columns[k]) for k in wanted) + " FROM "
+            + ".".join(db.quote_ident(p) for p in self.mapping.table.split(".", 1))
+            + f" WHERE {db.quote_ident(columns['publisher_did'])} = $1"
+        )  # fmt: skip
+        async with db.open_cursor(
+            self.pool, sql, statement_timeout=self.settings.sync_timeout, args=(ident.strip(),)
+        ) as cursor:
+            rows = await cursor.fetch(1)
+        if not rows:
+            raise NotFoundError(f"this service has no dataset {ident.strip()!r}")
+        meta = dict(zip(wanted, rows[0], strict=True))
+        for key in ("title", "target_name"):
+            meta.setdefault(key, self.mapping.constants.get(key))
+        return str(meta["product"]), meta
+
+    async def _spectrum(self, key: str) -> Spectrum:
+        return await asyncio.to_thread(self.products.spectrum, key)
+
+    async def _get_data(self, params: Params, request: Request) -> Response:
+        """SSA 1.1 §8.6 getData: the original file, or with a VOTable FORMAT the Spectrum DM VOTable."""
+        key, meta = await self._product(params.get("PUBDID"), param="PUBDID")
+        fmt = (params.get("FORMAT") or "native").strip().lower()
+        if fmt in ("compliant", "votable", "xml", "application/x-votable+xml") or fmt.startswith(VOTABLE_MIME):
+            spectrum = await self._spectrum(key)
+            metadata = [
+                (Field("Title", "char", "*", ucd="meta.title;meta.dataset", utype="spec:Spectrum.DataID.Title"),
+                 meta.get("title")),
+                (Field("TargetName", "char", "*", ucd="meta.id;src", utype="spec:Spectrum.Target.Name"),
+                 meta.get("target_name")),
+                (Field("PublisherDID", "char", "*", ucd="meta.ref.uri;meta.curation",
+                       utype="spec:Spectrum.Curation.PublisherDID"), meta.get("publisher_did")),
+            ]  # fmt: skip
+            document = await asyncio.to_thread(spectrum_votable, spectrum, metadata)
+            return Response(document, media_type=MEDIA_TYPE)
+        if fmt not in ("native", "fits", "all", self.products.media_type.lower()):
+            raise ParameterError(f"getData offers FORMAT=native (FITS) or votable, not {fmt!r}", param="FORMAT")
+        data = await asyncio.to_thread(self.products.original, key)
+        name = key.rsplit("/", 1)[-1]
+        return Response(
+            data,
+            media_type=self.products.media_type,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    async def _datalink(self, request: Request) -> Response:
+        """DataLink 1.1 §3: the ``{links}`` document for each ID, errors as rows."""
+        try:
+            params = await request_params(request)
+            ids = params.getall("ID")
+            if not ids:
+                raise ParameterError("ID is missing: send the publisher's dataset identifier", param="ID")
+            base = self._base_url(request)
+            rows: list[tuple[object, ...]] = []
+            for ident in ids:
+                try:
+                    _, meta = await self._product(ident, param="ID")
+                except NotFoundError as exc:
+                    rows.append((ident, None, None, f"NotFoundFault: {exc.message}", "#this", None, None, None))
+                    continue
+                native, _ = self._acref(base, NATIVE, ident)
+                compliant, _ = self._acref(base, COMPLIANT, ident)
+                preview, _ = self._acref(base, GRAPHIC, ident)
+                title = str(meta.get("title") or ident)
+                rows += [
+                    (ident, native, None, None, "#this", f"{title}: the original file", self.products.media_type,
+                     meta.get("access_size")),
+                    (ident, preview, None, None, "#preview", f"{title}: a plot of the spectrum", "image/svg+xml", None),
+                    (ident, compliant, None, None, "#this",
+                     f"{title}: Spectrum data model VOTable (SSA getData)", VOTABLE_MIME, None),
+                ]  # fmt: skip
+        except Exception as exc:
+            return error_response(exc)
+        writer = VOTableWriter(_DATALINK_FIELDS, serialization="tabledata", table_name="links")
+        document = writer.header() + writer.rows(rows) + writer.footer()
+        return Response(document, media_type=DATALINK_FORMAT)
+
+    async def _preview(self, request: Request) -> Response:
+        """The ``#preview`` link: an SVG plot of the spectrum."""
+        try:
+            params = Params(request.query_params.multi_items())
+            key, meta = await self._product(params.get("ID"), param="ID")
+            spectrum = await self._spectrum(key)
+        except Exception as exc:
+            return error_response(exc)
+        svg = preview_svg(spectrum, title=str(meta.get("title") or ""))
+        return Response(svg, media_type="image/svg+xml")
+
+    async def _availability(self, request: Request) -> Response:
+        """VOSI 1.1 §3.5."""
+        available, note = True, "the service is accepting queries"
+        try:
+            await db.ping(self.pool)
+        except VOError as exc:
+            available, note = False, exc.message
+        return Response(vosi.availability_document(available=available, note=note), media_type=_XML)
+
+    async def _capabilities(self, request: Request) -> Response:
+        """VOSI 1.1 §3.1 with the SSA capability."""
+        return Response(vosi.capabilities_document(self.capabilities(self._base_url(request))), media_type=_XML)
+
+
+#: The columns of a DataLink 1.1 links table (DataLink 1.1 §3.2), with their UCDs.
+_DATALINK_FIELDS: tuple[Field, ...] = (
+    Field("ID", "char", "*", ucd="meta.id;meta.main", description="The identifier the links are for."),
+    Field("access_url", "char", "*", ucd="meta.ref.url", description="URL of the linked resource."),
+    Field("service_def", "char", "*", ucd="meta.ref", description="Reference to a service descriptor."),
+    Field("error_message", "char", "*", ucd="meta.code.error", description="Why no link could be made."),
+    Field("semantics", "char", "*", ucd="meta.code", description="What the link is, from the DataLink vocabulary."),
+    Field("description", "char", "*", ucd="meta.note", description="What the link is, for people."),
+    Field("content_type", "char", "*", ucd="meta.code.mime", description="Media type of the linked resource."),
+    Field("content_length", "long", unit="byte", ucd="phys.size;meta.file", description="Size of the resource."),
+)
