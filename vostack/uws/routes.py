@@ -342,7 +342,7 @@ class UWSService:
                 )
             now = dt.datetime.now(dt.UTC)
             duration = self._execution_duration_value(params)
-            job = await self.runner.create(
+            job = self.store.prepare(
                 owner=owner,
                 run_id=params.get("RUNID"),
                 parameters=_client_parameters(params),
@@ -350,6 +350,7 @@ class UWSService:
                 destruction=self._destruction_value(params, now) or now + self.retention,
                 run=run and not files,
             )
+            job = await self.runner.create(job)
             if files:  # kept before the job may run; the job is created PENDING and started afterwards
                 await self._keep_files(job, files, owner=owner, run=run)
             return self._see(request, job.job_id)

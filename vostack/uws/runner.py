@@ -47,7 +47,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from vostack import db
@@ -238,26 +238,10 @@ class Runner:
 
     # ------------------------------------------------------------------ claiming and executing
 
-    async def create(
-        self,
-        *,
-        owner: str | None,
-        run_id: str | None,
-        parameters: Sequence[tuple[str, str]],
-        execution_duration: int,
-        destruction: dt.datetime,
-        run: bool = False,
-    ) -> Job:
-        """A new job (UWS 1.1 §2.2.3): as :meth:`JobStore.create`, but a job to run starts here at once
-        when this process has a free slot (see "Start at creation" in the module docstring)."""
-        job = self.store.prepare(
-            owner=owner,
-            run_id=run_id,
-            parameters=parameters,
-            execution_duration=execution_duration,
-            destruction=destruction,
-            run=run,
-        )
+    async def create(self, job: Job) -> Job:
+        """Store a new job (UWS 1.1 §2.2.3) made by :meth:`JobStore.prepare`; a job to run (QUEUED) starts
+        here at once when this process has a free slot (see "Start at creation" in the module docstring)."""
+        run = job.phase is ExecutionPhase.QUEUED
         if not run or self._stopping or not self._loops or self._slots.locked():
             return await self.store.insert(job)
         await self._slots.acquire()  # free (not locked): returns at once

@@ -78,27 +78,6 @@ class JobStore:
         """Stop using the pool."""
         self._pool = None
 
-    async def create(
-        self,
-        *,
-        owner: str | None,
-        run_id: str | None,
-        parameters: Sequence[tuple[str, str]],
-        execution_duration: int,
-        destruction: dt.datetime,
-        run: bool = False,
-    ) -> Job:
-        """A new job, PENDING, or QUEUED when ``run`` (PHASE=RUN on creation, UWS 1.1 §2.2.3)."""
-        job = self.prepare(
-            owner=owner,
-            run_id=run_id,
-            parameters=parameters,
-            execution_duration=execution_duration,
-            destruction=destruction,
-            run=run,
-        )
-        return await self.insert(job)
-
     def prepare(
         self,
         *,

@@ -510,7 +510,7 @@ async def test_a_stale_queued_notification_does_not_stop_a_running_job(
     http: httpx.AsyncClient, services: Services
 ) -> None:
     # The QUEUED notification of a new job can arrive after this process already claimed it.
-    job = await create(http, "/sleep", SECONDS="0.5", MARKER="stale", PHASE="RUN")
+    job = await create(http, "/sleep", SECONDS="2", MARKER="stale", PHASE="RUN")
     await wait_phase(http, job, "EXECUTING")
     services.sleep.runner._on_notify(f"sleep {job.rsplit('/', 1)[1]} QUEUED")
     assert phase_of(await wait_final(http, job)) == "COMPLETED"
