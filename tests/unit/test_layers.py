@@ -1,6 +1,6 @@
 """The architecture's import rules (STYLE §3), checked on the source: layers point one way.
 
-site, cli → tap, ssa, demo → uws, vosi, registry → adql | votable, formats | db → schema, config, dali, errors.
+site, cli → tap, ssa, demo → uws → web, vosi, registry → adql | votable, formats | db → schema, config, dali, errors.
 Only vostack.adql imports sqlglot; only vostack.db imports asyncpg; adql, votable, formats and db never import
 each other's siblings or anything above them.
 """
@@ -26,9 +26,10 @@ ALLOWED: dict[str, set[str]] = {
     "db": {"errors", "schema", "dali"},
     "vosi": {"errors", "schema", "dali", "votable"},
     "registry": {"errors", "schema", "dali", "vosi"},
-    "uws": {"errors", "schema", "dali", "db", "votable", "formats"},
-    "tap": {"errors", "schema", "dali", "config", "adql", "votable", "formats", "db", "vosi", "uws"},
-    "ssa": {"errors", "schema", "dali", "config", "adql", "votable", "formats", "db", "vosi", "uws"},
+    "web": {"errors", "votable", "db", "vosi"},
+    "uws": {"errors", "schema", "dali", "db", "votable", "formats", "web"},
+    "tap": {"errors", "schema", "dali", "config", "adql", "votable", "formats", "db", "vosi", "uws", "web"},
+    "ssa": {"errors", "schema", "dali", "config", "adql", "votable", "formats", "db", "vosi", "uws", "web"},
 }
 #: Third-party libraries only one package may import.
 OWNERS = {"sqlglot": "adql", "asyncpg": "db"}

@@ -33,7 +33,8 @@ from typing import Any
 from vostack import db
 from vostack.config import ColumnMeta, TableMeta
 from vostack.errors import NotFoundError, VOError
-from vostack.ssa import Spectrum, SSAMapping
+from vostack.ssa import OBSCORE_DATA_MODEL, Spectrum, SSAMapping
+from vostack.tap import DataModel, TAPService
 
 __all__ = [
     "DDL",
@@ -387,27 +388,10 @@ def spex_table_meta() -> TableMeta:
     )
 
 
-def obscore_tap_service(**options: Any) -> Any:
+def obscore_tap_service(**options: Any) -> TAPService:
     """A :class:`vostack.tap.TAPService` whose capabilities declare the ObsCore 1.1 data model.
 
     TAPRegExt 1.0 §2.2: a service publishing ``ivoa.obscore`` names ``ivo://ivoa.net/std/ObsCore#core-1.1``
-    in ``dataModel`` (the first child of ``tr:TableAccess``), which ObsTAP clients and taplint look for.
+    in ``dataModel``, which ObsTAP clients and taplint look for.
     """
-    import dataclasses
-
-    from lxml import etree
-
-    from vostack.ssa import OBSCORE_DATA_MODEL
-    from vostack.tap import TAPService
-    from vostack.vosi import Capability
-
-    class ObsCoreTAPService(TAPService):
-        def capabilities(self, base_url: str) -> list[Capability]:
-            model = etree.Element("dataModel", {"ivo-id": OBSCORE_DATA_MODEL[0]})
-            model.text = OBSCORE_DATA_MODEL[1]
-            return [
-                dataclasses.replace(c, extra=(model, *c.extra)) if c.xsi_type == "tr:TableAccess" else c
-                for c in super().capabilities(base_url)
-            ]
-
-    return ObsCoreTAPService(**options)
+    return TAPService(data_models=[DataModel(*OBSCORE_DATA_MODEL)], **options)

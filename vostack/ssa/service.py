@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from vostack import db, vosi
 from vostack.config import ServiceConfig
 from vostack.dali import Params
-from vostack.errors import InternalError, NotFoundError, ParameterError, TransientError, VOError
+from vostack.errors import NotFoundError, ParameterError, TransientError, VOError
 from vostack.schema import Field
 from vostack.ssa.mapping import MappingError, SSAMapping
 from vostack.ssa.obscore import DATALINK_FORMAT, obscore_view_sql
@@ -37,8 +37,9 @@ from vostack.ssa.params import SSARequest, parse_ssa_request
 from vostack.ssa.query import COMPLIANT, GRAPHIC, NATIVE, VOTABLE_MIME, build_query, kinds_for, output_fields
 from vostack.ssa.spectrum import ProductStore, Spectrum, preview_svg, spectrum_votable
 from vostack.uws.routes import request_params
-from vostack.votable import MEDIA_TYPE, Param, VOTableWriter, error_document
+from vostack.votable import MEDIA_TYPE, Param, VOTableWriter
 from vostack.votable.status import xml_attr
+from vostack.web import XML, availability_response, dali_error_response, mount_url
 
 __all__ = ["DATALINK_LINKS", "SSAService"]
 
@@ -47,7 +48,6 @@ log = logging.getLogger("vostack.ssa")
 DATALINK_LINKS = "ivo://ivoa.net/std/DataLink#links-1.1"
 """The standardID of a DataLink 1.1 links endpoint (DataLink 1.1 §2.1)."""
 
-_XML = "text/xml; charset=utf-8"
 _BATCH = 2_000
 
 #: The input parameters described by FORMAT=metadata (SSA 1.1 §8.4, §8.5): name, datatype, unit, description.
@@ -76,16 +76,7 @@ INPUT_PARAMS: tuple[tuple[str, str, str | None, str], ...] = (
 
 def error_response(exc: BaseException) -> Response:
     """The SSA error document (SSA 1.1 §8.8.1: ``INFO name="QUERY_STATUS" value="ERROR"``)."""
-    if not isinstance(exc, VOError):
-        log.exception("internal error", exc_info=exc)
-        exc = InternalError("internal error in the SSA service; the operators have the details in their log")
-    headers = {"Retry-After": "30"} if isinstance(exc, TransientError) else None
-    return Response(
-        error_document(exc.message, infos=(("SERVICE_PROTOCOL", "1.1", "SSAP"),)),
-        status_code=exc.http_status,
-        media_type=MEDIA_TYPE,
-        headers=headers,
-    )
+    return dali_error_response(exc, service="SSA", infos=(("SERVICE_PROTOCOL", "1.1", "SSAP"),))
 
 
 def _param_field(name: str, datatype: str, unit: str | None, description: str) -> Field:
@@ -166,10 +157,6 @@ class SSAService:
         await self._app(scope, receive, send)
 
     # ------------------------------------------------------------------ helpers
-
-    def _base_url(self, request: Request) -> str:
-        url = request.url
-        return f"{url.scheme}://{url.netloc}{request.scope.get('root_path', '')}".rstrip("/")
 
     def capabilities(self, base_url: str) -> list[vosi.Capability]:
         """The SSA capability (SimpleDALRegExt 1.1 ``ssa:SimpleSpectralAccess``) and VOSI ones (VOSI 1.1 §3.1)."""
@@ -272,7 +259,7 @@ class SSAService:
             )
             if ssa_request.metadata:
                 return Response(self._metadata_document(), media_type=MEDIA_TYPE)
-            return await self._query_data(ssa_request, self._base_url(request))
+            return await self._query_data(ssa_request, mount_url(request))
         except Exception as exc:
             return error_response(exc)
 
@@ -389,7 +376,7 @@ class SSAService:
             ids = params.getall("ID")
             if not ids:
                 raise ParameterError("ID is missing: send the publisher's dataset identifier", param="ID")
-            base = self._base_url(request)
+            base = mount_url(request)
             rows: list[tuple[object, ...]] = []
             for ident in ids:
                 try:
@@ -427,16 +414,11 @@ class SSAService:
 
     async def _availability(self, request: Request) -> Response:
         """VOSI 1.1 §3.5."""
-        available, note = True, "the service is accepting queries"
-        try:
-            await db.ping(self.pool)
-        except VOError as exc:
-            available, note = False, exc.message
-        return Response(vosi.availability_document(available=available, note=note), media_type=_XML)
+        return await availability_response(self._pool, "the service is accepting queries")
 
     async def _capabilities(self, request: Request) -> Response:
         """VOSI 1.1 §3.1 with the SSA capability."""
-        return Response(vosi.capabilities_document(self.capabilities(self._base_url(request))), media_type=_XML)
+        return Response(vosi.capabilities_document(self.capabilities(mount_url(request))), media_type=XML)
 
 
 #: The columns of a DataLink 1.1 links table (DataLink 1.1 §3.2), with their UCDs.

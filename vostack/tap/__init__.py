@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from vostack.tap.capabilities import DataModel
 from vostack.tap.params import LANGUAGES, TAP_FORMATS, VOTABLE_FORMATS, TAPRequest, parse_tap_request
 from vostack.tap.query import QueryRun
 from vostack.tap.service import TAPService
 
-__all__ = ["LANGUAGES", "TAP_FORMATS", "VOTABLE_FORMATS", "QueryRun", "TAPRequest", "TAPService", "parse_tap_request"]
+__all__ = [
+    "LANGUAGES",
+    "TAP_FORMATS",
+    "VOTABLE_FORMATS",
+    "DataModel",
+    "QueryRun",
+    "TAPRequest",
+    "TAPService",
+    "parse_tap_request",
+]

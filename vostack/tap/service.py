@@ -18,9 +18,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vostack import adql, db, vosi
 from vostack.config import PublishConfig, ServiceConfig
 from vostack.dali import OutputFormat, Params
-from vostack.errors import InternalError, NotFoundError, TransientError, VOError
+from vostack.errors import NotFoundError, TransientError, VOError
 from vostack.schema import TableSet
-from vostack.tap.capabilities import UPLOAD_HTTP, UPLOAD_HTTPS, UPLOAD_INLINE, LanguageFeature, tap_capability
+from vostack.tap.capabilities import (
+    UPLOAD_HTTP,
+    UPLOAD_HTTPS,
+    UPLOAD_INLINE,
+    DataModel,
+    LanguageFeature,
+    tap_capability,
+)
 from vostack.tap.examples import CheckedExample, check_examples, examples_document
 from vostack.tap.jobs import async_service
 from vostack.tap.metadata import build_tableset
@@ -29,27 +36,16 @@ from vostack.tap.params import TAP_FORMATS, parse_tap_request
 from vostack.tap.query import QueryRun, StreamAborted, fetch_preview
 from vostack.tap.upload import UploadLimits, load_uploads, request_bytes
 from vostack.uws.routes import request_form
-from vostack.votable import error_document
+from vostack.web import XML, availability_response, dali_error_response, mount_url
 
 __all__ = ["TAPService"]
 
 log = logging.getLogger("vostack.tap")
 
-_XML = "text/xml; charset=utf-8"
-
 
 def error_response(exc: BaseException) -> Response:
     """The DALI error document for ``exc`` with its HTTP status (DALI 1.1 §4.2, TAP 1.1 §2.9)."""
-    if not isinstance(exc, VOError):
-        log.exception("internal error", exc_info=exc)
-        exc = InternalError("internal error in the TAP service; the operators have the details in their log")
-    headers = {"Retry-After": "30"} if isinstance(exc, TransientError) else None
-    return Response(
-        error_document(exc.message),
-        status_code=exc.http_status,
-        media_type="application/x-votable+xml",
-        headers=headers,
-    )
+    return dali_error_response(exc, service="TAP")
 
 
 async def _wait_for_disconnect(receive: Receive) -> None:
@@ -132,12 +128,14 @@ class TAPService:
         formats: Sequence[OutputFormat] = TAP_FORMATS,
         async_options: Mapping[str, Any] | None = None,
         udfs: Sequence[adql.UDF] = (),
+        data_models: Sequence[DataModel] = (),
     ) -> None:
         self.config = config or PublishConfig()
         if not formats:
             raise ValueError("a TAP service needs at least one output format")
         self.formats = tuple(formats)
         self.udfs = tuple(udfs)
+        self.data_models = tuple(data_models)
         self._pool: db.Pool | None = None
         self._tableset: TableSet | None = None
         self._examples: tuple[CheckedExample, ...] = ()
@@ -244,16 +242,9 @@ class TAPService:
 
     async def _availability(self, request: Request) -> Response:
         """VOSI 1.1 §3.5: whether the service can answer queries now."""
-        available, note = True, f"the service is accepting queries; /async: {self.jobs.wait_note}"
-        try:
-            await db.ping(self.pool)
-        except VOError as exc:
-            available, note = False, exc.message
-        return Response(vosi.availability_document(available=available, note=note), media_type=_XML)
-
-    def _base_url(self, request: Request) -> str:
-        url = request.url
-        return f"{url.scheme}://{url.netloc}{request.scope.get('root_path', '')}".rstrip("/")
+        return await availability_response(
+            self._pool, f"the service is accepting queries; /async: {self.jobs.wait_note}"
+        )
 
     def capabilities(self, base_url: str) -> list[vosi.Capability]:
         """The service's capabilities below ``base_url``: TAPRegExt, VOSI and DALI examples (VOSI 1.1 §3.1).
@@ -277,14 +268,15 @@ class TAPService:
                 # TAP 1.1 §4.5: inline (multipart) and http(s) uploads, limited in bytes as load_uploads enforces
                 upload_methods=(UPLOAD_INLINE, UPLOAD_HTTP, UPLOAD_HTTPS) if settings.upload_limit else (),
                 upload_limit=settings.upload_limit or None,
+                data_models=self.data_models,
             ),
             *vosi.vosi_capabilities(base_url, examples=bool(self._examples)),
         ]
 
     async def _capabilities(self, request: Request) -> Response:
         """VOSI 1.1 §3.1 with the TAPRegExt capability (TAPRegExt 1.0)."""
-        document = vosi.capabilities_document(self.capabilities(self._base_url(request)))
-        return Response(document, media_type=_XML)
+        document = vosi.capabilities_document(self.capabilities(mount_url(request)))
+        return Response(document, media_type=XML)
 
     async def _tables(self, request: Request) -> Response:
         """VOSI 1.1 §3.4: the table set, ``detail=min`` without columns."""
@@ -295,7 +287,7 @@ class TAPService:
         detail = (Params(request.query_params.multi_items()).get("DETAIL") or "").strip().lower()
         # VOSI 1.1 §3.3: detail is a hint; anything but "min" gets the full document
         document = vosi.tables_document(tableset, detail="min" if detail == "min" else "max")
-        return Response(document, media_type=_XML)
+        return Response(document, media_type=XML)
 
     async def _table(self, request: Request) -> Response:
         """VOSI 1.1 §3.4: one table's metadata at ``/tables/{name}``."""
@@ -306,7 +298,7 @@ class TAPService:
                 raise NotFoundError(f"this service publishes no table named {name!r}; see /tables for the list")
         except VOError as exc:
             return Response(exc.message + "\n", status_code=exc.http_status, media_type="text/plain")
-        return Response(vosi.table_document(table, self.tableset.keys_from(table.name)), media_type=_XML)
+        return Response(vosi.table_document(table, self.tableset.keys_from(table.name)), media_type=XML)
 
     async def _examples_page(self, request: Request) -> Response:
         """DALI 1.1 §2.3: the example queries, XHTML with RDFa."""
@@ -336,7 +328,7 @@ class TAPService:
         page = render_page(
             title=self.settings.title,
             description=self.settings.description,
-            base=self._base_url(request),
+            base=mount_url(request),
             tableset=self._tableset,
             examples=self._examples,
             query=query,

@@ -49,6 +49,7 @@ from vostack.uws.runner import Executor, Runner
 from vostack.uws.store import JobStore
 from vostack.uws.transitions import Action
 from vostack.uws.xml import job_document, jobs_document, parameters_document, results_document
+from vostack.web import XML, mount_url
 
 __all__ = ["FILE_PARAMETER", "MAX_WAIT_HEADER", "Identity", "UWSService", "request_form", "request_params"]
 
@@ -63,7 +64,6 @@ WAIT_SETTLE = 0.25
 MAX_WAIT_HEADER = "UWS-Max-Wait"
 """The response header of every job document that states the WAIT cap in seconds (UWS 1.1 §2.2.3.1)."""
 
-_XML = "text/xml; charset=utf-8"
 _ACTIVE = frozenset(p.value for p in ACTIVE_PHASES)
 _TEXT = "text/plain; charset=utf-8"
 
@@ -278,7 +278,7 @@ class UWSService:
     def _jobs_url(request: Request) -> str:
         url = request.url
         if "job_id" in request.path_params:
-            return f"{url.scheme}://{url.netloc}{request.scope.get('root_path', '')}".rstrip("/")
+            return mount_url(request)
         return f"{url.scheme}://{url.netloc}{url.path}".rstrip("/")
 
     def _job_url(self, request: Request, job_id: str) -> str:
@@ -333,7 +333,7 @@ class UWSService:
                     after += dt.timedelta(seconds=1) - dt.timedelta(microseconds=1)
                 last = parse_int(params, "LAST", minimum=1)
                 jobs = await self.store.list(owner=owner, phases=phases, after=after, last=last)
-                return Response(jobs_document(jobs, jobs_url=self._jobs_url(request)), media_type=_XML)
+                return Response(jobs_document(jobs, jobs_url=self._jobs_url(request)), media_type=XML)
             phase = params.get("PHASE")
             run = phase is not None and _action(phase) is Action.RUN
             if phase is not None and not run:
@@ -393,7 +393,7 @@ class UWSService:
                 job = await self._wait(job_id, owner, limit, params.get("PHASE"))
             return Response(
                 job_document(job, job_url=self._job_url(request, job_id)),
-                media_type=_XML,
+                media_type=XML,
                 headers={MAX_WAIT_HEADER: _seconds(self.max_wait)},
             )
         except Exception as exc:
@@ -540,7 +540,7 @@ class UWSService:
                 await self._apply(request, job_id, params, owner)
                 return self._see(request, job_id)
             job = await self.store.get(job_id, owner=owner)
-            return Response(parameters_document(job), media_type=_XML)
+            return Response(parameters_document(job), media_type=XML)
         except Exception as exc:
             return self._error_response(exc)
 
@@ -549,7 +549,7 @@ class UWSService:
         job_id = request.path_params["job_id"]
         try:
             job = await self.store.get(job_id, owner=self._owner_of(request))
-            return Response(results_document(job, job_url=self._job_url(request, job_id)), media_type=_XML)
+            return Response(results_document(job, job_url=self._job_url(request, job_id)), media_type=XML)
         except Exception as exc:
             return self._error_response(exc)
 
