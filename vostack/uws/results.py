@@ -40,8 +40,13 @@ class ResultStore(Protocol):
         """A URL the client can fetch the result from directly (a redirect target), or ``None``."""
         ...
 
-    async def delete(self, job_id: str, locations: Sequence[str]) -> None:
-        """Remove every stored result of a job (idempotent)."""
+    async def delete(self, job_id: str, locations: Sequence[str], *, everything: bool = False) -> None:
+        """Remove the stored objects at ``locations`` (idempotent).
+
+        With ``everything`` the job itself is gone (deleted, destroyed): remove all the store holds for it,
+        also what is not listed (files a job keeps as parameters, such as TAP uploads).  Without it, only
+        the listed results go: a job whose run failed or is re-run keeps its other files.
+        """
         ...
 
 
@@ -111,10 +116,16 @@ class DirectoryResultStore:
         """Files have no URL of their own: the service streams them."""
         return None
 
-    async def delete(self, job_id: str, locations: Sequence[str]) -> None:
-        """Remove the job's directory."""
-        if _SAFE.match(job_id):
-            await asyncio.to_thread(shutil.rmtree, self.directory / job_id, True)
+    async def delete(self, job_id: str, locations: Sequence[str], *, everything: bool = False) -> None:
+        """Remove the listed files, or with ``everything`` the job's directory."""
+        if everything:
+            if _SAFE.match(job_id):
+                await asyncio.to_thread(shutil.rmtree, self.directory / job_id, True)
+            return
+        for location in locations:
+            owner, _, result_id = location.partition("/")
+            if owner == job_id:
+                self._path(job_id, result_id).unlink(missing_ok=True)
 
 
 def _commit(handle: BinaryIO, partial: Path, path: Path) -> None:

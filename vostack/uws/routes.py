@@ -441,7 +441,7 @@ class UWSService:
 
     async def _delete(self, job_id: str, owner: str | None) -> None:
         job = await self.store.delete(job_id, owner=owner)
-        await self.results.delete(job_id, [r.location for r in job.results])
+        await self.results.delete(job_id, [r.location for r in job.results], everything=True)
 
     async def _phase(self, request: Request) -> Response:
         """UWS 1.1 §2.2.2.2 ``{job}/phase``: GET the phase, POST PHASE=RUN or PHASE=ABORT."""

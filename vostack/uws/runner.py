@@ -389,7 +389,7 @@ class Runner:
         expired = await sql.select_expired(self.store.pool, self.store.schema, self.store.service)
         for job_id, locations in expired:
             await sql.delete_job(self.store.pool, self.store.schema, job_id)
-            await self.results.delete(job_id, locations)
+            await self.results.delete(job_id, locations, everything=True)
         return len(expired)
 
 

@@ -79,5 +79,5 @@ async def test_directory_store_deletes_a_jobs_results(tmp_path: Path) -> None:
     location, size = await store.write("job9", "result", chunks())
     assert (location, size) == ("job9/result", 3)
     assert await store.url(location) is None
-    await store.delete("job9", [location])
+    await store.delete("job9", [location], everything=True)
     assert not (tmp_path / "job9").exists()
