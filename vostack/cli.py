@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 from starlette.applications import Starlette
@@ -64,6 +65,19 @@ def build_registry(
     )
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, answering the site's blocked UWS WAITs as soon as shutdown begins (else they delay it)."""
+
+    def __init__(self, site: Site, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._site = site
+        self._loop = asyncio.get_running_loop()
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._loop.call_soon_threadsafe(self._site.release_waiters)
+        super().handle_exit(sig, frame)
+
+
 async def _serve(dsn: str, config: PublishConfig, *, host: str, port: int, load_demo: bool) -> None:
     pool = await db.create_pool(dsn)
     try:
@@ -92,10 +106,11 @@ async def _serve(dsn: str, config: PublishConfig, *, host: str, port: int, load_
         )
         registry = build_registry(tap, compute, ssa) if load_demo else None
         async with site.serve(pool):
-            server = uvicorn.Server(
+            server = _Server(
+                site,
                 uvicorn.Config(
                     build_app(tap, compute, registry, ssa), host=host, port=port, lifespan="off", log_level="warning"
-                )
+                ),
             )
             serving = asyncio.ensure_future(server.serve())
             while not server.started:  # announce the URL only once it accepts connections

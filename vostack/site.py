@@ -41,6 +41,16 @@ class Site:
         """The ``init=`` hook for the portal's ``asyncpg.create_pool``."""
         await db.init_connection(conn)
 
+    def release_waiters(self) -> None:
+        """Answer every blocked UWS WAIT now (UWS 1.1 §2.2.3.1): call it when the server begins to shut down.
+
+        Servers let open requests finish before they stop; a WAIT may block for a minute.
+        """
+        for service in self.services:
+            release = getattr(service, "release_waiters", None)
+            if release is not None:
+                release()
+
     @asynccontextmanager
     async def serve(self, pool: db.Pool) -> AsyncIterator[None]:
         """Start every service on ``pool``; stop them, last first, when the block ends."""

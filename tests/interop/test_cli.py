@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from queue import Empty, Queue
 
+import httpx
 import pytest
 import pyvo
 
@@ -85,6 +86,31 @@ def test_demo_on_a_given_database_serves_hipparcos(postgres_dsn: str, hipparcos:
         table = pyvo.dal.TAPService(url).run_sync("SELECT TOP 5 hip, hpmag FROM hipparcos.main ORDER BY hpmag")
         assert len(table) == 5
     assert any("pyvo.dal.TAPService" in line for line in lines), "the demo should print a pyvo example"
+
+
+def test_demo_answers_a_blocked_wait_when_stopped(postgres_dsn: str, hipparcos: None) -> None:
+    # UWS 1.1 WAIT blocks up to the cap (60 s); Ctrl-C must answer it at once rather than wait for it
+    answered: list[float] = []
+    with vostack("demo", "--dsn", postgres_dsn, "--port", str(_free_port())) as (url, _):
+        created = httpx.post(
+            f"{url}/async",
+            data={"LANG": "ADQL", "QUERY": "SELECT TOP 1 hip FROM hipparcos.main"},
+            follow_redirects=True,
+        )
+        job = str(created.url)  # followed the 303; PENDING: a WAIT on it blocks until the phase changes
+        assert created.status_code == 200 and "PENDING" in created.text
+
+        def wait() -> None:
+            httpx.get(job, params={"WAIT": "60"}, timeout=120)
+            answered.append(time.monotonic())
+
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        time.sleep(1)
+        assert not answered, "the WAIT should block while the job is PENDING"
+        stopping = time.monotonic()
+    waiter.join(timeout=90)
+    assert answered and answered[0] - stopping < 30, "the WAIT was not answered when the server stopped"
 
 
 def test_demo_with_its_own_postgresql_loads_once_and_stops_cleanly() -> None:

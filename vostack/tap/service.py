@@ -246,6 +246,10 @@ class TAPService:
             self._pool, f"the service is accepting queries; /async: {self.jobs.wait_note}"
         )
 
+    def release_waiters(self) -> None:
+        """Answer the blocked WAITs of ``/async`` now (see :meth:`vostack.uws.UWSService.release_waiters`)."""
+        self.jobs.release_waiters()
+
     def capabilities(self, base_url: str) -> list[vosi.Capability]:
         """The service's capabilities below ``base_url``: TAPRegExt, VOSI and DALI examples (VOSI 1.1 §3.1).
 
