@@ -10,8 +10,6 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from starlette.applications import Starlette
-from starlette.routing import Mount
 from starlette.types import ASGIApp
 
 from vostack import db
@@ -21,11 +19,12 @@ from vostack.tap import TAPService
 
 
 class LiveServer(threading.Thread):
-    """uvicorn serving the demo TAP service (and what ``make_app`` adds) until :meth:`stop`."""
+    """uvicorn serving the demo TAP service (and what ``make_app`` adds) until :meth:`stop`.
 
-    def __init__(
-        self, dsn: str, make_app: Callable[[TAPService], ASGIApp] = build_app, *, spectra: Path | None = None
-    ) -> None:
+    With ``spectra`` (the splat wheel) it also serves SSA, which ``make_app`` receives as ``ssa=``.
+    """
+
+    def __init__(self, dsn: str, make_app: Callable[..., ASGIApp] = build_app, *, spectra: Path | None = None) -> None:
         super().__init__(daemon=True)
         self.dsn = dsn
         self.make_app = make_app
@@ -61,12 +60,7 @@ class LiveServer(threading.Thread):
                 tap = spex.obscore_tap_service(config=demo_config(spectra=True))
             async with tap.serve(pool):
                 app: ASGIApp
-                if ssa is not None and self.make_app is build_app:
-                    app = build_app(tap, ssa=ssa)  # as the demo serves it
-                else:
-                    app = self.make_app(tap)
-                    if ssa is not None:
-                        app = Starlette(routes=[Mount("/ssa", ssa), Mount("", app)])
+                app = self.make_app(tap) if ssa is None else self.make_app(tap, ssa=ssa)
                 config = uvicorn.Config(app, lifespan="off", log_level="warning")
                 self.server = uvicorn.Server(config)
                 self.ready.set()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import pyvo
@@ -22,6 +23,7 @@ from tests.interop.conftest import LiveServer
 from tests.schemata import validator
 from vostack.cli import build_app, build_registry
 from vostack.demo.compute import compute_service
+from vostack.ssa import SSAService
 from vostack.tap import TAPService
 from vostack.vosi import VOSI_CAPABILITIES_NS, VOSI_TABLES_NS
 
@@ -30,18 +32,19 @@ pytestmark = pytest.mark.interop
 RI = "http://www.ivoa.net/xml/RegistryInterface/v1.0"
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 DEMO = ["ivo://vostack.demo", "ivo://vostack.demo/compute", "ivo://vostack.demo/org", "ivo://vostack.demo/registry",
-        "ivo://vostack.demo/tap"]  # fmt: skip
+        "ivo://vostack.demo/ssa", "ivo://vostack.demo/tap"]  # fmt: skip
 
 
-def _with_registry(tap: TAPService) -> ASGIApp:
-    registry = build_registry(tap, compute_service())
+def _with_registry(tap: TAPService, *, ssa: SSAService) -> ASGIApp:
+    registry = build_registry(tap, compute_service(), ssa)
     registry.page_size = 2  # make the harvester follow resumption tokens
-    return build_app(tap, registry=registry)
+    return build_app(tap, registry=registry, ssa=ssa)
 
 
 @pytest.fixture(scope="module")
-def demo_url(postgres_dsn: str, hipparcos: None) -> Iterator[str]:
-    server = LiveServer(postgres_dsn, _with_registry)
+def demo_url(postgres_dsn: str, hipparcos: None, spex: None, spex_wheel: Path) -> Iterator[str]:
+    # as `vostack demo` serves it: TAP, SSA over the SpeX spectra, the compute service, the registry
+    server = LiveServer(postgres_dsn, _with_registry, spectra=spex_wheel)
     server.start_serving()
     yield server.root
     server.stop()
@@ -86,6 +89,7 @@ def test_harvester_pages_through_every_record(sickle: Sickle) -> None:
         "ivo://vostack.demo/compute": "vr:Service",
         "ivo://vostack.demo/org": "vr:Organisation",
         "ivo://vostack.demo/registry": "vg:Registry",
+        "ivo://vostack.demo/ssa": "vs:CatalogService",
         "ivo://vostack.demo/tap": "vs:CatalogService",
     }
 
@@ -119,3 +123,17 @@ def test_pyvo_reads_the_tap_record_and_queries_its_access_url(sickle: Sickle, de
         service = pyvo.dal.TAPService(access_url, session=session)
         result = service.run_sync("SELECT TOP 3 hip FROM hipparcos.main ORDER BY hip")
     assert len(result) == 3
+
+
+def test_the_ssa_record_points_pyvo_at_the_spectra(sickle: Sickle, demo_url: str) -> None:
+    record = sickle.GetRecord(identifier="ivo://vostack.demo/ssa", metadataPrefix="ivo_vor")
+    resource = _resource(record.xml)
+    # pyvo's VOSI parser knows no SimpleDALRegExt types, so the capability is read as a registry client reads it
+    (ssa,) = [c for c in resource.findall("capability") if c.get("standardID") == "ivo://ivoa.net/std/SSA"]
+    assert ssa.get(XSI_TYPE) == "ssa:SimpleSpectralAccess"
+    assert ssa.findtext("maxRecords") is not None and ssa.findtext("complianceLevel") is not None
+    access_url = ssa.findtext("interface/accessURL")
+    assert access_url is not None and access_url.rstrip("/") == f"{demo_url}/ssa"
+    with requests.Session() as session:
+        results = pyvo.dal.SSAService(access_url, session=session).search(pos=(0.0564, 25.905), diameter=0.05)
+        assert len(results) >= 1
