@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import socket
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -65,6 +66,11 @@ def build_registry(
     )
 
 
+def _public_host(host: str) -> str:
+    """The host name clients reach a server listening on ``host`` by (a wildcard address has none)."""
+    return socket.getfqdn() if host in ("0.0.0.0", "::", "") else host
+
+
 class _Server(uvicorn.Server):
     """uvicorn, answering the site's blocked UWS WAITs as soon as shutdown begins (else they delay it)."""
 
@@ -96,7 +102,7 @@ async def _serve(dsn: str, config: PublishConfig, *, host: str, port: int, load_
                 mapping=spex.MAPPING,
                 products=spex.SpexProducts(wheel),
                 settings=config.service,
-                public_url=f"http://{host}:{port}/ssa",
+                public_url=f"http://{_public_host(host)}:{port}/ssa",  # ObsCore access_url (fixed in the view)
             )
             tap = spex.obscore_tap_service(config=config)
             compute = compute_service()

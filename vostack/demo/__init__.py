@@ -1,4 +1,4 @@
-"""The demo: Hipparcos, the New Reduction, loaded once into the database and published over TAP."""
+"""The demo: Hipparcos, the New Reduction, and the SpeX prism spectra, loaded once and published over TAP and SSA."""
 
 from __future__ import annotations
 
@@ -30,7 +30,14 @@ def demo_config(*, spectra: bool = False) -> PublishConfig:
     schemas = {**config.schemas, "spex": "The SpeX Prism Library of near-infrared spectra.",
                "ivoa": "IVOA standard tables: ObsCore 1.1."}  # fmt: skip
     tables = {**config.tables, TABLE: spex_table_meta(), OBSCORE_TABLE: obscore_table_meta()}
-    return dataclasses.replace(config, schemas=schemas, tables=tables)
+    service = dataclasses.replace(
+        config.service,
+        title="vostack demo: Hipparcos and the SpeX Prism Library spectra",
+        description=(config.service.description or "").rstrip()
+        + " With 3,084 near-infrared SpeX prism spectra of ultracool dwarfs (SpeX Prism Library), "
+        "searchable through SSA and, as ivoa.obscore (ObsCore 1.1), through TAP.",
+    )
+    return dataclasses.replace(config, service=service, schemas=schemas, tables=tables)
 
 
 def progress_bar(total: int, *, label: str = "loading", width: int = 40) -> Callable[[int], None]:

@@ -36,7 +36,8 @@ def demo_site() -> SiteDescription:
         short_name="vostack demo",
         description=(
             "A demonstration of vostack, a library for publishing PostgreSQL catalogues to the "
-            "Virtual Observatory: Hipparcos, the New Reduction, over TAP, with a UWS job service."
+            "Virtual Observatory: Hipparcos, the New Reduction, over TAP, SpeX prism spectra over SSA "
+            "and ObsCore, with a UWS job service."
         ),
         reference_url="https://github.com/vostack/vostack",
         contact=Contact("vostack maintainers", email="vostack@vostack.demo"),
@@ -94,8 +95,11 @@ def demo_registry(
         services.append(
             ServiceDescription(
                 key="ssa",
-                title="vostack demo spectra",
-                description="Spectra by position, band and time (SSA 1.1).",
+                title="vostack demo spectra: the SpeX Prism Library",
+                description=(
+                    "3,084 near-infrared (0.65-2.55 um, R~75-200) IRTF/SpeX prism spectra of ultracool dwarfs "
+                    "by position, band and time (SSA 1.1), with DataLink links to the FITS files."
+                ),
                 capabilities=ssa_capabilities,
                 resource_type="vs:CatalogService",
             )
