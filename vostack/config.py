@@ -16,6 +16,7 @@ foreign keys) is read from the database when TAP_SCHEMA is generated.
     upload_limit = 16000000   # TAP uploads: bytes of VOTable per query, all tables together
     upload_rows = 100000      # TAP uploads: rows per uploaded table
     upload_timeout = 30       # TAP uploads: seconds to fetch an http(s) upload
+    upload_http = true        # TAP uploads by http(s) URL, fetched by the server; false: inline only
     tap_schema = "tap_schema" # where TAP_SCHEMA lives in the database
     tap_schema_source = "generate"   # or "existing": serve it as it is
 
@@ -87,6 +88,7 @@ class ServiceConfig:
     upload_limit: int = 16_000_000
     upload_rows: int = 100_000
     upload_timeout: float = 30.0
+    upload_http: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +140,7 @@ _SERVICE_TYPES: dict[str, tuple[type, ...]] = {
     "upload_limit": (int,),
     "upload_rows": (int,),
     "upload_timeout": (int, float),
+    "upload_http": (bool,),
 }
 
 
@@ -145,8 +148,9 @@ def _service(data: Mapping[str, Any]) -> ServiceConfig:
     _check_keys("[service]", data, _SERVICE_KEYS)
     values: dict[str, Any] = {}
     for key, value in data.items():
-        if isinstance(value, bool) or not isinstance(value, _SERVICE_TYPES[key]):
-            expected = " or ".join(t.__name__ for t in _SERVICE_TYPES[key])
+        types = _SERVICE_TYPES[key]
+        if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
+            expected = " or ".join(t.__name__ for t in types)
             raise ConfigError(f"[service]: {key} must be a {expected}, not {value!r}")
         values[key] = tuple(value) if isinstance(value, list) else value
     config = ServiceConfig(**values)

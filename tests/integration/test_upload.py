@@ -330,6 +330,8 @@ async def test_http_uploads_are_bounded_in_time_size_and_schemes(http_server: _S
     with pytest.raises(UploadError, match=r"ftp://example\.org/x.* refused"):
         await load("/redirect-ftp", UploadLimits(10**6, 10**6, 5.0))
     await load("/t.xml", UploadLimits(10**6, 10**6, 5.0))
+    with pytest.raises(UploadError, match="does not fetch uploads by URL"):
+        await load("/t.xml", UploadLimits(10**6, 10**6, 5.0, http=False))
 
 
 async def test_an_async_job_keeps_its_inline_upload_until_it_runs(client: httpx.AsyncClient, pool: db.Pool) -> None:

@@ -270,7 +270,11 @@ class TAPService:
                     int(self.jobs.max_retention.total_seconds()),
                 ),
                 # TAP 1.1 §4.5: inline (multipart) and http(s) uploads, limited in bytes as load_uploads enforces
-                upload_methods=(UPLOAD_INLINE, UPLOAD_HTTP, UPLOAD_HTTPS) if settings.upload_limit else (),
+                upload_methods=(
+                    ((UPLOAD_INLINE, UPLOAD_HTTP, UPLOAD_HTTPS) if settings.upload_http else (UPLOAD_INLINE,))
+                    if settings.upload_limit
+                    else ()
+                ),
                 upload_limit=settings.upload_limit or None,
                 data_models=self.data_models,
             ),

@@ -78,17 +78,19 @@ class UploadSource:
 class UploadLimits:
     """What uploads may be: bytes of all documents of a query, rows per table, seconds per http(s) fetch.
 
-    ``max_bytes == 0`` means the service accepts no uploads.
+    ``max_bytes == 0`` means the service accepts no uploads; ``http`` whether it fetches uploads by URL.
     """
 
     max_bytes: int
     max_rows: int
     timeout: float
+    http: bool = True
 
     @classmethod
     def of(cls, settings: ServiceConfig) -> UploadLimits:
-        """The limits of a service's ``[service]`` settings (``upload_limit``, ``upload_rows``, ``upload_timeout``)."""
-        return cls(settings.upload_limit, settings.upload_rows, settings.upload_timeout)
+        """The limits of a service's ``[service]`` settings (``upload_limit``, ``upload_rows``, ``upload_timeout``,
+        ``upload_http``)."""
+        return cls(settings.upload_limit, settings.upload_rows, settings.upload_timeout, settings.upload_http)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +237,11 @@ async def load_uploads(
     for source in sources:
         if source.part is not None:
             data = _part(source, files)
+        elif not limits.http:
+            raise UploadError(
+                f"{source.label}: this service does not fetch uploads by URL; "
+                "send the VOTable in the request instead (UPLOAD=name,param:part)"
+            )
         else:
             fetch = asyncio.to_thread(_fetch, source, max_bytes=budget, timeout=limits.timeout)
             try:

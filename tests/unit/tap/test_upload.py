@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from lxml import etree
 
 from vostack import adql
 from vostack.config import ConfigError, ServiceConfig, parse_config
 from vostack.errors import ADQLSemanticError, ParameterError
 from vostack.schema import Column, Field, Schema, Table, TableSet
+from vostack.tap import TAPService
 from vostack.tap.upload import Upload, UploadLimits, UploadSource, parse_upload, temp_tables, with_uploads
+from vostack.vosi import capabilities_document
 from vostack.votable.reader import UploadedColumn, UploadedTable
 
 CATALOGUE = TableSet(
@@ -97,12 +100,29 @@ def test_upload_limits_come_from_the_service_settings() -> None:
     config = parse_config({"service": {"upload_limit": 1000, "upload_rows": 10, "upload_timeout": 2.5}})
     assert UploadLimits.of(config.service) == UploadLimits(1000, 10, 2.5)
     defaults = ServiceConfig()
-    assert (defaults.upload_limit, defaults.upload_rows) == (16_000_000, 100_000)
+    assert (defaults.upload_limit, defaults.upload_rows, defaults.upload_http) == (16_000_000, 100_000, True)
+
+
+def test_a_service_that_fetches_no_urls_advertises_inline_uploads_only() -> None:
+    # a portal that must not let clients make it fetch URLs (internal networks) turns http(s) uploads off
+    config = parse_config({"service": {"upload_http": False}})
+    assert not UploadLimits.of(config.service).http
+    capabilities = TAPService(config=config).capabilities("http://example.org/tap")
+    document = etree.fromstring(capabilities_document(capabilities))
+    methods = {m.get("ivo-id") for m in document.iter("uploadMethod")}
+    assert methods == {"ivo://ivoa.net/std/TAPRegExt#upload-inline"}
 
 
 @pytest.mark.parametrize(
     "service",
-    [{"upload_limit": -1}, {"upload_rows": -1}, {"upload_timeout": 0}, {"upload_limit": "16MB"}],
+    [
+        {"upload_limit": -1},
+        {"upload_rows": -1},
+        {"upload_timeout": 0},
+        {"upload_limit": "16MB"},
+        {"upload_limit": True},
+        {"upload_http": "no"},
+    ],
 )
 def test_bad_upload_settings_are_config_errors(service: dict[str, object]) -> None:
     with pytest.raises(ConfigError, match="upload"):
