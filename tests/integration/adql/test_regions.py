@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 from astropy.io.votable import parse
 
+from tests.unit.adql.tables import footprints
 from vostack import adql, db
 from vostack.formats import TAP_FORMATS, writer_for
-from vostack.schema import Column, Schema, Table, TableSet
+from vostack.schema import TableSet
 from vostack.tap import TAPService
 
 from .test_geometry import DEC0, RA0, RADIUS, assert_same_cone, run, unit_vectors
@@ -30,19 +31,6 @@ ACROSS_ZERO = [(359.0, -1.0), (1.0, -1.0), (0.0, 1.5)]
 QUAD = [(120.0, 30.0), (124.0, 31.0), (123.0, 35.0), (119.5, 34.0)]
 FIELDS = {1: TRIANGLE, 2: TRIANGLE[::-1], 3: ACROSS_ZERO, 4: QUAD}
 TEXTS = {1: "10.5 -20.25", 2: " 120.5\t32 ", 3: "1 2 3 4 5 6", 4: "83.8 -5.4 0.5"}
-
-
-def footprints() -> TableSet:
-    """The published view of adqltest.fields: an spoly column and a text column."""
-    columns = (
-        Column(name="id", datatype="int", db_type="integer", column_index=1),
-        Column(
-            name="fp", datatype="double", arraysize="*", xtype="polygon", unit="deg", db_type="spoly", column_index=2
-        ),
-        Column(name="txt", datatype="char", arraysize="*", db_type="text", column_index=3),
-    )
-    table = Table(name="adqltest.fields", schema_name="adqltest", columns=columns)
-    return TableSet(schemas=(Schema(name="adqltest", tables=(table,)),))
 
 
 def spoly(vertices: list[tuple[float, float]]) -> str:
@@ -58,7 +46,7 @@ async def fields(pool: db.Pool) -> AsyncIterator[TableSet]:
         )
         rows = [(i, spoly(v), TEXTS[i]) for i, v in FIELDS.items()] + [(5, None, None)]
         await connection.executemany("INSERT INTO adqltest.fields VALUES ($1, CAST($2 AS spoly), $3)", rows)
-    yield footprints()
+    yield footprints("adqltest")
     await pool.execute("DROP TABLE adqltest.fields")
 
 

@@ -8,20 +8,9 @@ import pytest
 
 from vostack.adql import ADQLSemanticError, translate
 from vostack.adql.regions import read_dali, read_stcs
-from vostack.schema import Column, Schema, Table, TableSet
+from vostack.schema import TableSet
 
-
-def footprints() -> TableSet:
-    """A table with a published pgSphere polygon column and a text column."""
-    columns = (
-        Column(name="id", datatype="int", db_type="integer", column_index=1),
-        Column(
-            name="fp", datatype="double", arraysize="*", xtype="polygon", unit="deg", db_type="spoly", column_index=2
-        ),
-        Column(name="txt", datatype="char", arraysize="*", db_type="text", column_index=3),
-    )
-    table = Table(name="obs.fields", schema_name="obs", columns=columns)
-    return TableSet(schemas=(Schema(name="obs", tables=(table,)),))
+from .tables import footprints
 
 
 @pytest.mark.parametrize(
