@@ -24,11 +24,13 @@ plain GiST index on it serves too.
 
 from __future__ import annotations
 
-from vostack.adql.dialect import delimit
+from vostack.adql.dialect import delimit, require_interpreted_sqlglot
 from vostack.adql.features import language_features
 from vostack.adql.query import Query, Translation, Translator, parse, translate, translator
 from vostack.adql.udf import BUILTIN_UDFS, UDF
 from vostack.errors import ADQLError, ADQLSemanticError, ADQLSyntaxError
+
+require_interpreted_sqlglot()
 
 __all__ = [
     "BUILTIN_UDFS",

@@ -562,3 +562,19 @@ def delimit(name: str) -> str:
     if _REGULAR_IDENTIFIER.match(name) and name.upper() not in RESERVED_WORDS:
         return name
     return '"' + name.replace('"', '""') + '"'
+
+
+def require_interpreted_sqlglot() -> None:
+    """Fail at import, clearly, when sqlglot's compiled build (``sqlglotc``, ``sqlglot[c]``) is installed.
+
+    That build refuses Python subclasses of its parser, generator and expression classes, which the ADQL
+    dialect is made of; without this check every query would fail deep inside the translation.
+    """
+    try:
+        ADQLParser()
+        geo.ADQLPoint()
+    except TypeError as exc:
+        raise ImportError(
+            "vostack.adql needs the pure-Python sqlglot: the compiled build installed here (sqlglotc, from "
+            f"'sqlglot[c]') does not allow the ADQL dialect's subclasses ({exc}); run 'pip uninstall sqlglotc'"
+        ) from exc

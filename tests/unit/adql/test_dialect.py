@@ -145,3 +145,16 @@ def test_geometry_syntax_is_accepted(adql: str) -> None:
 def test_malformed_geometry_is_refused(adql: str) -> None:
     with pytest.raises(ADQLSyntaxError):
         parse(adql)
+
+
+def test_a_compiled_sqlglot_is_refused_with_a_clear_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    # sqlglotc refuses Python subclasses of its parser when they are instantiated, with this TypeError
+    from vostack.adql import dialect
+
+    def compiled(self: object, *args: object, **kwargs: object) -> None:
+        raise TypeError("interpreted classes cannot inherit from compiled")
+
+    dialect.require_interpreted_sqlglot()  # the pure-Python sqlglot of this environment passes
+    monkeypatch.setattr(dialect.ADQLParser, "__init__", compiled)
+    with pytest.raises(ImportError, match="pip uninstall sqlglotc"):
+        dialect.require_interpreted_sqlglot()
