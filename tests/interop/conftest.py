@@ -21,14 +21,24 @@ from vostack.tap import TAPService
 class LiveServer(threading.Thread):
     """uvicorn serving the demo TAP service (and what ``make_app`` adds) until :meth:`stop`.
 
-    With ``spectra`` (the splat wheel) it also serves SSA, which ``make_app`` receives as ``ssa=``.
+    With ``spectra`` (the splat wheel) it also serves SSA, which ``make_app`` receives as ``ssa=``, and
+    (re)creates the ``ivoa.obscore`` view with access URLs to itself unless ``obscore_view`` is false: the view
+    is shared by every server on the database, so a second server must not point it at itself.
     """
 
-    def __init__(self, dsn: str, make_app: Callable[..., ASGIApp] = build_app, *, spectra: Path | None = None) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        make_app: Callable[..., ASGIApp] = build_app,
+        *,
+        spectra: Path | None = None,
+        obscore_view: bool = True,
+    ) -> None:
         super().__init__(daemon=True)
         self.dsn = dsn
         self.make_app = make_app
         self.spectra = spectra  # the splat wheel: serve SSA at /ssa and ivoa.obscore in TAP
+        self.obscore_view = obscore_view
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
         self.root = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
@@ -54,7 +64,9 @@ class LiveServer(threading.Thread):
                 from vostack.ssa import SSAService
 
                 ssa = SSAService(
-                    mapping=spex.MAPPING, products=spex.SpexProducts(self.spectra), public_url=f"{self.root}/ssa"
+                    mapping=spex.MAPPING,
+                    products=spex.SpexProducts(self.spectra),
+                    public_url=f"{self.root}/ssa" if self.obscore_view else None,
                 )
                 await ssa.start(pool)  # creates ivoa.obscore before TAP publishes it
                 tap = spex.obscore_tap_service(config=demo_config(spectra=True))

@@ -42,9 +42,10 @@ def _with_registry(tap: TAPService, *, ssa: SSAService) -> ASGIApp:
 
 
 @pytest.fixture(scope="module")
-def demo_url(postgres_dsn: str, hipparcos: None, spex: None, spex_wheel: Path) -> Iterator[str]:
-    # as `vostack demo` serves it: TAP, SSA over the SpeX spectra, the compute service, the registry
-    server = LiveServer(postgres_dsn, _with_registry, spectra=spex_wheel)
+def demo_url(postgres_dsn: str, live_url: str, spex_wheel: Path) -> Iterator[str]:
+    # as `vostack demo` serves it: TAP, SSA over the SpeX spectra, the compute service, the registry;
+    # ivoa.obscore stays the one live_url's server made (its access URLs point there)
+    server = LiveServer(postgres_dsn, _with_registry, spectra=spex_wheel, obscore_view=False)
     server.start_serving()
     yield server.root
     server.stop()
