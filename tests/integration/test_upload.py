@@ -357,6 +357,29 @@ async def test_an_async_job_keeps_its_inline_upload_until_it_runs(client: httpx.
     await client.delete(job)
 
 
+async def test_an_upload_can_be_added_to_a_pending_job(client: httpx.AsyncClient) -> None:
+    # TAP 1.1 §4.5: UPLOAD and its file part may come in a later POST to {job}/parameters
+    created = await client.post(
+        "/tap/async", data={"LANG": "ADQL", "QUERY": "SELECT SUM(k) AS s FROM TAP_UPLOAD.t ORDER BY s"}
+    )
+    job = created.headers["location"]
+    table = Table({"k": np.array([2, 3, 4], dtype=np.int32)})
+    added = await client.post(f"{job}/parameters", data={"UPLOAD": "t,param:x"}, files={"x": votable(table)})
+    assert added.status_code == 303, added.text
+    assert (await client.post(f"{job}/phase", data={"PHASE": "RUN"})).status_code == 303
+    waited = await client.get(job, params={"WAIT": 30, "PHASE": "EXECUTING"})
+    for _ in range(100):
+        phase = (await client.get(f"{job}/phase")).text
+        if phase in ("COMPLETED", "ERROR"):
+            break
+        await asyncio.sleep(0.1)
+    assert waited.status_code == 200 and phase == "COMPLETED", (await client.get(f"{job}/error")).text
+    assert list(read((await client.get(f"{job}/results/result")).content)["s"]) == [9]
+    late = await client.post(f"{job}/parameters", data={"UPLOAD": "u,param:y"}, files={"y": votable(table)})
+    assert late.status_code == 400 and b"only change while PENDING" in late.content
+    await client.delete(job)
+
+
 async def test_async_jobs_refuse_forged_file_parameters(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/tap/async",

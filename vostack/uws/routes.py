@@ -32,7 +32,7 @@ import datetime as dt
 import logging
 import re
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 
 from starlette.requests import Request
@@ -42,7 +42,15 @@ from starlette.types import Message, Receive, Scope, Send
 
 from vostack import db
 from vostack.dali import Params, format_timestamp, parse_int, parse_timestamp
-from vostack.errors import InternalError, NotFoundError, ParameterError, TransientError, UploadError, VOError
+from vostack.errors import (
+    InternalError,
+    InvalidPhaseError,
+    NotFoundError,
+    ParameterError,
+    TransientError,
+    UploadError,
+    VOError,
+)
 from vostack.uws.model import ACTIVE_PHASES, ExecutionPhase, Job
 from vostack.uws.results import DirectoryResultStore, ResultStore
 from vostack.uws.runner import Executor, Runner
@@ -334,6 +342,7 @@ class UWSService:
                 last = parse_int(params, "LAST", minimum=1)
                 jobs = await self.store.list(owner=owner, phases=phases, after=after, last=last)
                 return Response(jobs_document(jobs, jobs_url=self._jobs_url(request)), media_type=XML)
+            _check_file_names(files)
             phase = params.get("PHASE")
             run = phase is not None and _action(phase) is Action.RUN
             if phase is not None and not run:
@@ -359,16 +368,17 @@ class UWSService:
 
     async def _keep_files(self, job: Job, files: dict[str, bytes], *, owner: str | None, run: bool) -> None:
         """Store the file parts of a new job and record them as :data:`FILE_PARAMETER` parameters."""
-        kept: list[tuple[str, str]] = []
-        for name, content in files.items():
-            if not _FILE_NAME.match(name):
-                await self._delete(job.job_id, owner)
-                raise ParameterError(f"file part names are letters, digits, '_', '.' and '-', not {name!r}", param=name)
-            location, _ = await self.results.write(job.job_id, f"file.{name}", _chunks(content))
-            kept.append((FILE_PARAMETER + name, location))
-        await self.store.update(job.job_id, owner=owner, parameters=kept)
+        await self.store.update(job.job_id, owner=owner, parameters=await self._write_files(job.job_id, files))
         if run:
             await self.store.act(job.job_id, Action.RUN, owner=owner)
+
+    async def _write_files(self, job_id: str, files: dict[str, bytes]) -> list[tuple[str, str]]:
+        """Write file parts (names checked by :func:`_check_file_names`) to the result store: their parameters."""
+        kept: list[tuple[str, str]] = []
+        for name, content in files.items():
+            location, _ = await self.results.write(job_id, f"file.{name}", _chunks(content))
+            kept.append((FILE_PARAMETER + name, location))
+        return kept
 
     async def _job(self, request: Request) -> Response:
         """UWS 1.1 §2.2.2.2 (GET, with WAIT), §2.2.3.2 (POST actions), §2.2.3.3 (DELETE)."""
@@ -533,8 +543,17 @@ class UWSService:
         try:
             owner = self._owner_of(request)
             if request.method == "POST":
-                params = await request_params(request)
+                if self.max_request_bytes:
+                    params, files = await request_form(request, max_bytes=self.max_request_bytes)
+                else:
+                    params, files = await request_params(request), {}
                 new = _client_parameters(params)
+                if files:  # e.g. a TAP upload added to a PENDING job (TAP 1.1 §4.5)
+                    _check_file_names(files)
+                    phase = (await self.store.get(job_id, owner=owner)).phase
+                    if phase is not ExecutionPhase.PENDING:  # checked before the files are written
+                        raise InvalidPhaseError(f"the job is {phase}: its parameters can only change while PENDING")
+                    new += await self._write_files(job_id, files)
                 if new:
                     await self.store.update(job_id, owner=owner, parameters=new)
                 await self._apply(request, job_id, params, owner)
@@ -569,6 +588,13 @@ class UWSService:
             return StreamingResponse(_prepend(first, chunks), media_type=result.mime_type or "application/octet-stream")
         except Exception as exc:
             return self._error_response(exc)
+
+
+def _check_file_names(files: Mapping[str, bytes]) -> None:
+    """File parts are stored under their names: letters, digits, '_', '.' and '-' only."""
+    for name in files:
+        if not _FILE_NAME.match(name):
+            raise ParameterError(f"file part names are letters, digits, '_', '.' and '-', not {name!r}", param=name)
 
 
 def _client_parameters(params: Params) -> list[tuple[str, str]]:
