@@ -84,7 +84,22 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-async def _serve(dsn: str, config: PublishConfig, *, host: str, port: int, load_demo: bool) -> None:
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the HTTP port before anything else starts.
+
+    A port already in use is then reported at once (not after the demo data
+    loaded), and the embedded PostgreSQL, which picks a free port of its own,
+    cannot pick this one meanwhile.
+    """
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        raise VOError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+async def _serve(dsn: str, config: PublishConfig, *, host: str, listener: socket.socket, load_demo: bool) -> None:
+    port = listener.getsockname()[1]  # the one chosen when --port 0
     pool = await db.create_pool(dsn)
     try:
         tap = TAPService(config=config)
@@ -114,11 +129,9 @@ async def _serve(dsn: str, config: PublishConfig, *, host: str, port: int, load_
         async with site.serve(pool):
             server = _Server(
                 site,
-                uvicorn.Config(
-                    build_app(tap, compute, registry, ssa), host=host, port=port, lifespan="off", log_level="warning"
-                ),
+                uvicorn.Config(build_app(tap, compute, registry, ssa), lifespan="off", log_level="warning"),
             )
-            serving = asyncio.ensure_future(server.serve())
+            serving = asyncio.ensure_future(server.serve(sockets=[listener]))
             while not server.started:  # announce the URL only once it accepts connections
                 if serving.done():
                     await serving  # a bind error surfaces here
@@ -146,13 +159,14 @@ async def _serve(dsn: str, config: PublishConfig, *, host: str, port: int, load_
 def _run(args: argparse.Namespace, config: PublishConfig, *, load_demo: bool) -> int:
     try:
         with ExitStack() as stack:
+            listener = stack.enter_context(_listen(args.host, args.port))
             dsn: str | None = args.dsn
             if dsn is None:
                 state_dir = Path(args.state_dir) if args.state_dir else default_state_dir("demo")
                 print(f"Starting the embedded PostgreSQL in {state_dir} ...", flush=True)
                 cluster = EmbeddedPostgres(state_dir=state_dir, log=lambda line: print(line, flush=True))
                 dsn = stack.enter_context(cluster).dsn
-            asyncio.run(_serve(dsn, config, host=args.host, port=args.port, load_demo=load_demo))
+            asyncio.run(_serve(dsn, config, host=args.host, listener=listener, load_demo=load_demo))
     except KeyboardInterrupt:
         print("\nStopped.", flush=True)
     return 0

@@ -177,3 +177,23 @@ description = "Mass in Earth masses"
         assert [str(n) for n in result.to_table()["name"]] == ["Jupiter", "Mars"]
         assert str(fields["mass_earth"].unit) == "earthMass" and fields["mass_earth"].ucd == "phys.mass"
         assert fields["moons"].description == "Number of known moons"
+
+
+def test_demo_on_a_port_in_use_says_so_before_starting_anything(tmp_path: Path) -> None:
+    # the HTTP port is bound first: a clash is reported at once, and the embedded PostgreSQL
+    # (which picks a free port of its own) can never be given the HTTP port meanwhile
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        state = tmp_path / "state"
+        done = subprocess.run(
+            [sys.executable, "-m", "vostack.cli", "demo", "--state-dir", str(state), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"vostack: cannot listen on 127.0.0.1:{port}: Address already in use" in done.stderr
+    assert "Starting the embedded PostgreSQL" not in done.stdout
+    assert not state.exists()
