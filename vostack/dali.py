@@ -8,6 +8,7 @@ back, and turn error documents into HTTP responses themselves.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import KW_ONLY, dataclass
 
@@ -19,23 +20,42 @@ __all__ = [
     "choose_format",
     "error_status",
     "format_timestamp",
+    "non_xml_character",
     "parse_int",
     "parse_maxrec",
     "parse_timestamp",
 ]
 
 
+#: A character XML 1.0 cannot carry (§2.2): parameters are echoed in UWS job documents and VOTable INFOs.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def non_xml_character(text: str) -> str | None:
+    """``"the character U+XXXX"`` for the first character of ``text`` that XML 1.0 cannot carry (§2.2), else None."""
+    bad = _NOT_XML.search(text)
+    return None if bad is None else f"the character U+{ord(bad.group()):04X}"
+
+
 class Params:
     """Request parameters with case-insensitive names (DALI 1.1 §3.1).
 
     Names are folded to upper case; values keep their case.  Parameters may
-    repeat (``UPLOAD``, ``BAND``); :meth:`get` returns the first value.
+    repeat (``UPLOAD``, ``BAND``); :meth:`get` returns the first value.  A
+    name or value with a character XML cannot carry (NUL and the other C0
+    controls but tab, CR and LF) is refused with :class:`ParameterError`: it
+    could never be stored, echoed in a UWS job or an error VOTable.
     """
 
     __slots__ = ("_items",)
 
     def __init__(self, items: Iterable[tuple[str, str]]) -> None:
         self._items: list[tuple[str, str]] = [(k.upper(), v) for k, v in items]
+        for name, value in self._items:
+            bad = non_xml_character(name + value)
+            if bad is not None:
+                shown = _NOT_XML.sub("?", name)
+                raise ParameterError(f"parameter {shown}: {bad} is not allowed in a request parameter", param=shown)
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of ``name``, or ``default`` when absent."""

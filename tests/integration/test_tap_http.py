@@ -83,6 +83,18 @@ async def test_the_page_shows_errors_as_text(client: httpx.AsyncClient) -> None:
     assert "nothing" in etree.fromstring(result.content, etree.HTMLParser()).xpath("string(//div[@id='error'])")
 
 
+async def test_a_nul_in_a_parameter_is_a_clear_400_everywhere(client: httpx.AsyncClient) -> None:
+    sync = await client.get("/tap/sync", params={"LANG": "ADQL", "QUERY": "SELECT TOP 1 hip FROM hipparcos.main\x00"})
+    assert sync.status_code == 400
+    info = parse(io.BytesIO(sync.content)).resources[0].infos[0]
+    assert (info.name, info.value) == ("QUERY_STATUS", "ERROR")
+    assert "parameter QUERY: the character U+0000 is not allowed" in str(info.content)
+    tables = await client.get("/tap/tables", params={"detail": "min\x00"})
+    assert tables.status_code == 400 and "U+0000" in tables.text
+    page = await client.get("/tap/", params={"QUERY": "SELECT\x00"})
+    assert "U+0000" in etree.fromstring(page.content, etree.HTMLParser()).xpath("string(//div[@id='error'])")
+
+
 async def test_head_requests_answer_with_headers_only(client: httpx.AsyncClient) -> None:
     for path in ("/tap/capabilities", "/tap/tables", "/tap/availability", "/tap/examples"):
         response = await client.head(path)

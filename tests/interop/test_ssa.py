@@ -236,7 +236,16 @@ def test_tap_on_obscore_returns_the_same_products_as_ssa(live_url: str) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ["POS=abc", "POS=10,95", "POS=10,5;MARS", "SIZE=-1&POS=1,2", "BAND=2e-6/1e-6", "TIME=yesterday", "REQUEST=nope"],
+    [
+        "POS=abc",
+        "POS=10,95",
+        "POS=10,5;MARS",
+        "SIZE=-1&POS=1,2",
+        "BAND=2e-6/1e-6",
+        "TIME=yesterday",
+        "REQUEST=nope",
+        "TARGETNAME=a%00b",
+    ],
 )
 def test_bad_values_give_the_ssa_error_document(live_url: str, query: str) -> None:
     status, data, _ = _get(_ssa(live_url) + "?" + query)

@@ -16,6 +16,17 @@ def test_parameter_names_are_case_insensitive_and_values_keep_case() -> None:
     assert "LANG" not in params
 
 
+@pytest.mark.parametrize(("name", "value"), [("QUERY", "SELECT\x00"), ("RUN\x1fID", "x"), ("LANG", "\ufffe")])
+def test_a_parameter_xml_cannot_carry_is_a_parameter_error(name: str, value: str) -> None:
+    with pytest.raises(ParameterError, match=r"the character U\+[0-9A-F]{4} is not allowed") as caught:
+        Params([("maxrec", "1"), (name, value)])
+    assert "\x00" not in caught.value.message and "\x1f" not in caught.value.message
+
+
+def test_tab_cr_lf_and_astral_characters_are_fine_in_parameters() -> None:
+    assert Params([("QUERY", "SELECT\t1\r\n-- \U0001f320")]).get("query") == "SELECT\t1\r\n-- \U0001f320"
+
+
 def test_repeated_parameters_keep_request_order() -> None:
     params = Params([("UPLOAD", "a,param:a"), ("upload", "b,param:b")])
     assert params.getall("Upload") == ["a,param:a", "b,param:b"]

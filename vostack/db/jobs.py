@@ -267,6 +267,8 @@ async def insert_job(pool: asyncpg.Pool, schema: str, job: JobRow, *, lease: flo
 
 
 async def _fetch(conn: asyncpg.Connection, schema: str, service: str, job_id: str, *, lock: bool) -> JobRow | None:
+    if "\x00" in job_id:  # PostgreSQL text cannot hold it, so no stored job has it (a URL's %00)
+        return None
     s = quote_ident(schema)
     record = await conn.fetchrow(
         f"SELECT {_COLUMNS}, (SELECT coalesce(json_agg(json_build_array(r.result_id, r.location, r.mime_type, r.size)"

@@ -38,6 +38,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from vostack.dali import non_xml_character
 from vostack.errors import TransientError, VOError
 from vostack.registry.records import (
     RI_NS,
@@ -376,6 +377,9 @@ class RegistryService:
             raise _OAIError(ErrorCode.badVerb, f"{verbs[0]!r} is not an OAI-PMH verb") from None
         args: dict[str, str] = {}
         for name, value in pairs:
+            bad = non_xml_character(name + value)
+            if bad is not None:  # it could not be echoed in the response's request element
+                raise _OAIError(ErrorCode.badArgument, f"{bad} is not allowed in an argument")
             if name == "verb":
                 continue
             if name in args:

@@ -290,9 +290,9 @@ class TAPService:
         """VOSI 1.1 §3.4: the table set, ``detail=min`` without columns."""
         try:
             tableset = self.tableset
+            detail = (Params(request.query_params.multi_items()).get("DETAIL") or "").strip().lower()
         except VOError as exc:
             return error_response(exc)
-        detail = (Params(request.query_params.multi_items()).get("DETAIL") or "").strip().lower()
         # VOSI 1.1 §3.3: detail is a hint; anything but "min" gets the full document
         document = vosi.tables_document(tableset, detail="min" if detail == "min" else "max")
         return Response(document, media_type=XML)
@@ -317,8 +317,11 @@ class TAPService:
 
     async def _home(self, request: Request) -> Response:
         """The page for people: holdings, examples and a query form; ``?QUERY=`` shows the first rows."""
-        query = (Params(request.query_params.multi_items()).get("QUERY") or "").strip()
         preview, error = None, None
+        try:
+            query = (Params(request.query_params.multi_items()).get("QUERY") or "").strip()
+        except VOError as exc:
+            query, error = "", exc.message
         if query:
             try:
                 preview = await fetch_preview(

@@ -357,13 +357,35 @@ async def test_a_job_started_at_creation_is_stopped_when_its_creation_fails(
     http: httpx.AsyncClient, uws_pool: db.Pool, services: Services
 ) -> None:
     before = set(services.results.iterdir())
-    # PostgreSQL refuses the NUL character in the stored parameters, after the work has started
-    response = await http.post("/sleep", data={"SECONDS": "5", "MARKER": "nul\x00gone", "PHASE": "RUN"})
-    assert response.status_code >= 400
+    # a constraint of the test's own makes the job's INSERT fail, after the work has started
+    table = f"{services.sleep.store.schema}.jobs"
+    await db.execute(uws_pool, f"ALTER TABLE {table} ADD CONSTRAINT refuse CHECK (parameters::text !~ 'refused')")
+    try:
+        response = await http.post("/sleep", data={"SECONDS": "5", "MARKER": "refused", "PHASE": "RUN"})
+    finally:
+        await db.execute(uws_pool, f"ALTER TABLE {table} DROP CONSTRAINT refuse")
+    assert response.status_code == 500 and "violates check constraint" in response.text
     await asyncio.sleep(0.3)
-    assert await running(uws_pool, "marker_nulgone") == 0
+    assert await running(uws_pool, "marker_refused") == 0
     assert not services.sleep.runner.running
     assert set(services.results.iterdir()) == before
+
+
+@pytest.mark.parametrize("value", ["nul\x00", "bell\x07", "\ufffe"])
+async def test_a_parameter_xml_cannot_carry_is_refused_and_creates_no_job(
+    http: httpx.AsyncClient, services: Services, value: str
+) -> None:
+    jobs = (await http.get("/sleep")).content
+    response = await http.post("/sleep", data={"SECONDS": "0", "MARKER": value, "PHASE": "RUN"})
+    assert response.status_code == 400
+    assert f"parameter MARKER: the character U+{ord(value[-1]):04X} is not allowed" in response.text
+    assert (await http.get("/sleep")).content == jobs
+
+
+async def test_a_job_path_with_a_nul_is_not_found(http: httpx.AsyncClient) -> None:
+    for path in ("/sleep/x%00y", "/sleep/x%00y/phase", "/tap/async/x%00y/results/result"):
+        response = await http.get(path)
+        assert response.status_code == 404, (path, response.text)
 
 
 async def test_wait_woken_by_the_end_in_this_process_answers_as_a_later_read(http: httpx.AsyncClient) -> None:

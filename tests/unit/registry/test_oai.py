@@ -285,6 +285,8 @@ def test_post_is_answered_like_get(client: Client, validate: Validate) -> None:
         ({"verb": "ListRecords", "resumptionToken": "not-a-token"}, "badResumptionToken"),
         ({"verb": "ListRecords", "resumptionToken": "eyJ2ZXJiIjoiTGlzdFJlY29yZHMifQ"}, "badResumptionToken"),
         ({"verb": "ListSets", "resumptionToken": "x"}, "badResumptionToken"),
+        ({"verb": "GetRecord", "identifier": "ivo://vostack.test\x00", "metadataPrefix": "ivo_vor"}, "badArgument"),
+        ({"verb": "Identify", "x\x01": "y"}, "badArgument"),
     ],
 )
 def test_bad_request_gets_its_oai_error_code(
