@@ -21,7 +21,7 @@ from vostack import db
 from vostack.config import PublishConfig, load_config
 from vostack.db.cluster import EmbeddedPostgres, default_state_dir
 from vostack.errors import VOError
-from vostack.registry import RegistryService
+from vostack.registry import RegistryConfig, RegistryService, ServiceDescription, load_registry_config
 from vostack.site import Site
 from vostack.ssa import SSAService
 from vostack.tap import TAPService
@@ -66,6 +66,19 @@ def build_registry(
     )
 
 
+def config_registry(tap: TAPService, registry: RegistryConfig) -> RegistryService:
+    """The publishing registry a ``[registry]`` section describes: its site and the TAP service (RI 1.1, OAI-PMH)."""
+    settings = tap.settings
+    service = ServiceDescription(
+        key="tap",
+        title=settings.title,
+        description=settings.description or settings.title,
+        capabilities=tap.capabilities,
+        tableset=lambda: tap.tableset,
+    )
+    return RegistryService(site=registry.site, services=[registry.describe(service)], deleted=registry.deleted)
+
+
 def _public_host(host: str) -> str:
     """The host name clients reach a server listening on ``host`` by (a wildcard address has none)."""
     return socket.getfqdn() if host in ("0.0.0.0", "::", "") else host
@@ -98,7 +111,15 @@ def _listen(host: str, port: int) -> socket.socket:
         raise VOError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
-async def _serve(dsn: str, config: PublishConfig, *, host: str, listener: socket.socket, load_demo: bool) -> None:
+async def _serve(
+    dsn: str,
+    config: PublishConfig,
+    *,
+    host: str,
+    listener: socket.socket,
+    load_demo: bool,
+    registry_config: RegistryConfig | None = None,
+) -> None:
     port = listener.getsockname()[1]  # the one chosen when --port 0
     pool = await db.create_pool(dsn)
     try:
@@ -125,7 +146,10 @@ async def _serve(dsn: str, config: PublishConfig, *, host: str, listener: socket
         site = Site(
             services=[*([ssa] if ssa else []), tap, *([compute] if compute else [])], title=config.service.title
         )
-        registry = build_registry(tap, compute, ssa) if load_demo else None
+        if load_demo:
+            registry: RegistryService | None = build_registry(tap, compute, ssa)
+        else:
+            registry = config_registry(tap, registry_config) if registry_config is not None else None
         async with site.serve(pool):
             server = _Server(
                 site,
@@ -156,7 +180,13 @@ async def _serve(dsn: str, config: PublishConfig, *, host: str, listener: socket
         await pool.close()
 
 
-def _run(args: argparse.Namespace, config: PublishConfig, *, load_demo: bool) -> int:
+def _run(
+    args: argparse.Namespace,
+    config: PublishConfig,
+    *,
+    load_demo: bool,
+    registry_config: RegistryConfig | None = None,
+) -> int:
     try:
         with ExitStack() as stack:
             listener = stack.enter_context(_listen(args.host, args.port))
@@ -166,7 +196,16 @@ def _run(args: argparse.Namespace, config: PublishConfig, *, load_demo: bool) ->
                 print(f"Starting the embedded PostgreSQL in {state_dir} ...", flush=True)
                 cluster = EmbeddedPostgres(state_dir=state_dir, log=lambda line: print(line, flush=True))
                 dsn = stack.enter_context(cluster).dsn
-            asyncio.run(_serve(dsn, config, host=args.host, listener=listener, load_demo=load_demo))
+            asyncio.run(
+                _serve(
+                    dsn,
+                    config,
+                    host=args.host,
+                    listener=listener,
+                    load_demo=load_demo,
+                    registry_config=registry_config,
+                )
+            )
     except KeyboardInterrupt:
         print("\nStopped.", flush=True)
     return 0
@@ -184,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--dsn", help="use this PostgreSQL database instead of the embedded one")
     demo.add_argument("--state-dir", help="where the embedded PostgreSQL keeps its data")
     serve.add_argument("--dsn", required=True, help="PostgreSQL DSN, e.g. postgresql://user@host/db")
-    serve.add_argument("--config", required=True, type=Path, help="TOML file naming the tables to publish")
+    serve.add_argument("--config", required=True, type=Path, help="TOML file naming the tables to publish; a [registry] section also publishes /oai")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -193,7 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return _run(args, demo_config(spectra=True), load_demo=True)
         args.state_dir = None
-        return _run(args, load_config(args.config), load_demo=False)
+        registry_config = load_registry_config(args.config, required=False)  # [registry]: publish /oai
+        return _run(args, load_config(args.config), load_demo=False, registry_config=registry_config)
     except VOError as exc:
         print(f"vostack: {exc.message}", file=sys.stderr)
         return 1

@@ -19,8 +19,13 @@ from queue import Empty, Queue
 import httpx
 import pytest
 import pyvo
+from lxml import etree
+
+from tests.schemata import validator
 
 pytestmark = [pytest.mark.postgres, pytest.mark.interop]
+
+OAI = "http://www.openarchives.org/OAI/2.0/"
 
 
 def _free_port() -> int:
@@ -168,15 +173,47 @@ description = "Some planets"
 unit = "earthMass"
 ucd = "phys.mass"
 description = "Mass in Earth masses"
+
+[registry]
+authority = "ivo://planets.example"
+organisation = "Planet archive"
+title = "Planet archive"
+description = "Planets and their moons."
+reference_url = "https://planets.example/"
+created = 2024-01-15T00:00:00Z
+updated = 2025-03-01T00:00:00Z
+
+[registry.contact]
+name = "Archive staff"
+email = "vo@planets.example"
+
+[registry.services.tap]
+dois = ["10.5072/planets"]
 """
     )
     port = _free_port()
-    with vostack("serve", "--dsn", postgres_dsn, "--config", str(config), "--port", str(port)) as (url, _):
+    with vostack("serve", "--dsn", postgres_dsn, "--config", str(config), "--port", str(port)) as (url, lines):
         result = pyvo.dal.TAPService(url).run_sync("SELECT name, mass_earth, moons FROM portal.planets ORDER BY name")
         fields = {f.name: f for f in result.fielddescs}
         assert [str(n) for n in result.to_table()["name"]] == ["Jupiter", "Mars"]
         assert str(fields["mass_earth"].unit) == "earthMass" and fields["mass_earth"].ucd == "phys.mass"
         assert fields["moons"].description == "Number of known moons"
+        # the [registry] section publishes the site and its TAP service over OAI-PMH at /oai
+        oai = f"http://127.0.0.1:{port}/oai"
+        listed = httpx.get(oai, params={"verb": "ListIdentifiers", "metadataPrefix": "ivo_vor"})
+        validator("OAI-PMH.xsd")(listed.content)
+        ids = etree.fromstring(listed.content).xpath("//oai:identifier/text()", namespaces={"oai": OAI})
+        assert sorted(ids) == [f"ivo://planets.example{k}" for k in ("", "/org", "/registry", "/tap")]
+        got = httpx.get(oai, params={"verb": "GetRecord", "identifier": "ivo://planets.example/tap",
+                                     "metadataPrefix": "ivo_vor"})  # fmt: skip
+        resource = etree.fromstring(got.content).find(".//{*}Resource")
+        assert resource is not None
+        validator("RegistryInterface.xsd")(etree.tostring(resource))
+        assert resource.findtext("title") == "Planets"
+        assert resource.findtext("altIdentifier") == "doi:10.5072/planets"
+        assert resource.findtext("capability/interface/accessURL") == url
+        assert "portal.planets" in resource.xpath("tableset/schema/table/name/text()")
+    assert any(line.startswith(f"OAI-PMH publishing registry: {oai}") for line in lines)
 
 
 def test_demo_on_a_port_in_use_says_so_before_starting_anything(tmp_path: Path) -> None:

@@ -47,7 +47,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from vostack.errors import VOError
 from vostack.registry.oai import DeletedRecord
@@ -240,8 +240,14 @@ def _parse(data: Mapping[str, Any]) -> RegistryConfig:
     return RegistryConfig(site=site, services=services, deleted=tuple(deleted))
 
 
-def load_registry_config(path: Path) -> RegistryConfig:
-    """Read the ``[registry]`` section of a TOML file."""
+@overload
+def load_registry_config(path: Path) -> RegistryConfig: ...
+@overload
+def load_registry_config(path: Path, *, required: bool) -> RegistryConfig | None: ...
+
+
+def load_registry_config(path: Path, *, required: bool = True) -> RegistryConfig | None:
+    """Read the ``[registry]`` section of a TOML file (``None`` when absent and not ``required``)."""
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
@@ -250,6 +256,8 @@ def load_registry_config(path: Path) -> RegistryConfig:
     except tomllib.TOMLDecodeError as exc:
         raise RegistryConfigError(f"{path} is not valid TOML: {exc}") from None
     section = data.get("registry")
+    if section is None and not required:
+        return None
     if not isinstance(section, dict):
         raise RegistryConfigError(f"{path} has no [registry] table")
     return parse_registry_config(section)
