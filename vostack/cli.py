@@ -223,7 +223,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--dsn", help="use this PostgreSQL database instead of the embedded one")
     demo.add_argument("--state-dir", help="where the embedded PostgreSQL keeps its data")
     serve.add_argument("--dsn", required=True, help="PostgreSQL DSN, e.g. postgresql://user@host/db")
-    serve.add_argument("--config", required=True, type=Path, help="TOML file naming the tables to publish; a [registry] section also publishes /oai")
+    serve.add_argument(
+        "--config", required=True, type=Path, help="TOML file naming the tables to publish ([registry]: /oai too)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -4,6 +4,7 @@
 
     {"columns": [{"name": "ra", "datatype": "double", "arraysize": null, "xtype": null,
                   "unit": "deg", "ucd": "pos.eq.ra;meta.main", "utype": null, "description": "..."}, ...],
+     "metadata": [the same list],
      "infos": [{"name": "QUERY", "value": "SELECT ...", "content": null}, ...],
      "data": [
     [1, 10.5, -3.25],
@@ -11,7 +12,8 @@
     ],
      "queryStatus": "OK"}
 
-``columns`` carries the ``FIELD`` attributes of VOTable 1.4 §3.2, ``infos``
+``columns`` carries the ``FIELD`` attributes of VOTable 1.4 §3.2 (repeated as
+``metadata``, the name ESA's TAP+ JSON uses and astroquery's ``TapPlus`` reads), ``infos``
 the ``INFO`` elements a VOTable result would hold, ``data`` one array per row
 in column order (a batch of rows per line: one encoder call per batch is
 three times faster than one per row).  ``queryStatus`` comes last, once the end is known, with the
@@ -92,10 +94,13 @@ def _status(overflow: bool, error: str | None) -> str:
     return f',\n "queryStatus":"{"OVERFLOW" if overflow else "OK"}"}}\n'
 
 
-def _preamble(fields: Sequence[Field], infos: Sequence[tuple[str, str, str | None]]) -> str:
+def _preamble(
+    fields: Sequence[Field], infos: Sequence[tuple[str, str, str | None]], *, metadata: bool = False
+) -> str:
     columns = ",\n  ".join(_encode(column_metadata(f)) for f in fields)
     info_list = ",\n  ".join(_encode({"name": n, "value": v, "content": c}) for n, v, c in infos)
-    return f'"columns":[\n  {columns}],\n "infos":[{info_list}]'
+    alias = f'"metadata":[\n  {columns}],\n ' if metadata else ""
+    return f'"columns":[\n  {columns}],\n {alias}"infos":[{info_list}]'
 
 
 class JSONWriter(StagedWriter):
@@ -119,7 +124,7 @@ class JSONWriter(StagedWriter):
     def header(self) -> bytes:
         """The column metadata and the start of ``data``."""
         self._enter_header()
-        return ("{" + _preamble(self.fields, self._infos) + ',\n "data":[\n').encode("utf-8")
+        return ("{" + _preamble(self.fields, self._infos, metadata=True) + ',\n "data":[\n').encode("utf-8")
 
     def rows(self, rows: Sequence[Sequence[object]]) -> bytes:
         """One JSON array per row, comma-separated across batches."""

@@ -579,7 +579,8 @@ class UWSService:
             job = await self.store.get(job_id, owner=self._owner_of(request))
             result = next((r for r in job.results if r.result_id == result_id), None)
             if result is None:
-                raise NotFoundError(f"job {job_id} has no result {result_id!r} (it is {job.phase.value})")
+                state = job.phase.value if job.error is None else f"{job.phase.value}: {job.error.message}"
+                raise NotFoundError(f"job {job_id} has no result {result_id!r} (it is {state})")
             url = await self.results.url(result.location)
             if url is not None:
                 return RedirectResponse(url, status_code=303)

@@ -41,6 +41,7 @@ def test_json_carries_column_metadata_and_infos() -> None:
     )
     assert doc["columns"][7]["arraysize"] == "*"
     assert [(i["name"], i["value"]) for i in doc["infos"]] == [(n, v) for n, v, _ in INFOS]
+    assert doc["metadata"] == doc["columns"]  # the name ESA's TAP+ JSON (and astroquery) use
 
 
 def test_json_overflow_and_error_come_last() -> None:
