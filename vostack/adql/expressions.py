@@ -58,6 +58,7 @@ __all__ = [
     "build_geometry",
     "geometry_kind",
     "literal_geometry",
+    "node_role",
     "nodes",
     "sphere_type",
 ]
@@ -384,11 +385,13 @@ _SIMPLE: dict[str, type[ADQLFunction]] = {
 }
 
 
-def nodes(tree: exp.Expr) -> list[exp.Expr]:
+def nodes(tree: exp.Expr, leaves: tuple[type[exp.Expr], ...] = ()) -> list[exp.Expr]:
     """Every node of ``tree`` in pre-order (parents before children, left to right).
 
     The translator's passes walk whole trees several times; this is about twice as
-    fast as ``tree.walk()``, which runs a generator per node.
+    fast as ``tree.walk()``, which runs a generator per node.  Nodes of the classes
+    ``leaves`` are listed without their children (a column's names, for a pass that
+    only looks for functions and queries).
     """
     found: list[exp.Expr] = []
     stack = [tree]
@@ -396,12 +399,26 @@ def nodes(tree: exp.Expr) -> list[exp.Expr]:
     while stack:
         node = stack.pop()
         found.append(node)
+        if leaves and isinstance(node, leaves):
+            continue
         for value in reversed(node.args.values()):
             if isinstance(value, expr):
                 stack.append(value)
             elif isinstance(value, list):
                 stack.extend(item for item in reversed(value) if isinstance(item, expr))
     return found
+
+
+def node_role(klass: type, groups: Sequence[type | tuple[type, ...]], roles: dict[type, int]) -> int:
+    """1 + the index of the first of ``groups`` that ``klass`` belongs to (0: none), remembered in ``roles``.
+
+    For the translator's walks, which sort nodes by what they are: ``isinstance`` answers depend on the
+    class alone, so a walk looks each node's class up in ``roles`` and calls this for the classes it has
+    not met before.
+    """
+    role = next((index for index, group in enumerate(groups, 1) if issubclass(klass, group)), 0)
+    roles[klass] = role
+    return role
 
 
 def build_geometry(tree: exp.Expr, calls: Sequence[exp.Anonymous] | None = None) -> exp.Expr:

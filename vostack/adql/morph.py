@@ -32,6 +32,8 @@ types :mod:`vostack.adql.resolve` put on the tree:
 
 from __future__ import annotations
 
+from typing import cast
+
 from sqlglot import exp
 
 from vostack.adql import expressions as geo
@@ -108,6 +110,10 @@ def _is_integer(node: exp.Expr) -> bool:
 
 _REWRITTEN = (exp.Round, exp.Trunc, exp.Mod, exp.Concat)
 
+# What to_postgres collects of a node (expressions.node_role of ADQLFunction, _REWRITTEN, Select)
+_FUNCTION, _REWRITE, _SELECT = 1, 2, 3
+_ROLES: dict[type, int] = {}
+
 
 def _rewrite(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Round | exp.Trunc) and node.args.get("decimals") is not None:
@@ -182,13 +188,18 @@ def to_postgres(
     functions: list[geo.ADQLFunction] = []
     rewrites: list[exp.Expr] = []
     selects: list[exp.Select] = []
-    for node in geo.nodes(tree):
-        if isinstance(node, geo.ADQLFunction):
-            functions.append(node)
-        elif isinstance(node, _REWRITTEN):
+    roles = _ROLES
+    # a column reference holds names only (vostack.adql.validate checks it): nothing to collect below it
+    for node in geo.nodes(tree, leaves=(exp.Column,)):
+        role = roles.get(node.__class__)
+        if role is None:
+            role = geo.node_role(node.__class__, (geo.ADQLFunction, _REWRITTEN, exp.Select), roles)
+        if role == _FUNCTION:
+            functions.append(cast(geo.ADQLFunction, node))
+        elif role == _REWRITE:
             rewrites.append(node)
-        elif isinstance(node, exp.Select):
-            selects.append(node)
+        elif role == _SELECT:
+            selects.append(cast(exp.Select, node))
     # children before parents, so that rewrites nest (ROUND(MOD(x, y), 2)); before the geometry
     # rewrites, which copy some of their arguments
     for node in reversed(rewrites):

@@ -42,6 +42,7 @@ from typing import Any, ClassVar
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
+from sqlglot.errors import ErrorLevel
 from sqlglot.generators.postgres import PostgresGenerator
 
 from vostack.adql import expressions as geo
@@ -177,6 +178,54 @@ def _operator(self: PostgresGenerator, e: geo.SphereOperator) -> str:
 class PgSphereGenerator(PostgresGenerator):
     """PostgreSQL generator with ADQL's function spellings."""
 
+    # The SQL of a DataType that has nothing but its DType, by DType: it depends on nothing else
+    # (filled on first use; a race only computes the same string twice).
+    _PLAIN_TYPES: ClassVar[dict[exp.DType, str]] = {}
+
+    def identifier_sql(self, expression: exp.Identifier) -> str:
+        """Delimited identifiers (all of them, in translated queries) written directly.
+
+        The same text as ``Generator.identifier_sql``: the name with its closing quote doubled,
+        between quotes (PostgreSQL has no other identifier escapes).
+        """
+        text = expression.args.get("this")
+        if (
+            type(text) is str
+            and expression.args.get("quoted")
+            and not self.pretty
+            and not self._identifier_escaped_sequences
+        ):
+            escaped = text.replace(self._identifier_end, self._escaped_identifier_end)
+            return f"{self._identifier_start}{escaped}{self._identifier_end}"
+        return super().identifier_sql(expression)
+
+    def column_sql(self, expression: exp.Column) -> str:
+        """``"table"."column"`` without a call of :meth:`sql` per part (the same text as ``column_parts``)."""
+        args = expression.args
+        if args.get("join_mark") or args.get("shadow"):  # pragma: no cover - not in ADQL
+            return super().column_sql(expression)
+        parts = []
+        for key in ("catalog", "db", "table", "this"):
+            part = args.get(key)
+            if not part:
+                continue
+            if type(part) is exp.Identifier and not (self.comments and part.comments):
+                parts.append(self.identifier_sql(part))
+            else:
+                parts.append(self.sql(part))
+        return ".".join(parts)
+
+    def datatype_sql(self, expression: exp.DataType) -> str:
+        """A type without parameters, nesting or collation is written once per DType."""
+        dtype = expression.this
+        written = self._PLAIN_TYPES.get(dtype) if isinstance(dtype, exp.DType) else None
+        if written is not None and _plain(expression):
+            return written
+        written = super().datatype_sql(expression)
+        if isinstance(dtype, exp.DType) and dtype not in self.UNSUPPORTED_TYPES and _plain(expression):
+            self._PLAIN_TYPES[dtype] = written
+        return written
+
     def literal_sql(self, expression: exp.Literal) -> str:
         """String literals with a backslash are written ``E'...'``: their meaning then does not
         depend on the server's ``standard_conforming_strings``."""
@@ -203,15 +252,28 @@ class PgSphereGenerator(PostgresGenerator):
         geo.PolygonArray: lambda self, e: self.sql(_fill(_POLYGON_ARRAY, e.this)),
         geo.DaliGeometry: lambda self, e: self.sql(_fill(_FROM_DALI[e.args["kind"].this], e.this)),
         geo.ADQLUserFunction: _udf,
-        geo.ADQLInUnit: lambda self, e: self.sql(
-            exp.Paren(
-                this=exp.Mul(this=exp.Cast(this=e.this, to=exp.DataType.build("double")), expression=e.args["factor"])
-            )
-        ),
+        geo.ADQLInUnit: _in_unit,
     }
+
+
+def _plain(datatype: exp.DataType) -> bool:
+    """Whether ``datatype`` has no argument but its DType."""
+    return all(not value for key, value in datatype.args.items() if key != "this")
 
 
 class PgSphere(Postgres):
     """PostgreSQL 15 with pgSphere: the SQL :func:`vostack.adql.translate` produces."""
 
     Generator = PgSphereGenerator
+
+    def write(self, tree: exp.Expr) -> str:
+        """The SQL of a translated tree, as :func:`vostack.adql.translate` returns it.
+
+        Every identifier delimited, no comments, and :class:`sqlglot.errors.UnsupportedError`
+        for what PostgreSQL cannot express; ``tree`` is not copied.  The same as
+        ``tree.sql(dialect=self, identify=True, comments=False, unsupported_level=ErrorLevel.RAISE,
+        copy=False)`` without its look-ups; a new generator per call (a generator keeps state while
+        it writes, and translation runs in several threads).
+        """
+        generator = PgSphereGenerator(dialect=self, identify=True, comments=False, unsupported_level=ErrorLevel.RAISE)
+        return generator.generate(tree, copy=False)

@@ -6,7 +6,8 @@ schema-dependent stages: :mod:`vostack.adql.resolve` (tables and columns of the
 published :class:`~vostack.schema.TableSet`), :mod:`vostack.adql.fields` (the
 VOTable ``FIELD`` of every output column), :mod:`vostack.adql.morph` (pure tree
 rewrites for PostgreSQL) and the :class:`~vostack.adql.pgsphere.PgSphere`
-generator.  :func:`translate` caches nothing: every call works on a fresh tree.
+generator.  :func:`translate` caches no translation (only each published table's typed
+columns, :func:`vostack.adql.resolve.published_columns`): every call works on a fresh tree.
 
 A :class:`Translator` is bound to one TableSet and set of user-defined functions and
 remembers its recent translations, so that a repeated query text (TOPCAT, pyvo and
@@ -175,7 +176,7 @@ def _translate(
         resolved = resolve.resolve(query.tree, schema, text, offered, columns)
         result_fields = fields_.infer(resolved.outputs)
         tree = morph.to_postgres(resolved, row_limit=row_limit, text=text, geometry=query.geometry)
-        sql = tree.sql(dialect=_OUTPUT, identify=True, comments=False, unsupported_level=ErrorLevel.RAISE, copy=False)
+        sql = _OUTPUT.write(tree)
     return Translation(sql=sql, fields=result_fields, tables=resolved.tables)
 
 

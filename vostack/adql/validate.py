@@ -16,13 +16,14 @@ import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from sqlglot import exp
 from sqlglot.tokenizer_core import Token, TokenType
 
 from vostack.adql.dialect import FUNCTIONS, GEOMETRY_FUNCTIONS, RESERVED_WORDS, ADQLTokenizer
 from vostack.adql.errormap import node_offset, semantic_error, syntax_error
-from vostack.adql.expressions import nodes
+from vostack.adql.expressions import node_role, nodes
 from vostack.errors import ADQLError
 
 __all__ = [
@@ -190,13 +191,23 @@ def check_tokens(tokens: Sequence[Token], text: str) -> None:
         if kind in _PLAIN_TOKENS:
             continue
         following = tokens[index + 1] if index < last else None
-        if kind == TokenType.SEMICOLON:
-            if index != last:
-                raise syntax_error("only one query is allowed", text, token.start)
-        elif kind == TokenType.VAR:
+        if kind == _VAR:
+            # fast paths for the words _check_word lets through: names that are not reserved, and calls
+            # of functions with reserved names (an ASCII identifier not starting with "_" is a
+            # REGULAR_IDENTIFIER); every other word gets the full check
+            word = token.text
+            upper = word.upper()
+            if (
+                upper not in _CHECKED_WORDS
+                or (upper not in _SPECIAL_WORDS and following is not None and following.token_type == _L_PAREN)
+            ) and (word.isascii() and word.isidentifier() and word[0] != "_"):
+                continue
             previous = tokens[index - 1] if index else None
             _check_word(token, previous, following, text)
-        elif kind == TokenType.COMMA and (following is None or following.token_type in _NOT_AFTER_COMMA):
+        elif kind == _SEMICOLON:
+            if index != last:
+                raise syntax_error("only one query is allowed", text, token.start)
+        elif kind == _COMMA and (following is None or following.token_type in _NOT_AFTER_COMMA):
             raise syntax_error("unexpected ','", text, token.start)
         elif kind == TokenType.IDENTIFIER:
             if text[token.start : token.start + 1] != '"':
@@ -216,6 +227,15 @@ def check_tokens(tokens: Sequence[Token], text: str) -> None:
             else:
                 message = _TOKEN_HINTS.get(kind, f"{token.text!r} is not ADQL")
             raise syntax_error(message, text, token.start)
+
+
+#: Words with a rule of their own in _check_word, and all the words it looks at more closely.
+_SPECIAL_WORDS = frozenset({"LIMIT", "RECURSIVE", "OVER"})
+_CHECKED_WORDS = RESERVED_WORDS | _SPECIAL_WORDS
+_VAR = TokenType.VAR
+_L_PAREN = TokenType.L_PAREN
+_SEMICOLON = TokenType.SEMICOLON
+_COMMA = TokenType.COMMA
 
 
 def _check_word(token: Token, previous: Token | None, following: Token | None, text: str) -> None:
@@ -281,16 +301,25 @@ def check_query(tree: exp.Expr, text: str, udfs: Mapping[str, int | None]) -> Ch
     checker.query(tree, top=True)
     calls: list[exp.Anonymous] = []
     literal_error = None
+    roles = _ROLES
     for node in nodes(tree):
-        if isinstance(node, exp.Identifier):
-            if not node.quoted and node.name.upper() in RESERVED_WORDS:
+        role = roles.get(node.__class__)
+        if role is None:
+            role = node_role(node.__class__, (exp.Identifier, exp.Anonymous, _NUMERIC), roles)
+        if role == _IDENTIFIER:
+            if not node.args.get("quoted") and node.name.upper() in RESERVED_WORDS:
                 raise syntax_error(_reserved_message(node.name), text, node_offset(node))
-        elif isinstance(node, exp.Anonymous):
+        elif role == _CALL:
             if isinstance(node.this, str) and node.this.upper() in GEOMETRY_FUNCTIONS:
-                calls.append(node)
-        elif literal_error is None and isinstance(node, _NUMERIC):
+                calls.append(cast(exp.Anonymous, node))
+        elif role == _NUMERIC_OPERATOR and literal_error is None:
             literal_error = _string_operand(node, text)
     return Checked(calls, literal_error)
+
+
+# What check_query's walk looks at in a node (expressions.node_role of Identifier, Anonymous, _NUMERIC)
+_IDENTIFIER, _CALL, _NUMERIC_OPERATOR = 1, 2, 3
+_ROLES: dict[type, int] = {}
 
 
 class _Checker:

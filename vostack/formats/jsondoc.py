@@ -94,9 +94,7 @@ def _status(overflow: bool, error: str | None) -> str:
     return f',\n "queryStatus":"{"OVERFLOW" if overflow else "OK"}"}}\n'
 
 
-def _preamble(
-    fields: Sequence[Field], infos: Sequence[tuple[str, str, str | None]], *, metadata: bool = False
-) -> str:
+def _preamble(fields: Sequence[Field], infos: Sequence[tuple[str, str, str | None]], *, metadata: bool = False) -> str:
     columns = ",\n  ".join(_encode(column_metadata(f)) for f in fields)
     info_list = ",\n  ".join(_encode({"name": n, "value": v, "content": c}) for n, v, c in infos)
     alias = f'"metadata":[\n  {columns}],\n ' if metadata else ""
