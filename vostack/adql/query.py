@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
+from vostack.adql import fastparse, morph, resolve
 from vostack.adql import fields as fields_
-from vostack.adql import morph, resolve
 from vostack.adql.dialect import ADQL
 from vostack.adql.errormap import sqlglot_errors, syntax_error
 from vostack.adql.expressions import build_geometry
@@ -111,7 +111,12 @@ def _parse(text: str, signatures: Mapping[str, int | None]) -> tuple[Query, Chec
         if not tokens:
             raise syntax_error("the query is empty", text)
         check_tokens(tokens, text)
-        statements = [s for s in _DIALECT.parser(error_level=ErrorLevel.IMMEDIATE).parse(tokens, text) if s]
+        # the fast parser takes the common subset; sqlglot's parser the rest, and gives every error
+        fast = fastparse.parse(tokens, text)
+        if fast is not None:
+            statements = [fast]
+        else:
+            statements = [s for s in _DIALECT.parser(error_level=ErrorLevel.IMMEDIATE).parse(tokens, text) if s]
         if len(statements) != 1:
             raise syntax_error("only one query is allowed", text)
         tree = statements[0]
