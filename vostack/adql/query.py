@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
-from vostack.adql import fastparse, morph, resolve
+from vostack.adql import fastparse, lexer, morph, resolve
 from vostack.adql import fields as fields_
 from vostack.adql.dialect import ADQL
 from vostack.adql.errormap import sqlglot_errors, syntax_error
@@ -107,7 +107,8 @@ def _parse(text: str, signatures: Mapping[str, int | None]) -> tuple[Query, Chec
     if len(text) > MAX_QUERY_LENGTH:
         raise syntax_error(f"the query is longer than {MAX_QUERY_LENGTH} characters", text)
     with sqlglot_errors(text):
-        tokens = _DIALECT.tokenize(text)
+        # the fast tokenizer; when it is not certain (None) or finds nothing, sqlglot's, with its errors
+        tokens = lexer.tokenize(text) or _DIALECT.tokenize(text)
         if not tokens:
             raise syntax_error("the query is empty", text)
         check_tokens(tokens, text)
