@@ -319,11 +319,16 @@ class _Resolver:
         order = node.args.get("order")
         if order is None:
             return
+        kept = []
         for term in order.expressions:
             key = term.this
-            if isinstance(key, exp.Literal):
+            if _is_position(key):
                 self.position(key, outputs)
+                kept.append(term)
                 continue
+            if _is_constant(key):
+                continue  # sorts nothing (see _is_constant)
+            kept.append(term)
             if not isinstance(key, exp.Column) or key.table:
                 raise self.error(
                     "ORDER BY after UNION, EXCEPT or INTERSECT takes output column names or positions", key
@@ -332,6 +337,9 @@ class _Resolver:
             if len(hits) != 1:
                 raise self.error(f"unknown column {self.written(key)!r} in ORDER BY", key)
             key.replace(exp.Column(this=_quoted(outputs[hits[0]].name, key.this)))
+        order.set("expressions", kept)
+        if not kept:
+            node.set("order", None)
 
     def position(self, literal: exp.Literal, outputs: Sequence[object]) -> None:
         if literal.is_int and not 1 <= int(literal.this) <= len(outputs):
@@ -392,8 +400,12 @@ class _Resolver:
             having.set("this", self.expression(having.this, scope, aliases)[0])
         order = node.args.get("order")
         if order is not None:
-            for term in order.expressions:
+            kept = [term for term in order.expressions if not _is_constant(term.this)]  # they sort nothing
+            for term in kept:
                 term.set("this", self.term(term.this, scope, aliases, outputs, order=True))
+            order.set("expressions", kept)
+            if not kept:
+                node.set("order", None)
         return outputs
 
     def output(self, value: exp.Expr, column: OutputColumn | None, alias: exp.Identifier | None) -> OutputColumn:
@@ -442,10 +454,13 @@ class _Resolver:
         order: bool = False,
     ) -> exp.Expr:
         """A GROUP BY or ORDER BY term: a position, an output alias or an expression."""
-        if isinstance(node, exp.Literal):
+        if _is_position(node):
             if order:
                 self.position(node, outputs)
             return node
+        if _is_constant(node):  # GROUP BY a constant: one group; as an expression, as PostgreSQL requires
+            value = self.expression(node, scope, aliases)[0]
+            return exp.Cast(this=value, to=exp.DataType.build("text"))
         if isinstance(node, exp.Column) and not node.table:
             names = list(aliases)
             hits = _pick(node.this, names)
@@ -827,6 +842,24 @@ class _Resolver:
 
 _SPHERE_KINDS = {"POINT": "spoint", "CIRCLE": "scircle", "POLYGON": "spoly"}
 _TEXT = frozenset({exp.DType.TEXT, exp.DType.VARCHAR, exp.DType.CHAR, exp.DType.NCHAR, exp.DType.NVARCHAR})
+
+
+def _is_position(node: exp.Expr) -> bool:
+    """An unsigned integer written as such: a column position in ORDER BY (ADQL 2.1 sort_key) and GROUP BY."""
+    return isinstance(node, exp.Literal) and not node.is_string and node.this.isdigit()
+
+
+def _is_constant(node: exp.Expr) -> bool:
+    """Any other constant (a string, decimal, hexadecimal or negative number, NULL, in parentheses or not).
+
+    Sorting by a constant changes nothing, so such ORDER BY keys are dropped; PostgreSQL would
+    refuse them ("non-integer constant in ORDER BY") or read an integer as a position.
+    """
+    if _is_position(node):
+        return False
+    while isinstance(node, (exp.Paren, exp.Neg)):
+        node = node.this
+    return isinstance(node, (exp.Literal, exp.Null, exp.HexString, exp.Boolean))
 
 
 def _geometry_cast(node: exp.Cast) -> str | None:
