@@ -34,6 +34,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 from sqlglot import exp
 from sqlglot.optimizer.annotate_types import TypeAnnotator
@@ -844,7 +845,7 @@ _SPHERE_KINDS = {"POINT": "spoint", "CIRCLE": "scircle", "POLYGON": "spoly"}
 _TEXT = frozenset({exp.DType.TEXT, exp.DType.VARCHAR, exp.DType.CHAR, exp.DType.NCHAR, exp.DType.NVARCHAR})
 
 
-def _is_position(node: exp.Expr) -> bool:
+def _is_position(node: exp.Expr) -> TypeGuard[exp.Literal]:
     """An unsigned integer written as such: a column position in ORDER BY (ADQL 2.1 sort_key) and GROUP BY."""
     return isinstance(node, exp.Literal) and not node.is_string and node.this.isdigit()
 
