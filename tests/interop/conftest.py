@@ -93,6 +93,26 @@ class LiveServer(threading.Thread):
             except OSError:
                 threading.Event().wait(0.05)
 
+    def claim_obscore(self) -> None:
+        """Point ``ivoa.obscore``'s access URLs at this server again.
+
+        The view is shared by the database: a server started since (``vostack demo --dsn`` in
+        test_cli.py) re-created it with its own, now dead, URL.
+        """
+        from vostack.demo import spex
+        from vostack.ssa.obscore import obscore_view_sql
+
+        assert self.spectra is not None and self.obscore_view
+
+        async def create() -> None:
+            pool = await db.create_pool(self.dsn, max_size=1)
+            try:
+                await db.execute(pool, obscore_view_sql(spex.MAPPING, datalink_url=f"{self.root}/ssa/datalink"))
+            finally:
+                await pool.close()
+
+        asyncio.run(create())
+
     def stop(self) -> None:
         if self.server is not None:
             self.server.should_exit = True
@@ -100,8 +120,13 @@ class LiveServer(threading.Thread):
 
 
 @pytest.fixture(scope="session")
-def live_url(postgres_dsn: str, hipparcos: None, spex: None, spex_wheel: Path) -> Iterator[str]:
+def live_server(postgres_dsn: str, hipparcos: None, spex: None, spex_wheel: Path) -> Iterator[LiveServer]:
     server = LiveServer(postgres_dsn, spectra=spex_wheel)
     server.start_serving()
-    yield server.url
+    yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_url(live_server: LiveServer) -> str:
+    return live_server.url

@@ -23,6 +23,7 @@ from astropy.io.votable import parse
 from astropy.time import Time
 from lxml import etree
 
+from tests.interop.conftest import LiveServer
 from tests.schemata import validator
 from vostack.ssa import SSA_FIELDS
 
@@ -220,7 +221,9 @@ def test_every_record_carries_the_ssa_utypes_ucds_and_required_values(live_url: 
             assert not np.ma.is_masked(row[field.ID]), (field.utype, row)
 
 
-def test_tap_on_obscore_returns_the_same_products_as_ssa(live_url: str) -> None:
+def test_tap_on_obscore_returns_the_same_products_as_ssa(live_server: LiveServer) -> None:
+    live_server.claim_obscore()  # the test order must not matter (see claim_obscore)
+    live_url = live_server.url
     ra, dec, diameter = 201.0, 5.0, 30.0
     ssa = pyvo.dal.SSAService(_ssa(live_url)).search(pos=(ra, dec), diameter=diameter, format="native")
     tap = pyvo.dal.TAPService(live_url).run_sync(
