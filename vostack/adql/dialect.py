@@ -47,6 +47,7 @@ __all__ = [
     "FUNCTIONS",
     "GEOMETRY_FUNCTIONS",
     "RESERVED_WORDS",
+    "SPHERE_KINDS",
     "SQL_RESERVED_WORDS",
     "ADQLGenerator",
     "ADQLParser",
@@ -292,6 +293,15 @@ def _sphere(kind: str) -> Callable[[TypeAnnotator, exp.Expr], exp.Expr]:
     return lambda self, expression: self._set_type(expression, geo.sphere_type(kind))
 
 
+#: The pgSphere type of the value of each geometry constructor (ADQL 2.1 §4.2).
+SPHERE_KINDS: dict[type[exp.Expr], str] = {
+    geo.ADQLPoint: geo.POINT,
+    geo.ADQLCentroid: geo.POINT,
+    geo.ADQLCircle: geo.CIRCLE,
+    geo.ADQLPolygon: geo.POLYGON,
+    geo.ADQLBox: geo.POLYGON,
+}
+
 #: Result types of ADQL expressions as translated to PostgreSQL (used with sqlglot's
 #: ``annotate_types``): PostgreSQL's own rules (``sqlglot.typing.postgres``) plus the
 #: functions whose translation returns ``double precision`` (ADQL 2.1 §2.3), ``SUM``
@@ -328,11 +338,7 @@ EXPRESSION_METADATA: dict[type[exp.Expr], dict[str, Any]] = {
     exp.Div: {"annotator": _annotate_div},
     exp.DPipe: {"returns": _DT.TEXT},
     # ADQL 2.1 §4.2: geometry values are pgSphere values, the functions return numbers
-    geo.ADQLPoint: {"annotator": _sphere(geo.POINT)},
-    geo.ADQLCentroid: {"annotator": _sphere(geo.POINT)},
-    geo.ADQLCircle: {"annotator": _sphere(geo.CIRCLE)},
-    geo.ADQLPolygon: {"annotator": _sphere(geo.POLYGON)},
-    geo.ADQLBox: {"annotator": _sphere(geo.POLYGON)},
+    **{klass: {"annotator": _sphere(kind)} for klass, kind in SPHERE_KINDS.items()},
     geo.ADQLContains: {"returns": _DT.INT},
     geo.ADQLIntersects: {"returns": _DT.INT},
     geo.ADQLDistance: {"returns": _DT.DOUBLE},

@@ -74,28 +74,33 @@ def _copy(node: exp.Expr) -> exp.Expr:
     root = type(node)()
     stack = [(node, root)]
     expr = exp.Expr
+    # the copies are new (no cached hash, no parent): target.set(key, value) comes down to
+    # storing the value and linking its nodes to the target, done here directly
     while stack:
         source, target = stack.pop()
         target._type = source._type
         if source._meta is not None:
             target._meta = dict(source._meta)
+        args = target.args
         for key, value in source.args.items():
             if isinstance(value, expr):
                 child = type(value)()
                 stack.append((value, child))
-                target.set(key, child)
+                args[key] = child
+                child.parent, child.arg_key, child.index = target, key, None
             elif type(value) is list:
                 items = []
-                for item in value:
+                for index, item in enumerate(value):
                     if isinstance(item, expr):
                         child = type(item)()
                         stack.append((item, child))
+                        child.parent, child.arg_key, child.index = target, key, index
                         items.append(child)
                     else:
                         items.append(item)
-                target.set(key, items)
+                args[key] = items
             else:
-                target.args[key] = value
+                args[key] = value
     return root
 
 

@@ -16,8 +16,10 @@ see what the TableSet publishes:
 * user-chosen names (aliases, common table expressions) become delimited
   identifiers, lower-cased when they were regular, so ADQL's case rules survive
   PostgreSQL's;
-* every column gets its sqlglot type and every expression is typed with sqlglot's
-  type annotator, for :mod:`vostack.adql.fields` and :mod:`vostack.adql.morph`.
+* every column gets its sqlglot type and every expression the type sqlglot's type
+  annotator gives it, for :mod:`vostack.adql.fields` and :mod:`vostack.adql.morph`
+  (the usual operators, functions and literals are typed on the same walk, by the
+  annotator's rules; the annotator types the rest).
 
 A table may be written without its schema when exactly one published table has
 that name (ADQL 2.1 §2.2 leaves default schemas to the service).
@@ -40,9 +42,16 @@ from sqlglot import exp
 from sqlglot.optimizer.annotate_types import TypeAnnotator
 from sqlglot.schema import MappingSchema
 
-from vostack.adql.dialect import ADQL, BINARY_COERCIONS, FUNCTIONS, GEOMETRY_FUNCTIONS
+from vostack.adql.dialect import (
+    ADQL,
+    BINARY_COERCIONS,
+    EXPRESSION_METADATA,
+    FUNCTIONS,
+    GEOMETRY_FUNCTIONS,
+    SPHERE_KINDS,
+)
 from vostack.adql.errormap import semantic_error
-from vostack.adql.expressions import ADQLInUnit, ADQLUserFunction, DaliGeometry, literal_geometry
+from vostack.adql.expressions import ADQLInUnit, ADQLUserFunction, DaliGeometry, literal_geometry, sphere_type
 from vostack.adql.fields import column_type, expression_field, expression_name, unit_of, votable_type, widen
 from vostack.adql.regions import GEOMETRY_CASTS, read_dali, read_stcs
 from vostack.adql.udf import UDF
@@ -190,6 +199,13 @@ def _quoted(name: str, identifier: exp.Expr | None = None) -> exp.Identifier:
     """A delimited identifier for ``name``; an existing one is reused to keep its source position."""
     if isinstance(identifier, exp.Identifier):
         args = identifier.args
+        if identifier._hash is None:
+            # what set() does for a string or True when the node has no cached hash to forget
+            if args.get("this") != name:
+                args["this"] = name
+            if args.get("quoted") is not True:
+                args["quoted"] = True
+            return identifier
         if args.get("this") != name:
             identifier.set("this", name)
         if args.get("quoted") is not True:
@@ -642,12 +658,15 @@ class _Resolver:
         elif self.is_special(node):
             node = self.special(node, scope, aliases)
         else:
-            self.walk(node, scope, aliases)
-        if column is None:  # a resolved column is typed already
+            self.walk(node, scope, aliases, self.typed is not None)
+        # a resolved column is typed already, and so is a node walk() typed (with all below it)
+        if column is None and (self.typed is None or id(node) not in self.typed):
             self.annotator.annotate(node, annotate_scope=False)
         return node, column
 
-    def walk(self, node: exp.Expr, scope: _Scope, aliases: dict[str, exp.Expr] | None) -> None:
+    def walk(self, node: exp.Expr, scope: _Scope, aliases: dict[str, exp.Expr] | None, typing: bool = False) -> None:
+        """Resolve the names below ``node``; with ``typing``, also type the nodes :func:`_type_node` can,
+        children first (``typing`` says that the annotator would reach ``node``: no ancestor is typed)."""
         if isinstance(node, exp.Query):
             outputs = self.query(node, scope, scope.ctes, derived=False)
             if outputs and isinstance(node.parent, exp.Subquery):
@@ -657,6 +676,7 @@ class _Resolver:
             self.unsupported(node)
         if isinstance(node, exp.Cast) and node.to.this == exp.DType.USERDEFINED:  # pragma: no cover - validate
             raise self.error(f"CAST to {node.to.sql(dialect=ADQL)} is not supported by this service", node)
+        typing = typing and node.type is None  # the annotator skips a typed node and all below it
         for child in list(node.iter_expressions()):
             if isinstance(child, exp.Column):
                 new, _ = self.column(child, scope, aliases)
@@ -665,7 +685,9 @@ class _Resolver:
             elif self.is_special(child):
                 child.replace(self.special(child, scope, aliases))
             else:
-                self.walk(child, scope, aliases)
+                self.walk(child, scope, aliases, typing)
+        if typing and self.typed is not None:
+            _type_node(self.annotator, self.typed, node)
 
     def is_special(self, node: exp.Expr) -> bool:
         """IN_UNIT, REGION, user-defined functions and casts to geometries: their translation needs
@@ -882,6 +904,101 @@ def _typed_nodes(annotator: TypeAnnotator) -> dict[int, exp.Expr] | None:
     """
     visited = getattr(annotator, "_visited", None)
     return visited if isinstance(visited, dict) else None
+
+
+_NULL = exp.DType.NULL
+_BOOLEAN = exp.DType.BOOLEAN
+# how _type_node types a node class (see _typing)
+_LITERAL, _PREDICATE, _UNARY, _RETURNS, _SPHERE, _GENERIC = range(6)
+
+
+def _typing(klass: type[exp.Expr]) -> tuple[int, object] | None:
+    """How :func:`_type_node` types nodes of ``klass`` (which of the annotator's rules applies), if it does."""
+    spec = EXPRESSION_METADATA.get(klass)
+    if klass in SPHERE_KINDS:
+        return _SPHERE, SPHERE_KINDS[klass]
+    if spec is not None and len(spec) == 1:
+        function = spec.get("annotator")
+        called = getattr(getattr(function, "__code__", None), "co_names", ())
+        if klass is exp.Literal and called == ("_annotate_literal",):
+            return _LITERAL, None
+        predicate = issubclass(klass, exp.Binary) and issubclass(klass, exp.Connector | exp.Predicate)
+        if predicate and called == ("_annotate_binary",):
+            return _PREDICATE, None
+        if issubclass(klass, exp.Neg | exp.Paren | exp.Not) and called == ("_annotate_unary",):
+            return _UNARY, None
+        returns = spec.get("returns")
+        if isinstance(returns, exp.DType) and returns != _NULL:
+            return _RETURNS, returns
+    if issubclass(klass, exp.Func | exp.Binary) or klass is exp.Star:
+        return _GENERIC, spec
+    return None
+
+
+_TYPING: dict[type[exp.Expr], tuple[int, object] | None] = {}
+
+
+def _type_node(annotator: TypeAnnotator, typed: dict[int, exp.Expr], node: exp.Expr) -> None:
+    """Type ``node`` as ``annotator.annotate`` types it, when every child is typed already (else leave it).
+
+    :meth:`_Resolver.walk` calls this children first, on the nodes the annotator would type
+    (``node.type`` is None, no ancestor is typed), so the annotator, called afterwards on the
+    whole expression, skips what this typed and types the rest.  Only functions, operators,
+    literals and ``*`` are typed here, by the annotator's own rule for their class
+    (``EXPRESSION_METADATA``), written out for the frequent ones: literals, comparisons and
+    ``AND``/``OR``, ``-x``, ``(x)``, ``NOT``, fixed result types and geometries.  A child typed
+    NULL stops it (the annotator replaces NULL types when it ends).  Every node gets the type
+    and ``nonnull`` mark the annotator gives it (``tests/unit/adql/test_typing.py``).
+    """
+    klass = node.__class__
+    try:
+        typing = _TYPING[klass]
+    except KeyError:
+        typing = _TYPING[klass] = _typing(klass)
+    if typing is None:
+        return
+    for child in node.iter_expressions():
+        child_type = child._type
+        if child_type is None or child_type.this == _NULL or id(child) not in typed:
+            return
+    rule, how = typing
+    if rule == _LITERAL:
+        assert isinstance(node, exp.Literal)
+        dtype = exp.DType.VARCHAR if node.is_string else exp.DType.INT if node.is_int else exp.DType.DOUBLE
+        node._type = dtype.into_expr()
+        node.meta["nonnull"] = True
+    elif rule == _PREDICATE:
+        left, right = node.args.get("this"), node.args.get("expression")
+        if left is None or right is None:
+            return  # the annotator warns about it
+        node._type = _BOOLEAN.into_expr()
+        if isinstance(node, exp.Is) or (left.meta_get("nonnull") is True and right.meta_get("nonnull") is True):
+            node.meta["nonnull"] = True
+    elif rule == _UNARY:
+        operand = node.args.get("this")
+        if operand is None:
+            return
+        node._type = _BOOLEAN.into_expr() if isinstance(node, exp.Not) else operand._type
+        if operand.meta_get("nonnull") is True:
+            node.meta["nonnull"] = True
+    elif rule == _RETURNS:
+        assert isinstance(how, exp.DType)
+        node._type = how.into_expr()
+    elif rule == _SPHERE:
+        assert isinstance(how, str)
+        node._type = sphere_type(how)
+    else:  # the annotator's steps for a node, without a scope (TypeAnnotator.annotate_expression)
+        spec = how if isinstance(how, dict) else None
+        if spec and (function := spec.get("annotator")):
+            function(annotator, node)
+        elif spec and (returns := spec.get("returns")):
+            annotator._set_type(node, returns)
+        else:
+            annotator._set_type(node, exp.DType.UNKNOWN)
+        if node.meta_get("dot_parts"):
+            annotator._restore_dot_parts(node)  # pragma: no cover - no dot access in ADQL
+        return
+    typed[id(node)] = node
 
 
 def _is_text(node: exp.Expr) -> bool:

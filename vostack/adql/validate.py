@@ -23,7 +23,7 @@ from sqlglot.tokenizer_core import Token, TokenType
 
 from vostack.adql.dialect import FUNCTIONS, GEOMETRY_FUNCTIONS, RESERVED_WORDS, ADQLTokenizer
 from vostack.adql.errormap import node_offset, semantic_error, syntax_error
-from vostack.adql.expressions import node_role, nodes
+from vostack.adql.expressions import node_role
 from vostack.errors import ADQLError
 
 __all__ = [
@@ -302,23 +302,43 @@ def check_query(tree: exp.Expr, text: str, udfs: Mapping[str, int | None]) -> Ch
     calls: list[exp.Anonymous] = []
     literal_error = None
     roles = _ROLES
-    for node in nodes(tree):
+    expr = exp.Expr
+    # every node in pre-order (as expressions.nodes lists them), without building the list
+    stack: list[exp.Expr] = [tree]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node = pop()
+        args = node.args
         role = roles.get(node.__class__)
         if role is None:
             role = node_role(node.__class__, (exp.Identifier, exp.Anonymous, _NUMERIC), roles)
         if role == _IDENTIFIER:
-            if not node.args.get("quoted") and node.name.upper() in RESERVED_WORDS:
-                raise syntax_error(_reserved_message(node.name), text, node_offset(node))
+            this = args.get("this")
+            if not args.get("quoted"):
+                name = this if isinstance(this, str) else node.name  # node.name, without its look-ups
+                if name.upper() in RESERVED_WORDS:
+                    raise syntax_error(_reserved_message(name), text, node_offset(node))
+            if type(this) is str and type(args.get("quoted", False)) is bool and args.keys() <= _IDENTIFIER_ARGS:
+                continue  # the usual identifier: a name and a flag, no nodes below it
         elif role == _CALL:
-            if isinstance(node.this, str) and node.this.upper() in GEOMETRY_FUNCTIONS:
+            this = args.get("this")
+            if isinstance(this, str) and this.upper() in GEOMETRY_FUNCTIONS:
                 calls.append(cast(exp.Anonymous, node))
         elif role == _NUMERIC_OPERATOR and literal_error is None:
             literal_error = _string_operand(node, text)
+        for value in reversed(args.values()):
+            if isinstance(value, expr):
+                push(value)
+            elif isinstance(value, list):
+                for item in reversed(value):
+                    if isinstance(item, expr):
+                        push(item)
     return Checked(calls, literal_error)
 
 
 # What check_query's walk looks at in a node (expressions.node_role of Identifier, Anonymous, _NUMERIC)
 _IDENTIFIER, _CALL, _NUMERIC_OPERATOR = 1, 2, 3
+_IDENTIFIER_ARGS = frozenset({"this", "quoted"})
 _ROLES: dict[type, int] = {}
 
 
@@ -646,8 +666,10 @@ class _Checker:
             raise self.fail(f"{self.adql(node)!r} is not ADQL", node)
 
     def column(self, node: exp.Column) -> None:
-        for part in node.parts:
-            if not isinstance(part, exp.Identifier | exp.Star):
+        args = node.args
+        for key in ("catalog", "db", "table", "this"):  # node.parts, without building the list
+            part = args.get(key)
+            if part and not isinstance(part, exp.Identifier | exp.Star):
                 raise self.fail(f"invalid column reference {self.adql(node)!r}", node)
 
     def cast(self, node: exp.Cast) -> None:
