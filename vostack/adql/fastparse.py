@@ -209,14 +209,22 @@ class _Parser:
         alias = exp.TableAlias(this=name, columns=None)
         alias.comments = []  # add_comments(alias.pop_comments())
         self.i += 1  # AS
-        if types[self.i] is not _L_PAREN or types[self.i + 1] is not _T.SELECT:
+        if types[self.i] is not _L_PAREN:
+            raise _Bail
+        query = self.wrapped_select()
+        return exp.CTE(this=query, alias=alias, materialized=None, key_expressions=None)
+
+    def wrapped_select(self) -> exp.Expr:
+        """``(SELECT ...)`` from its opening parenthesis, which the caller has seen."""
+        types = self.types
+        if types[self.i + 1] is not _T.SELECT:
             raise _Bail
         self.i += 1
         query = self.select()
         if types[self.i] is not _R_PAREN:
             raise _Bail
         self.i += 1
-        return exp.CTE(this=query, alias=alias, materialized=None, key_expressions=None)
+        return query
 
     def select(self) -> exp.Select:
         """_parse_select_query from SELECT, then _parse_query_modifiers."""
@@ -407,13 +415,7 @@ class _Parser:
     def derived_table(self) -> exp.Expr:
         """``(SELECT ...) [[AS] alias]``, as _parse_wrapped_select and _parse_subquery build it (ADQL 2.1 §2.2.3)."""
         types = self.types
-        if types[self.i + 1] is not _T.SELECT:
-            raise _Bail
-        self.i += 1
-        query = self.select()
-        if types[self.i] is not _R_PAREN:
-            raise _Bail
-        self.i += 1
+        query = self.wrapped_select()
         query.add_comments([], prepend=True)  # the parenthesis' comments
         tt = types[self.i]
         alias: exp.Expr | None = None
