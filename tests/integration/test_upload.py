@@ -83,6 +83,40 @@ async def test_an_inline_upload_comes_back_with_its_values_and_types(client: htt
         assert result["v"].tolist() == [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
 
 
+async def test_same_named_uploads_of_other_types_on_one_connection(postgres_dsn: str, hipparcos: None) -> None:
+    # the driver caches statements per connection by their text: each upload needs a table name of its own
+    from vostack.cli import build_app
+    from vostack.demo import demo_config
+
+    pool = await db.create_pool(postgres_dsn, max_size=2)  # one for UWS's LISTEN, one for every query
+    tap = TAPService(config=demo_config())
+    tables = [
+        Table({"id": np.array([2**40, 5], dtype=np.int64), "x": [1.5, 2.5]}),
+        Table({"id": np.array([7, 8], dtype=np.int32), "x": np.array([0.5, 1.5], dtype=np.float32)}),
+        Table({"id": ["a", "b"], "x": np.array([3, 4], dtype=np.int16)}),
+    ]
+    try:
+        async with tap.serve(pool):
+            transport = httpx.ASGITransport(app=build_app(tap))
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                for table in tables:
+                    response = await client.post(
+                        "/tap/sync",
+                        data={
+                            "LANG": "ADQL",
+                            "QUERY": "SELECT id, x FROM TAP_UPLOAD.mine ORDER BY x",
+                            "UPLOAD": "mine,param:t",
+                        },
+                        files={"t": ("t.xml", votable(table), "application/x-votable+xml")},
+                    )
+                    assert response.status_code == 200, response.text
+                    result = read(response.content)
+                    assert result["id"].tolist() == table["id"].tolist()
+                    assert result["x"].tolist() == table["x"].tolist()
+    finally:
+        await pool.close()
+
+
 async def test_uploaded_geometries_become_pgsphere_values(client: httpx.AsyncClient) -> None:
     table = Table()
     table["pos"] = np.array([[10.0, 20.0], [200.0, -30.0]])

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.client import HTTPException
 
 from vostack import adql, db
@@ -99,11 +100,18 @@ class Upload:
 
     name: str
     table: UploadedTable
+    key: str = field(default_factory=lambda: secrets.token_hex(4), compare=False)
 
     @property
     def db_name(self) -> str:
-        """The temporary table's name (in ``pg_temp``)."""
-        return self.name.lower()
+        """The temporary table's name (in ``pg_temp``), new for every upload.
+
+        The database driver caches prepared statements per connection by their text, the
+        COPY's look at the target table and the query's own among them: a table of the same
+        name with other column types, on the same pooled connection, would otherwise be
+        written and read with the types of an earlier upload.
+        """
+        return f"{self.name.lower()}_{self.key}"
 
 
 def request_bytes(settings: ServiceConfig) -> int:
