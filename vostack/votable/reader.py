@@ -155,6 +155,8 @@ def _column(field: Any, taken: set[str]) -> UploadedColumn:
         db_type, arraysize = "timestamp", "*"  # results are written in the DALI form, whatever the upload's width
     elif text or arraysize is None:
         db_type = PG_TYPES[datatype]
+        if text and arraysize is None:
+            arraysize = "1"  # one character, said explicitly in the results (VOTable 1.4 §2.2; astropy warns W47)
     elif datatype in ("bit", "boolean") or "x" in arraysize:
         raise _Refused(f"column {raw_name!r}: multi-dimensional or bit arrays are not supported in uploads")
     else:
