@@ -303,6 +303,7 @@ def check_query(tree: exp.Expr, text: str, udfs: Mapping[str, int | None]) -> Ch
     literal_error = None
     roles = _ROLES
     expr = exp.Expr
+    identifier = exp.Identifier
     # every node in pre-order (as expressions.nodes lists them), without building the list
     stack: list[exp.Expr] = [tree]
     pop, push = stack.pop, stack.append
@@ -311,8 +312,25 @@ def check_query(tree: exp.Expr, text: str, udfs: Mapping[str, int | None]) -> Ch
         args = node.args
         role = roles.get(node.__class__)
         if role is None:
-            role = node_role(node.__class__, (exp.Identifier, exp.Anonymous, _NUMERIC), roles)
-        if role == _IDENTIFIER:
+            role = node_role(node.__class__, (exp.Identifier, exp.Anonymous, _NUMERIC, exp.Column), roles)
+        if role == _COLUMN:
+            # a column's names are leaves: checked here, in the order the walk visits them; anything
+            # else below the column (after the names checked so far) makes it walk the column's arguments
+            for value in args.values():
+                if value is None:
+                    continue
+                if type(value) is not identifier:
+                    break
+                names = value.args
+                name = names.get("this")
+                quoted = names.get("quoted", False)
+                if type(name) is not str or type(quoted) is not bool or not names.keys() <= _IDENTIFIER_ARGS:
+                    break
+                if not quoted and name.upper() in RESERVED_WORDS:
+                    raise syntax_error(_reserved_message(name), text, node_offset(value))
+            else:
+                continue
+        elif role == _IDENTIFIER:
             this = args.get("this")
             if not args.get("quoted"):
                 name = this if isinstance(this, str) else node.name  # node.name, without its look-ups
@@ -336,8 +354,8 @@ def check_query(tree: exp.Expr, text: str, udfs: Mapping[str, int | None]) -> Ch
     return Checked(calls, literal_error)
 
 
-# What check_query's walk looks at in a node (expressions.node_role of Identifier, Anonymous, _NUMERIC)
-_IDENTIFIER, _CALL, _NUMERIC_OPERATOR = 1, 2, 3
+# What check_query's walk looks at in a node (expressions.node_role of Identifier, Anonymous, _NUMERIC, Column)
+_IDENTIFIER, _CALL, _NUMERIC_OPERATOR, _COLUMN = 1, 2, 3, 4
 _IDENTIFIER_ARGS = frozenset({"this", "quoted"})
 _ROLES: dict[type, int] = {}
 
@@ -607,7 +625,15 @@ class _Checker:
     def value(self, node: exp.Expr | None) -> None:
         if node is None:
             raise syntax_error("a value is missing", self.text, None)
-        if isinstance(node, exp.Column):
+        late = _LATE_VALUES.get(node.__class__)  # the branch the tests below would reach, found at once
+        if late == _CALL:
+            self.function(cast(exp.Anonymous, node))
+        elif late == _AGGREGATE:
+            self.aggregate(node)
+        elif late == _FUNCTION:
+            for arg in node.iter_expressions():
+                self.value(arg)
+        elif isinstance(node, exp.Column):
             if isinstance(node.this, exp.Star):
                 raise self.fail(f"{self.adql(node)!r} is only allowed in the select list", node)
             self.column(node)
@@ -669,7 +695,7 @@ class _Checker:
         args = node.args
         for key in ("catalog", "db", "table", "this"):  # node.parts, without building the list
             part = args.get(key)
-            if part and not isinstance(part, exp.Identifier | exp.Star):
+            if part and part.__class__ is not _IDENTIFIER_CLASS and not isinstance(part, exp.Identifier | exp.Star):
                 raise self.fail(f"invalid column reference {self.adql(node)!r}", node)
 
     def cast(self, node: exp.Cast) -> None:
@@ -718,9 +744,10 @@ class _Checker:
         return name not in FUNCTIONS and (name in self.udfs or name.startswith("IVO_"))
 
     def function(self, node: exp.Anonymous) -> None:
-        if not isinstance(node.this, str):
+        written = node.this  # node.name, known to be this string
+        if not isinstance(written, str):
             raise self.fail("function names cannot be delimited identifiers", node)
-        name = node.name.upper()
+        name = written.upper()
         args = node.expressions
         if name in FUNCTIONS:
             low, high = FUNCTIONS[name]
@@ -768,6 +795,37 @@ class _Checker:
 
 
 _STRING_FUNCTIONS = (exp.Lower, exp.Upper, exp.Coalesce)
+_IDENTIFIER_CLASS = exp.Identifier
+
+# _Checker.value tests a node against these classes (in this order) before the aggregates, the functions and
+# exp.Anonymous; a node whose class is exactly one of those late ones and none of these goes to its branch at once
+_EARLY_VALUES = (
+    exp.Column,
+    exp.HexString,
+    exp.Literal,
+    exp.Null,
+    exp.Boolean,
+    exp.Concat,
+    exp.Neg,
+    exp.BitwiseNot,
+    exp.Paren,
+    *_ARITHMETIC,
+    exp.Subquery,
+    exp.Cast,
+    exp.Round,
+    exp.Trunc,
+    exp.Rand,
+)
+_AGGREGATE, _FUNCTION = 5, 6  # (and _CALL)
+_LATE_VALUES: dict[type, int] = {}
+for _late, _kind, _before in (
+    (_AGGREGATES, _AGGREGATE, _EARLY_VALUES),
+    (_FUNCTIONS, _FUNCTION, (*_EARLY_VALUES, *_AGGREGATES)),
+    ((exp.Anonymous,), _CALL, (*_EARLY_VALUES, *_AGGREGATES, *_FUNCTIONS)),
+):
+    for _klass in _late:
+        if not issubclass(_klass, _before):
+            _LATE_VALUES.setdefault(_klass, _kind)
 
 
 def _unparen(node: exp.Expr) -> exp.Expr:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlglot.errors import TokenError
 from sqlglot.tokenizer_core import Token, TokenType
@@ -228,6 +228,7 @@ def test_text_of_tricky_characters_agrees(text: str) -> None:
 @_SETTINGS
 @given(queries(), st.lists(st.sampled_from([" ", "\n", "\t", "  ", " -- c\n", "\r\n"]), min_size=1, max_size=5))
 def test_generated_queries_are_read_as_sqlglot_reads_them(query: str, spaces: list[str]) -> None:
+    assume("--" not in query)  # "- -x" written "--x" starts a comment: another text, which sqlglot may refuse
     words = query.split(" ")
     text = "".join(word + spaces[index % len(spaces)] for index, word in enumerate(words))
     # only a keyword phrase broken over lines falls back
