@@ -224,13 +224,23 @@ def to_postgres(
 _POINT, _CIRCLE, _POLYGON = geo.POINT, geo.CIRCLE, geo.POLYGON
 _REGIONS = frozenset({_CIRCLE, _POLYGON})
 _ANY = frozenset({_POINT, _CIRCLE, _POLYGON})
+_POINTS = frozenset({_POINT})
 _NAMES = {_POINT: "a point", _CIRCLE: "a circle", _POLYGON: "a polygon"}
 _TEXT_TYPES = frozenset({_DT.TEXT, _DT.VARCHAR, _DT.CHAR, _DT.BOOLEAN})
 _PREDICATES = (geo.ADQLContains, geo.ADQLIntersects)
 
 
+_USERDEFINED = _DT.USERDEFINED
+
+
 def _kind(node: exp.Expr) -> str | None:
-    return geo.geometry_kind(node.type)
+    datatype = node.type
+    if datatype is None or datatype.this != _USERDEFINED:
+        return None
+    kind = datatype.args.get("kind")
+    if type(kind) is str and kind in _ANY:  # what geometry_kind answers, without its str() and lower()
+        return kind
+    return geo.geometry_kind(datatype)
 
 
 def _check_geometry(node: geo.ADQLFunction, text: str) -> None:
@@ -247,13 +257,13 @@ def _check_geometry(node: geo.ADQLFunction, text: str) -> None:
             if _kind(arg) is not None or _is_text(arg):
                 raise semantic_error("POINT takes two numbers (longitude and latitude in degrees)", text, arg)
     elif isinstance(node, geo.ADQLCircle | geo.ADQLBox):
-        expect(node.this, frozenset({_POINT}), "a point as its centre")
+        expect(node.this, _POINTS, "a point as its centre")
         radius = _literal(node.args["radius"]) if isinstance(node, geo.ADQLCircle) else None
         if radius is not None and not 0 <= radius <= 90:
             raise semantic_error("a CIRCLE radius must be between 0 and 90 degrees", text, node.args["radius"])
     elif isinstance(node, geo.ADQLPolygon):
         for vertex in node.expressions:
-            expect(vertex, frozenset({_POINT}), "points as its vertices")
+            expect(vertex, _POINTS, "points as its vertices")
     elif isinstance(node, geo.ADQLContains):
         expect(node.this, _ANY, "a geometry as its first argument")
         expect(node.expression, _REGIONS, "a circle or polygon as its second argument")
@@ -263,10 +273,10 @@ def _check_geometry(node: geo.ADQLFunction, text: str) -> None:
         if _kind(node.this) == _POINT and _kind(node.expression) == _POINT:
             raise semantic_error("INTERSECTS expects at least one circle or polygon", text, node)
     elif isinstance(node, geo.ADQLDistance):
-        expect(node.this, frozenset({_POINT}), "points")
-        expect(node.expression, frozenset({_POINT}), "points")
+        expect(node.this, _POINTS, "points")
+        expect(node.expression, _POINTS, "points")
     elif isinstance(node, geo.ADQLCoord1 | geo.ADQLCoord2):
-        expect(node.this, frozenset({_POINT}), "a point")
+        expect(node.this, _POINTS, "a point")
     elif isinstance(node, geo.ADQLArea | geo.ADQLCentroid | geo.ADQLCoordSys):
         expect(node.this, _ANY, "a geometry")
 
@@ -321,10 +331,26 @@ def _operator(this: exp.Expr, other: exp.Expr, op: str) -> exp.Expr:
     return node
 
 
+def _holds_column(node: exp.Expr) -> bool:
+    """Whether ``node`` is or contains a column reference (``node.find(exp.Column)``, without a generator per node)."""
+    stack = [node]
+    expr = exp.Expr
+    while stack:
+        current = stack.pop()
+        if isinstance(current, exp.Column):
+            return True
+        for value in current.args.values():
+            if isinstance(value, expr):
+                stack.append(value)
+            elif isinstance(value, list):
+                stack.extend(item for item in value if isinstance(item, expr))
+    return False
+
+
 def _mirrored(point: exp.Expr, circle: exp.Expr) -> exp.Expr:
     """``point <@ circle``, and ``centre <@ scircle(point, r)`` with it when both points hold columns."""
     inside = _operator(point, circle, "<@")
-    if not (isinstance(circle, geo.ADQLCircle) and point.find(exp.Column) and circle.this.find(exp.Column)):
+    if not (isinstance(circle, geo.ADQLCircle) and _holds_column(point) and _holds_column(circle.this)):
         return inside
     mirror = geo.ADQLCircle(this=_copy(point), radius=_copy(circle.args["radius"]))
     mirror.type = geo.sphere_type(_CIRCLE)

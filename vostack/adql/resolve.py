@@ -677,7 +677,7 @@ class _Resolver:
         if isinstance(node, exp.Cast) and node.to.this == exp.DType.USERDEFINED:  # pragma: no cover - validate
             raise self.error(f"CAST to {node.to.sql(dialect=ADQL)} is not supported by this service", node)
         typing = typing and node.type is None  # the annotator skips a typed node and all below it
-        for child in list(node.iter_expressions()):
+        for child in _children(node):
             if isinstance(child, exp.Column):
                 new, _ = self.column(child, scope, aliases)
                 if new is not child:
@@ -784,10 +784,14 @@ class _Resolver:
             written = self.written(node)
             raise self.error(f"unknown column {written!r}{did_you_mean(node.name, names)}", node)
         source, output = found
-        _put(node, "catalog", None)
-        _put(node, "db", None)
-        _put(node, "table", _quoted(source.name, node.args.get("table")) if source is not None else None)
-        _put(node, "this", _quoted(output.name, node.this))
+        args = node.args
+        # _put(node, key, None) for the names a column reference loses: set() only when the key is there
+        if "catalog" in args:
+            node.set("catalog", None)
+        if "db" in args:
+            node.set("db", None)
+        _put(node, "table", _quoted(source.name, args.get("table")) if source is not None else None)
+        _put(node, "this", _quoted(output.name, args.get("this")))
         node.type = output.type
         self.fields_of[id(node)] = output.field
         if self.typed is not None and output.type.this != exp.DType.UNKNOWN:
@@ -797,14 +801,17 @@ class _Resolver:
     def lookup(self, node: exp.Column, scope: _Scope) -> tuple[_Source | None, OutputColumn] | None:
         """The source and column a column reference means, searching outer scopes too."""
         identifier = node.this
-        if node.table:
+        table = node.args.get("table")
+        # node.table, read directly for the usual identifier
+        if table.this if type(table) is exp.Identifier else node.table:
             source = self.find_source(node, scope)
             hits = source.find(identifier)
             if not hits:
                 suggestion = did_you_mean(identifier.name, [c.name for c in source.columns])
                 raise self.error(f"unknown column {self.written(node)!r}{suggestion}", node)
             return source, source.columns[hits[0]]
-        for level in scope.chain():
+        level: _Scope | None = scope
+        while level is not None:  # scope.chain(), without a generator
             for name, output in level.merged.items():
                 if matches(identifier, name):
                     return None, output
@@ -817,6 +824,7 @@ class _Resolver:
                 raise self.error(f"column {self.written(node)!r} is ambiguous (it is in {tables}): qualify it", node)
             if candidates:
                 return candidates[0]
+            level = level.parent
         return None
 
     def find_source(self, node: exp.Column, scope: _Scope, *, star: bool = False) -> _Source:
@@ -827,12 +835,14 @@ class _Resolver:
             written = str(table.this)
             quoted = bool(table.args.get("quoted"))
             lowered = written.lower()
-            for level in scope.chain():
+            level: _Scope | None = scope
+            while level is not None:  # scope.chain(), without a generator
                 found = [s for s in level.sources if (s.name == written if quoted else s.name.lower() == lowered)]
                 if len(found) == 1:
                     return found[0]
                 if found:
                     break  # ambiguous: raised below
+                level = level.parent
         parts = [p for p in (args.get("catalog"), args.get("db"), table) if p]
         for level in scope.chain():
             found = [s for s in level.sources if self.is_source(s, parts)]
@@ -957,10 +967,18 @@ def _type_node(annotator: TypeAnnotator, typed: dict[int, exp.Expr], node: exp.E
         typing = _TYPING[klass] = _typing(klass)
     if typing is None:
         return
-    for child in node.iter_expressions():
-        child_type = child._type
-        if child_type is None or child_type.this == _NULL or id(child) not in typed:
-            return
+    expr = exp.Expr
+    for value in node.args.values():
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, expr):
+                    item_type = item._type
+                    if item_type is None or item_type.this == _NULL or id(item) not in typed:
+                        return
+        elif isinstance(value, expr):
+            child_type = value._type
+            if child_type is None or child_type.this == _NULL or id(value) not in typed:
+                return
     rule, how = typing
     if rule == _LITERAL:
         assert isinstance(node, exp.Literal)
@@ -999,6 +1017,20 @@ def _type_node(annotator: TypeAnnotator, typed: dict[int, exp.Expr], node: exp.E
             annotator._restore_dot_parts(node)  # pragma: no cover - no dot access in ADQL
         return
     typed[id(node)] = node
+
+
+def _children(node: exp.Expr) -> list[exp.Expr]:
+    """``list(node.iter_expressions())``, without a generator per node."""
+    children: list[exp.Expr] = []
+    expr = exp.Expr
+    for value in node.args.values():
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, expr):
+                    children.append(item)
+        elif isinstance(value, expr):
+            children.append(value)
+    return children
 
 
 def _is_text(node: exp.Expr) -> bool:
