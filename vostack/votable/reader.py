@@ -156,7 +156,9 @@ def _column(field: Any, taken: set[str]) -> UploadedColumn:
     elif text or arraysize is None:
         db_type = PG_TYPES[datatype]
         if text and arraysize is None:
-            arraysize = "1"  # one character, said explicitly in the results (VOTable 1.4 §2.2; astropy warns W47)
+            # one character, stored as text: results say "*" (arraysize="1" is deprecated since VOTable 1.3
+            # Erratum 3, and readers such as astropy warn about a char FIELD without arraysize)
+            arraysize = "*"
     elif datatype in ("bit", "boolean") or "x" in arraysize:
         raise _Refused(f"column {raw_name!r}: multi-dimensional or bit arrays are not supported in uploads")
     else:

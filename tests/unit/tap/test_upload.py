@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from lxml import etree
 
@@ -67,12 +69,13 @@ def upload(name: str) -> Upload:
 
 
 def test_tap_upload_tables_resolve_to_their_temporary_tables_and_join_published_ones() -> None:
-    tableset = with_uploads(CATALOGUE, [upload("Mine")])
+    mine = upload("Mine")
+    tableset = with_uploads(CATALOGUE, [mine])
     assert tableset.table("TAP_UPLOAD.mine") is not None and tableset.table("cat.main") is not None
     translation = adql.translate(
         'SELECT u.ra, u."size", u.pos, m.dec FROM TAP_UPLOAD.Mine AS u JOIN cat.main AS m ON u.ra = m.ra', tableset
     )
-    assert '"pg_temp"."mine" AS "u"' in translation.sql
+    assert f'"pg_temp"."mine_{mine.key}" AS "u"' in translation.sql
     assert '"cat"."main" AS "m"' in translation.sql
     assert [(f.name, f.datatype, f.xtype, f.unit) for f in translation.fields] == [
         ("ra", "double", None, "deg"),
@@ -90,8 +93,10 @@ def test_without_uploads_the_published_tables_are_untouched() -> None:
 
 
 def test_temporary_tables_carry_the_database_types() -> None:
-    (table,) = temp_tables([upload("Mine")])
-    assert table.name == "mine"
+    mine = upload("Mine")
+    (table,) = temp_tables([mine])
+    assert re.fullmatch(r"mine_[0-9a-f]{8}", table.name) and table.name == f"mine_{mine.key}"
+    assert temp_tables([upload("Mine")])[0].name != table.name  # a name of its own: see Upload.db_name
     assert table.columns == (("ra", "double precision"), ("size", "integer"), ("pos", "spoint"))
     assert table.rows == [(1.0, 2, "(1d, 2d)")]
 
