@@ -30,7 +30,6 @@ from __future__ import annotations
 import io
 import math
 import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -131,9 +130,9 @@ def _check_markup(data: bytes) -> None:
 def _parse(data: bytes) -> Any:
     from astropy.io.votable import parse  # imported late: astropy is slow to import
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        votable = parse(io.BytesIO(data), verify="ignore")
+    # verify="ignore" silences astropy's VOTable warnings itself: no warnings.catch_warnings() here, which
+    # is not thread-safe (this runs in worker threads; two of them could leave a filter installed for good)
+    votable = parse(io.BytesIO(data), verify="ignore")
     tables = list(votable.iter_tables())
     if not tables:
         raise _Refused("no TABLE")
