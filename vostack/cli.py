@@ -158,7 +158,7 @@ async def _serve(
             serving = asyncio.ensure_future(server.serve(sockets=[listener]))
             while not server.started:  # announce the URL only once it accepts connections
                 if serving.done():
-                    await serving  # a bind error surfaces here
+                    await serving  # a start-up error surfaces here (the port is bound already)
                     return
                 await asyncio.sleep(0.05)
             url = f"http://{host}:{port}/tap"
