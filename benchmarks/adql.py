@@ -1,16 +1,19 @@
-"""Micro benchmark of ADQL parse + translate, against a bare ``sqlglot.parse_one`` of the same text.
+"""Micro benchmark of ADQL translation, against a bare ``sqlglot.parse_one`` of the same text.
 
 For each typical query (cone search, crossmatch, aggregate, common table expression, …) it times,
 in the same run and interleaved:
 
-* ``translate``: a cold :func:`vostack.adql.translate` (tokenize, parse, ADQL checks, name
-  resolution, type inference, pgSphere morphing, PostgreSQL generation);
-* ``cached``: :meth:`vostack.adql.Translator.translate` of a text it translated before (what a
-  TAP service pays for a repeated query);
+* ``cold``: :meth:`vostack.adql.Translator.translate` of a query shape it has not seen (its cache
+  cleared first): the shape scan, tokenize, parse, ADQL checks, name resolution, type inference,
+  pgSphere morphing, PostgreSQL generation and the template of the shape; the service's per-table
+  column metadata is warm, as in a running service;
+* ``shape hit``: the same Translator given the query with other values (another position, another
+  magnitude limit: :data:`VARY`), a text it has not seen but whose shape it has: what a script
+  running a cone search at many positions pays per query;
 * ``parse_one``: a bare ``sqlglot.parse_one`` of the text (sqlglot's default dialect, ``tsql`` when
   that cannot read ``TOP``): the floor any sqlglot-based translator pays.
 
-It prints the medians per query, in microseconds, and their ratios to the floor.
+It prints the medians per query, in microseconds, and the ratios of cold and hit to the floor.
 Run from the project root::
 
     PYTHONPATH=. python benchmarks/adql.py [--repeat N]
@@ -19,10 +22,10 @@ Run from the project root::
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import time
-from collections.abc import Callable, Sequence
-from functools import partial
+from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import version
 
 import sqlglot
@@ -46,6 +49,28 @@ QUERIES = {
     "bright AS (SELECT hip FROM hipparcos.main WHERE hpmag < 3) "
     "SELECT n.hip, n.ra, n.dec FROM near AS n JOIN bright AS b ON n.hip = b.hip ORDER BY n.hip",
 }
+
+
+#: The literals of each query that a script would vary (positions, limits), and the values they take.
+VARY = {
+    "simple": {"5": ["4", "6", "7"]},
+    "cone": {"83.8": ["10.1", "201.3", "359.9"], "-5.4": ["-60.2", "-0.1", "-89.5"]},
+    "distance": {"83.8": ["10.1", "201.3", "359.9"], "-5.4": ["-60.2", "-0.1", "-89.5"]},
+    "crossmatch": {"hpmag < 6": ["hpmag < 5", "hpmag < 7", "hpmag < 8"]},
+    "aggregate": {"plx > 10": ["plx > 11", "plx > 20", "plx > 99"], "> 5": ["> 6", "> 2", "> 50"]},
+    "cte": {"plx > 50": ["plx > 40", "plx > 30", "plx > 60"], "hpmag < 3": ["hpmag < 2", "hpmag < 4", "hpmag < 1"]},
+}
+
+
+def variants(name: str) -> list[str]:
+    """The query ``name`` with its varied literals at each of their values."""
+    texts = []
+    for position in range(3):
+        text = QUERIES[name]
+        for old, new in VARY[name].items():
+            text = text.replace(old, new[position])
+        texts.append(text)
+    return texts
 
 
 def tableset() -> TableSet:
@@ -93,17 +118,32 @@ def floor(text: str) -> Callable[[], object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=2000)
+    parser.add_argument("--row-limit", type=int, default=1001, help="the row limit TAP adds (MAXREC + 1)")
     args = parser.parse_args()
     tables = tableset()
-    cache = Translator(tables)
-    print(f"sqlglot {version('sqlglot')}, median of {args.repeat} runs")
-    print(f"{'query':<12}{'translate µs':>14}{'cached µs':>11}{'parse_one µs':>14}{'ratio':>8}{'cached ratio':>14}")
+    limit = args.row_limit
+    print(f"sqlglot {version('sqlglot')}, median of {args.repeat} runs, row limit {limit}")
+    print(f"{'query':<12}{'cold µs':>9}{'hit µs':>8}{'parse_one µs':>14}{'cold ratio':>12}{'hit ratio':>11}{'hits':>7}")
     for name, text in QUERIES.items():
-        assert cache.translate(text) == translate(text, tables)
-        ours, cached, bare = medians_us(
-            [partial(translate, text, tables), partial(cache.translate, text), floor(text)], args.repeat
+        cold_cache, hit_cache = Translator(tables), Translator(tables)
+        texts = variants(name)
+        assert all(hit_cache.translate(t, row_limit=limit) == translate(t, tables, row_limit=limit) for t in texts)
+        cycle = itertools.cycle(texts)
+
+        def cold(text: str = text, cache: Translator = cold_cache) -> object:
+            cache.clear()
+            return cache.translate(text, row_limit=limit)
+
+        def hit(cache: Translator = hit_cache, texts: Iterator[str] = cycle) -> object:
+            return cache.translate(next(texts), row_limit=limit)
+
+        misses = hit_cache.misses
+        ours, cached, bare = medians_us([cold, hit, floor(text)], args.repeat)
+        hit_rate = 1 - (hit_cache.misses - misses) / (args.repeat + min(50, args.repeat))
+        print(
+            f"{name:<12}{ours:>9.0f}{cached:>8.1f}{bare:>14.0f}{ours / bare:>12.2f}{cached / bare:>11.3f}"
+            f"{hit_rate:>7.0%}"
         )
-        print(f"{name:<12}{ours:>14.0f}{cached:>11.1f}{bare:>14.0f}{ours / bare:>8.2f}{cached / bare:>14.4f}")
 
 
 if __name__ == "__main__":

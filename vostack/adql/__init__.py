@@ -2,8 +2,8 @@
 
 Only this package imports sqlglot; every sqlglot error is converted into the
 :mod:`vostack.errors` hierarchy at its boundary.  :func:`translate` works from
-scratch on every call; a :class:`Translator` (or the shared one :func:`translator`
-keeps per published TableSet) caches the translations of repeated query texts.
+scratch on every call; a :class:`Translator` (one per published TableSet, kept by the
+service that owns it) caches translations by query shape.
 
 Spatial indexes
 ---------------
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from vostack.adql.dialect import delimit, require_interpreted_sqlglot
 from vostack.adql.features import language_features
-from vostack.adql.query import Query, Translation, Translator, parse, translate, translator
+from vostack.adql.query import Query, Translation, Translator, parse, translate
 from vostack.adql.udf import BUILTIN_UDFS, UDF
 from vostack.errors import ADQLError, ADQLSemanticError, ADQLSyntaxError
 
@@ -45,5 +45,4 @@ __all__ = [
     "language_features",
     "parse",
     "translate",
-    "translator",
 ]

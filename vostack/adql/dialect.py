@@ -32,10 +32,9 @@ from typing import Any, ClassVar
 from sqlglot import exp, generator, parser, tokens
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.dialects.postgres import Postgres
-from sqlglot.errors import ParseError
+from sqlglot.errors import ErrorLevel, ParseError
 from sqlglot.optimizer.annotate_types import TypeAnnotator
 from sqlglot.tokenizer_core import Token, TokenType
-from sqlglot.trie import new_trie
 
 from vostack.adql import expressions as geo
 
@@ -53,6 +52,7 @@ __all__ = [
     "ADQLParser",
     "ADQLTokenizer",
     "delimit",
+    "parse_statements",
 ]
 
 #: SQL-92 reserved words (ADQL 2.1 §2.1, SQL reserved keywords); unquoted, never identifiers.
@@ -258,39 +258,43 @@ def _arg_type(expression: exp.Expr, key: str = "this") -> exp.DType:
     return arg.type.this if isinstance(arg, exp.Expr) and arg.type is not None else _DT.UNKNOWN
 
 
+def _typed(expression: exp.Expr, dtype: exp.DType | exp.DataType) -> exp.Expr:
+    """``expression`` with its type set (what an ``EXPRESSION_METADATA`` annotator returns)."""
+    expression.type = dtype if isinstance(dtype, exp.DataType) else dtype.into_expr()
+    return expression
+
+
+#: sqlglot's own rule for arithmetic operators (the annotator its ``EXPRESSION_METADATA`` gives ``-``).
+_BINARY: Callable[[TypeAnnotator, exp.Expr], exp.Expr] = Postgres.EXPRESSION_METADATA[exp.Sub]["annotator"]
+
+
 def _annotate_sum(self: TypeAnnotator, expression: exp.Expr) -> exp.Expr:
     arg = _arg_type(expression)
     if isinstance(expression.this, exp.Distinct) and expression.this.expressions:
         inner = expression.this.expressions[0]
         arg = inner.type.this if inner.type is not None else _DT.UNKNOWN
-    result = _DT.BIGINT if arg in _INTEGERS else _DT.FLOAT if arg == _DT.FLOAT else _DT.DOUBLE
-    return self._set_type(expression, result)
-
-
-def _annotate_div(self: TypeAnnotator, expression: exp.Div) -> exp.Expr:
-    # ADQL division follows SQL (and PostgreSQL): integer / integer is an integer
-    return self._annotate_binary(expression)
+    return _typed(expression, _DT.BIGINT if arg in _INTEGERS else _DT.FLOAT if arg == _DT.FLOAT else _DT.DOUBLE)
 
 
 def _annotate_mod(self: TypeAnnotator, expression: exp.Mod) -> exp.Expr:
     if _arg_type(expression) in _INTEGERS and _arg_type(expression, "expression") in _INTEGERS:
-        return self._annotate_binary(expression)
-    return self._set_type(expression, _DT.DOUBLE)
+        return _BINARY(self, expression)
+    return _typed(expression, _DT.DOUBLE)
 
 
 def _annotate_hex(self: TypeAnnotator, expression: exp.HexString) -> exp.Expr:
     # PostgreSQL types an integer literal by its size; ADQL hex literals are integers (ADQL 2.1 §2.1.4)
     value = int(expression.this or "0", 16)
-    return self._set_type(expression, _DT.INT if value <= 2**31 - 1 else _DT.BIGINT)
+    return _typed(expression, _DT.INT if value <= 2**31 - 1 else _DT.BIGINT)
 
 
 def _annotate_udf(self: TypeAnnotator, expression: exp.Expr) -> exp.Expr:
     returns = expression.meta.get("returns")
-    return self._set_type(expression, returns.copy() if isinstance(returns, exp.DataType) else _DT.UNKNOWN)
+    return _typed(expression, returns.copy() if isinstance(returns, exp.DataType) else _DT.UNKNOWN)
 
 
 def _sphere(kind: str) -> Callable[[TypeAnnotator, exp.Expr], exp.Expr]:
-    return lambda self, expression: self._set_type(expression, geo.sphere_type(kind))
+    return lambda self, expression: _typed(expression, geo.sphere_type(kind))
 
 
 #: The pgSphere type of the value of each geometry constructor (ADQL 2.1 §4.2).
@@ -335,7 +339,8 @@ EXPRESSION_METADATA: dict[type[exp.Expr], dict[str, Any]] = {
     },
     exp.Sum: {"annotator": _annotate_sum},
     exp.Mod: {"annotator": _annotate_mod},
-    exp.Div: {"annotator": _annotate_div},
+    # ADQL division follows SQL (and PostgreSQL): integer / integer is an integer
+    exp.Div: {"annotator": _BINARY},
     exp.DPipe: {"returns": _DT.TEXT},
     # ADQL 2.1 §4.2: geometry values are pgSphere values, the functions return numbers
     **{klass: {"annotator": _sphere(kind)} for klass, kind in SPHERE_KINDS.items()},
@@ -349,7 +354,7 @@ EXPRESSION_METADATA: dict[type[exp.Expr], dict[str, Any]] = {
     geo.SphereOperator: {"returns": _DT.BOOLEAN},
     geo.ADQLInUnit: {"returns": _DT.DOUBLE},
     geo.ADQLUserFunction: {"annotator": _annotate_udf},
-    geo.DaliGeometry: {"annotator": lambda self, e: self._set_type(e, geo.sphere_type(e.args["kind"].this))},
+    geo.DaliGeometry: {"annotator": lambda self, e: _typed(e, geo.sphere_type(e.args["kind"].this))},
     exp.HexString: {"annotator": _annotate_hex},
 }
 
@@ -429,20 +434,6 @@ class ADQLTokenizer(tokens.Tokenizer):
     NESTED_COMMENTS = False
 
 
-# The base class adds Jinja's "{#" to every tokenizer's comments; ADQL has only "--".
-ADQLTokenizer._COMMENTS = {"--": None}
-ADQLTokenizer._KEYWORD_TRIE = new_trie(
-    key.upper()
-    for key in (
-        *ADQLTokenizer.KEYWORDS,
-        *ADQLTokenizer._COMMENTS,
-        *ADQLTokenizer._QUOTES,
-        *ADQLTokenizer._FORMAT_STRINGS,
-    )
-    if " " in key or any(single in key for single in ADQLTokenizer.SINGLE_TOKENS)
-)
-
-
 class ADQLParser(parser.Parser):
     """sqlglot's parser restricted to ADQL's functions, predicates and clauses (ADQL 2.1 Appendix A)."""
 
@@ -467,26 +458,12 @@ class ADQLParser(parser.Parser):
     QUERY_MODIFIER_PARSERS: ClassVar[dict[Any, Callable[..., Any]]] = {
         key: parser.Parser.QUERY_MODIFIER_PARSERS[key]
         for key in (TokenType.WHERE, TokenType.GROUP_BY, TokenType.HAVING, TokenType.ORDER_BY)
-    } | {TokenType.OFFSET: lambda self: ("offset", self._parse_offset())}
+    } | {TokenType.OFFSET: parser.Parser.QUERY_MODIFIER_PARSERS[TokenType.OFFSET]}
     QUERY_MODIFIER_TOKENS: ClassVar[set[Any]] = set(QUERY_MODIFIER_PARSERS)
     COLUMN_OPERATORS: ClassVar[dict[Any, Any]] = {
         TokenType.DOT: parser.Parser.COLUMN_OPERATORS[TokenType.DOT],
     }
     PLACEHOLDER_PARSERS: ClassVar[dict[Any, Callable[..., Any]]] = {}
-
-    def _parse_offset(self, this: exp.Expr | None = None) -> exp.Expr | None:
-        # ADQL 2.1 §2.2: "OFFSET unsigned_decimal", without SQL:2008's ROW/ROWS.
-        if not self._match(TokenType.OFFSET):
-            return this
-        return self.expression(exp.Offset(this=this, expression=self._parse_term()))
-
-    def raise_error(self, message: str, token: Token = parser.SENTINEL_NONE) -> None:
-        """Raise at once, recording the offending token's offset for line/column reporting."""
-        at_end = not token and not self._curr
-        token = token or self._curr or self._prev or Token.string("")
-        error = ParseError.new(message, description=message, line=token.line, col=token.col)
-        error.errors[0].update(start=token.start, text=token.text, at_end=at_end)
-        raise error
 
 
 def _function(name: str) -> Callable[[generator.Generator, exp.Expr], str]:
@@ -553,6 +530,41 @@ class ADQL(Dialect):
     Tokenizer = ADQLTokenizer
     Parser = ADQLParser
     Generator = ADQLGenerator
+
+
+def parse_statements(tokens: list[Token], text: str) -> list[exp.Expr]:
+    """The statements ADQLParser reads from ``tokens`` (ADQL 2.1 Appendix A); a ParseError on the first error.
+
+    The error's ``errors[0]`` gets ``start`` (the offset of the token it is about) and ``at_end``
+    (the query ended where more was expected), for :mod:`vostack.adql.errormap`.
+    """
+    try:
+        return _statements(tokens, text)
+    except ParseError as exc:
+        if exc.errors:
+            offset = _error_offset(exc)
+            at_end = False
+            if tokens and offset == tokens[-1].start:
+                # the parser reports a missing token at the last one it read: read the tokens again with
+                # one more; unless the same token is reported again, the query ended too early
+                end = Token(TokenType.UNKNOWN, "", line=tokens[-1].line, col=tokens[-1].col, start=len(text))
+                at_end = True
+                try:
+                    _statements([*tokens, end], text)
+                except ParseError as again:
+                    at_end = not again.errors or _error_offset(again) >= len(text)
+            exc.errors[0].update(start=offset, text=exc.errors[0].get("highlight") or "", at_end=at_end)
+        raise
+
+
+def _statements(tokens: list[Token], text: str) -> list[exp.Expr]:
+    # the whole text as context: the length of the context before the highlighted token is its offset
+    reader = ADQLParser(dialect=ADQL, error_level=ErrorLevel.IMMEDIATE, error_message_context=len(text) + 1)
+    return [statement for statement in reader.parse(tokens, text) if statement]
+
+
+def _error_offset(exc: ParseError) -> int:
+    return len(exc.errors[0].get("start_context") or "")
 
 
 _REGULAR_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*\Z")

@@ -49,8 +49,8 @@ def node_offset(node: exp.Expr | None) -> int | None:
         return None
     best: int | None = None
     for sub in node.walk():
-        meta = sub._meta
-        if meta and "start" in meta:
+        meta = sub.meta
+        if "start" in meta:
             start = meta["start"]
             if isinstance(start, int) and (best is None or start < best):
                 best = start

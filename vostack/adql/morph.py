@@ -39,6 +39,7 @@ from sqlglot import exp
 from vostack.adql import expressions as geo
 from vostack.adql.errormap import semantic_error
 from vostack.adql.resolve import Resolved
+from vostack.adql.shapes import pin
 
 __all__ = ["to_postgres"]
 
@@ -78,9 +79,10 @@ def _copy(node: exp.Expr) -> exp.Expr:
     # storing the value and linking its nodes to the target, done here directly
     while stack:
         source, target = stack.pop()
-        target._type = source._type
-        if source._meta is not None:
-            target._meta = dict(source._meta)
+        target.type = source.type
+        meta = source.meta
+        if meta:
+            target.meta.update(meta)
         args = target.args
         for key, value in source.args.items():
             if isinstance(value, expr):
@@ -288,6 +290,7 @@ def _literal(node: exp.Expr) -> float | None:
     if isinstance(node, exp.Neg):
         sign, node = -1.0, _unparen(node.this)
     if isinstance(node, exp.Literal) and not node.is_string:
+        pin(node)  # the translation depends on the value read
         return sign * float(node.this)
     return None
 
@@ -394,6 +397,8 @@ def _booleanize(node: exp.Expr) -> exp.Expr | None:
         return None
     for call, literal in ((node.this, node.expression), (node.expression, node.this)):
         call = _unparen(call)
+        if isinstance(call, _PREDICATES):
+            pin(_unparen(literal))  # = 1 and = 0 become predicates, other values stay comparisons
         bit = _bit(literal)
         if isinstance(call, _PREDICATES) and bit is not None:
             predicate = _predicate(call)

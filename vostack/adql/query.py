@@ -6,13 +6,12 @@ schema-dependent stages: :mod:`vostack.adql.resolve` (tables and columns of the
 published :class:`~vostack.schema.TableSet`), :mod:`vostack.adql.fields` (the
 VOTable ``FIELD`` of every output column), :mod:`vostack.adql.morph` (pure tree
 rewrites for PostgreSQL) and the :class:`~vostack.adql.pgsphere.PgSphere`
-generator.  :func:`translate` caches no translation (only each published table's typed
-columns, :func:`vostack.adql.resolve.published_columns`): every call works on a fresh tree.
+generator.  :func:`translate` caches nothing: every call works on a fresh tree.
 
 A :class:`Translator` is bound to one TableSet and set of user-defined functions and
-remembers its recent translations, so that a repeated query text (TOPCAT, pyvo and
-portals send the same queries again and again) is translated once; :func:`translator`
-hands out one shared :class:`Translator` per TableSet object.
+remembers its recent translations by query shape (:mod:`vostack.adql.shapes`), so that a
+repeated query, or the same query with other values (a cone search at many positions,
+TOPCAT's and portals' generated queries), is parsed once.
 """
 
 from __future__ import annotations
@@ -23,19 +22,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sqlglot import exp
-from sqlglot.errors import ErrorLevel
 
-from vostack.adql import fastparse, lexer, morph, resolve
 from vostack.adql import fields as fields_
-from vostack.adql.dialect import ADQL
+from vostack.adql import morph, resolve
+from vostack.adql.dialect import ADQL, parse_statements
 from vostack.adql.errormap import sqlglot_errors, syntax_error
 from vostack.adql.expressions import build_geometry
-from vostack.adql.pgsphere import PgSphere
+from vostack.adql.pgsphere import PgSphere, PgSphereGenerator
+from vostack.adql.shapes import Shape, Template, shape_of, template_of
 from vostack.adql.udf import UDF, declared
 from vostack.adql.validate import MAX_QUERY_LENGTH, Checked, check_query, check_tokens, parse_udf_signatures
 from vostack.schema import Field, TableSet
 
-__all__ = ["Query", "Translation", "Translator", "parse", "translate", "translator"]
+__all__ = ["Query", "Translation", "Translator", "parse", "translate"]
 
 _DIALECT = ADQL()
 _OUTPUT = PgSphere()
@@ -107,17 +106,11 @@ def _parse(text: str, signatures: Mapping[str, int | None]) -> tuple[Query, Chec
     if len(text) > MAX_QUERY_LENGTH:
         raise syntax_error(f"the query is longer than {MAX_QUERY_LENGTH} characters", text)
     with sqlglot_errors(text):
-        # the fast tokenizer; when it is not certain (None) or finds nothing, sqlglot's, with its errors
-        tokens = lexer.tokenize(text) or _DIALECT.tokenize(text)
+        tokens = _DIALECT.tokenize(text)
         if not tokens:
             raise syntax_error("the query is empty", text)
         check_tokens(tokens, text)
-        # the fast parser takes the common subset; sqlglot's parser the rest, and gives every error
-        fast = fastparse.parse(tokens, text)
-        if fast is not None:
-            statements = [fast]
-        else:
-            statements = [s for s in _DIALECT.parser(error_level=ErrorLevel.IMMEDIATE).parse(tokens, text) if s]
+        statements = parse_statements(tokens, text)
         if len(statements) != 1:
             raise syntax_error("only one query is allowed", text)
         tree = statements[0]
@@ -155,7 +148,7 @@ def translate(text: str, schema: TableSet, *, row_limit: int | None = None, udfs
     """
     if row_limit is not None and row_limit < 0:
         raise ValueError("row_limit must not be negative")
-    return _translate(text, schema, row_limit, *_functions(udfs))
+    return _translate(text, schema, row_limit, *_functions(udfs))[0]
 
 
 def _functions(udfs: Iterable[UDF]) -> tuple[dict[str, UDF], dict[str, int | None]]:
@@ -174,7 +167,9 @@ def _translate(
     offered: Mapping[str, UDF],
     signatures: Mapping[str, int | None],
     columns: resolve.ColumnCache | None = None,
-) -> Translation:
+    shape: Shape | None = None,
+) -> tuple[Translation, Template | None]:
+    """Translate ``text``; with its ``shape``, also the template later texts of that shape are filled in."""
     query, checked = _parse(text, signatures)
     if checked.literal_error is not None:
         raise checked.literal_error
@@ -182,8 +177,17 @@ def _translate(
         resolved = resolve.resolve(query.tree, schema, text, offered, columns)
         result_fields = fields_.infer(resolved.outputs)
         tree = morph.to_postgres(resolved, row_limit=row_limit, text=text, geometry=query.geometry)
-        sql = _OUTPUT.write(tree)
-    return Translation(sql=sql, fields=result_fields, tables=resolved.tables)
+        template = template_of(tree, shape, _OUTPUT.write) if shape is not None else None
+        sql = template.fill(shape, _write_string) if template is not None and shape is not None else _OUTPUT.write(tree)
+    return Translation(sql=sql, fields=result_fields, tables=resolved.tables), template
+
+
+_STRINGS = PgSphereGenerator(dialect=_OUTPUT)
+
+
+def _write_string(value: str) -> str:
+    """A string literal as the PostgreSQL output writes it (only reads the generator's settings)."""
+    return _STRINGS.literal_sql(exp.Literal.string(value))
 
 
 _BUILTIN_FUNCTIONS = (
@@ -195,16 +199,27 @@ _BUILTIN_FUNCTIONS = (
 #: Query texts longer than this are translated every time (the cache holds typical queries).
 MAX_CACHED_LENGTH = 20_000
 
+#: How many templates a :class:`Translator` keeps for one query shape (texts of that shape whose pinned
+#: literals differ: ``TOP 10`` and ``TOP 100``).
+TEMPLATES_PER_SHAPE = 8
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    template: Template
+    fields: tuple[Field, ...]
+    tables: tuple[str, ...]
+
 
 class Translator:
-    """ADQL translation for one published TableSet, with a cache of recent translations (ADQL 2.1, TAP 1.1 §4).
+    """ADQL translation for one published TableSet, with a cache of recent query shapes (ADQL 2.1, TAP 1.1 §4).
 
-    :meth:`translate` gives the same result as :func:`translate` with this
-    ``schema`` and ``udfs``; a ``(text, row_limit)`` seen among the last
-    ``maxsize`` ones is not parsed again (errors are not cached).  A TableSet
-    is frozen, so the cache never goes stale: a service whose metadata changes
-    gets a new TableSet and needs a new Translator (:func:`translator` makes
-    one).  Thread-safe.
+    :meth:`translate` gives the same result as :func:`translate` with this ``schema`` and ``udfs``.
+    Translations are cached by query *shape* (:mod:`vostack.adql.shapes`): a text that differs from one
+    translated recently only in the values of its literals is not parsed again; its literals are
+    written into the cached SQL.  Literals whose value changes the translation are part of the key.
+    Errors are not cached.  A TableSet is frozen, so the cache never goes stale: a service whose
+    metadata changes makes a new Translator.  Thread-safe.
 
     Parameters
     ----------
@@ -213,7 +228,7 @@ class Translator:
     udfs
         The portal's user-defined functions, in addition to :data:`BUILTIN_UDFS`.
     maxsize
-        How many translations to keep (least recently used ones go first); 0 keeps none.
+        How many query shapes to keep (least recently used ones go first); 0 keeps none.
     """
 
     def __init__(self, schema: TableSet, *, udfs: Iterable[UDF] = (), maxsize: int = 256) -> None:
@@ -226,25 +241,35 @@ class Translator:
         self.misses = 0
         self._offered, self._signatures = _functions(self.udfs)
         self._columns: resolve.ColumnCache = {}
-        self._cache: OrderedDict[tuple[str, int | None], Translation] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int | None], list[_Cached]] = OrderedDict()
         self._lock = threading.Lock()
 
     def translate(self, text: str, *, row_limit: int | None = None) -> Translation:
-        """Translate ``text`` like :func:`translate`, from the cache when it was translated recently."""
-        key = (text, row_limit)
-        with self._lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
-                self.hits += 1
-                return cached
-            self.misses += 1
+        """Translate ``text`` like :func:`translate`, from the cache when a text of its shape was translated."""
         if row_limit is not None and row_limit < 0:
             raise ValueError("row_limit must not be negative")
-        translation = _translate(text, self.schema, row_limit, self._offered, self._signatures, self._columns)
-        if self.maxsize and len(text) <= MAX_CACHED_LENGTH:
+        shape = shape_of(text) if self.maxsize and len(text) <= MAX_CACHED_LENGTH else None
+        if shape is not None:
+            key = (shape.skeleton, row_limit)
             with self._lock:
-                self._cache[key] = translation
+                found = next((c for c in self._cache.get(key, ()) if c.template.matches(shape)), None)
+                if found is not None:
+                    self._cache.move_to_end(key)
+                    self.hits += 1
+            if found is not None:
+                sql = found.template.fill(shape, _write_string)
+                return Translation(sql=sql, fields=found.fields, tables=found.tables)
+        with self._lock:
+            self.misses += 1
+        translation, template = _translate(
+            text, self.schema, row_limit, self._offered, self._signatures, self._columns, shape
+        )
+        if template is not None and shape is not None:
+            with self._lock:
+                templates = self._cache.setdefault((shape.skeleton, row_limit), [])
+                templates.append(_Cached(template, translation.fields, translation.tables))
+                del templates[:-TEMPLATES_PER_SHAPE]
+                self._cache.move_to_end((shape.skeleton, row_limit))
                 while len(self._cache) > self.maxsize:
                     self._cache.popitem(last=False)
         return translation
@@ -255,35 +280,8 @@ class Translator:
             self._cache.clear()
 
     def __len__(self) -> int:
+        """How many query shapes are cached."""
         return len(self._cache)
 
     def __repr__(self) -> str:
-        return f"Translator({len(self._cache)} cached, {self.hits} hits, {self.misses} misses)"
-
-
-#: How many TableSets :func:`translator` keeps a Translator for.
-SHARED_TRANSLATORS = 8
-_shared: OrderedDict[int, Translator] = OrderedDict()
-_shared_lock = threading.Lock()
-
-
-def translator(schema: TableSet, udfs: Iterable[UDF] = ()) -> Translator:
-    """The shared :class:`Translator` of this TableSet object and these user-defined functions.
-
-    Keyed by the TableSet's identity (a TableSet is frozen: a changed one is a
-    new object, and gets a new Translator).  The Translators of the
-    :data:`SHARED_TRANSLATORS` most recently used TableSets are kept; a query
-    with its own TableSet (TAP_UPLOAD tables) should call :func:`translate`.
-    """
-    udfs = tuple(udfs)
-    with _shared_lock:
-        found = _shared.get(id(schema))
-        # the Translator holds its TableSet, so the id cannot belong to another object
-        if found is not None and found.schema is schema and found.udfs == udfs:
-            _shared.move_to_end(id(schema))
-            return found
-        made = _shared[id(schema)] = Translator(schema, udfs=udfs)
-        _shared.move_to_end(id(schema))
-        while len(_shared) > SHARED_TRANSLATORS:
-            _shared.popitem(last=False)
-        return made
+        return f"Translator({len(self._cache)} shapes cached, {self.hits} hits, {self.misses} misses)"

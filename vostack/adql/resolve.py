@@ -17,9 +17,7 @@ see what the TableSet publishes:
   identifiers, lower-cased when they were regular, so ADQL's case rules survive
   PostgreSQL's;
 * every column gets its sqlglot type and every expression the type sqlglot's type
-  annotator gives it, for :mod:`vostack.adql.fields` and :mod:`vostack.adql.morph`
-  (the usual operators, functions and literals are typed on the same walk, by the
-  annotator's rules; the annotator types the rest).
+  annotator gives it, for :mod:`vostack.adql.fields` and :mod:`vostack.adql.morph`.
 
 A table may be written without its schema when exactly one published table has
 that name (ADQL 2.1 §2.2 leaves default schemas to the service).
@@ -32,8 +30,6 @@ the unit of ``x`` (a column, or a function keeping its column's unit).
 from __future__ import annotations
 
 import dataclasses
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeGuard
@@ -45,19 +41,18 @@ from sqlglot.schema import MappingSchema
 from vostack.adql.dialect import (
     ADQL,
     BINARY_COERCIONS,
-    EXPRESSION_METADATA,
     FUNCTIONS,
     GEOMETRY_FUNCTIONS,
-    SPHERE_KINDS,
 )
 from vostack.adql.errormap import semantic_error
-from vostack.adql.expressions import ADQLInUnit, ADQLUserFunction, DaliGeometry, literal_geometry, sphere_type
+from vostack.adql.expressions import ADQLFunction, ADQLInUnit, ADQLUserFunction, DaliGeometry, literal_geometry
 from vostack.adql.fields import column_type, expression_field, expression_name, unit_of, votable_type, widen
 from vostack.adql.regions import GEOMETRY_CASTS, read_dali, read_stcs
+from vostack.adql.shapes import pin
 from vostack.adql.udf import UDF
 from vostack.schema import Field, Table, TableSet
 
-__all__ = ["PUBLISHED_TABLES", "ColumnCache", "OutputColumn", "Resolved", "published_columns", "resolve"]
+__all__ = ["ColumnCache", "OutputColumn", "Resolved", "published_columns", "resolve"]
 
 
 @dataclass(slots=True)
@@ -94,39 +89,15 @@ def _index(columns: Sequence[OutputColumn]) -> dict[str, list[int]]:
     return index
 
 
-#: How many tables :func:`published_columns` remembers.
-PUBLISHED_TABLES = 64
-# id() of a Table -> (the Table, its columns, their index); the entry holds the Table, so its id is its own
-_published: OrderedDict[int, tuple[Table, list[OutputColumn], dict[str, list[int]]]] = OrderedDict()
-_published_lock = threading.Lock()
-
-
 def published_columns(table: Table) -> tuple[list[OutputColumn], dict[str, list[int]]]:
     """The columns a published table exposes (TAP 1.1 §4.3), in ``column_index`` order, with their index
-    by lower-case name.
-
-    Computed once per Table object (a Table is frozen) for the :data:`PUBLISHED_TABLES` most recently
-    resolved tables, so that :func:`vostack.adql.translate` does not rebuild them for every query; the
-    result is shared and never modified.  Thread-safe.
-    """
-    key = id(table)
-    with _published_lock:
-        entry = _published.get(key)
-        if entry is not None and entry[0] is table:
-            _published.move_to_end(key)
-            return entry[1], entry[2]
+    by lower-case name."""
     columns = sorted(
         table.columns,
         key=lambda c: (c.column_index is None, c.column_index if c.column_index is not None else 0),
     )
     outputs = [OutputColumn(c.identifier, c.as_field(), column_type(c)) for c in columns]
-    index = _index(outputs)
-    with _published_lock:
-        _published[key] = (table, outputs, index)
-        _published.move_to_end(key)
-        while len(_published) > PUBLISHED_TABLES:
-            _published.popitem(last=False)
-    return outputs, index
+    return outputs, _index(outputs)
 
 
 @dataclass(slots=True)
@@ -199,13 +170,6 @@ def _quoted(name: str, identifier: exp.Expr | None = None) -> exp.Identifier:
     """A delimited identifier for ``name``; an existing one is reused to keep its source position."""
     if isinstance(identifier, exp.Identifier):
         args = identifier.args
-        if identifier._hash is None:
-            # what set() does for a string or True when the node has no cached hash to forget
-            if args.get("this") != name:
-                args["this"] = name
-            if args.get("quoted") is not True:
-                args["quoted"] = True
-            return identifier
         if args.get("this") != name:
             identifier.set("this", name)
         if args.get("quoted") is not True:
@@ -255,7 +219,6 @@ class _Resolver:
         self.tables: list[str] = []
         self.fields_of: dict[int, Field] = {}
         self.annotator = TypeAnnotator(_SCHEMA, binary_coercions=BINARY_COERCIONS, overwrite_types=False)
-        self.typed = _typed_nodes(self.annotator)
 
     # -- messages -------------------------------------------------------------------------------
 
@@ -265,8 +228,8 @@ class _Resolver:
             return str(node)  # an empty name part, as in "a..b"
         starts, ends = [], []
         for sub in node.walk():
-            meta = sub._meta
-            if meta and "start" in meta and "end" in meta:
+            meta = sub.meta
+            if "start" in meta and "end" in meta:
                 starts.append(meta["start"])
                 ends.append(meta["end"])
         if starts:
@@ -359,6 +322,7 @@ class _Resolver:
             node.set("order", None)
 
     def position(self, literal: exp.Literal, outputs: Sequence[object]) -> None:
+        pin(literal)  # which column it names depends on its value
         if literal.is_int and not 1 <= int(literal.this) <= len(outputs):
             raise self.error(f"ORDER BY position {literal.this} is not in the select list", literal)
 
@@ -408,13 +372,13 @@ class _Resolver:
 
         where = node.args.get("where")
         if where is not None:
-            where.set("this", self.expression(where.this, scope)[0])
+            where.set("this", self.expression(where.this, scope, value=False)[0])
         group = node.args.get("group")
         if group is not None:
             group.set("expressions", [self.term(term, scope, aliases, outputs) for term in group.expressions])
         having = node.args.get("having")
         if having is not None:
-            having.set("this", self.expression(having.this, scope, aliases)[0])
+            having.set("this", self.expression(having.this, scope, aliases, value=False)[0])
         order = node.args.get("order")
         if order is not None:
             kept = [term for term in order.expressions if not _is_constant(term.this)]  # they sort nothing
@@ -476,7 +440,7 @@ class _Resolver:
                 self.position(node, outputs)
             return node
         if _is_constant(node):  # GROUP BY a constant: one group; as an expression, as PostgreSQL requires
-            value = self.expression(node, scope, aliases)[0]
+            value = self.expression(node, scope, aliases, value=False)[0]
             return exp.Cast(this=value, to=exp.DataType.build("text"))
         if isinstance(node, exp.Column) and not node.table:
             names = list(aliases)
@@ -484,7 +448,7 @@ class _Resolver:
             # ORDER BY prefers output names (SQL-92 14.1), GROUP BY input columns (PostgreSQL)
             if hits and (order or self.lookup(node, scope) is None):
                 return exp.Column(this=_quoted(names[hits[0]], node.this))
-        return self.expression(node, scope, aliases)[0]
+        return self.expression(node, scope, aliases, value=False)[0]
 
     # -- FROM -----------------------------------------------------------------------------------
 
@@ -616,7 +580,7 @@ class _Resolver:
             if on is None and kind != "CROSS":
                 raise self.error("JOIN needs ON or USING (write CROSS JOIN or a comma for a cross product)", join)
         if on is not None:
-            join.set("on", self.expression(on, scope)[0])
+            join.set("on", self.expression(on, scope, value=False)[0])
         if not common:
             return left + right
         lowered = {name.lower() for name in common}
@@ -648,35 +612,42 @@ class _Resolver:
         return column
 
     def expression(
-        self, node: exp.Expr, scope: _Scope, aliases: dict[str, exp.Expr] | None = None
+        self, node: exp.Expr, scope: _Scope, aliases: dict[str, exp.Expr] | None = None, *, value: bool = True
     ) -> tuple[exp.Expr, OutputColumn | None]:
         """Resolve the names in ``node``; returns the (possibly replaced) node and, for a bare
-        column, what it refers to."""
+        column, what it refers to.
+
+        ``value=False`` says that only the rewrites of the expression need types, not its value
+        (a condition, a grouping or sorting key): it is typed only when it holds a node whose
+        translation depends on types (:data:`TYPED_FOR_TRANSLATION`).
+        """
         column = None
+        typed = True
         if isinstance(node, exp.Column):
             node, column = self.column(node, scope, aliases)
         elif self.is_special(node):
             node = self.special(node, scope, aliases)
         else:
-            self.walk(node, scope, aliases, self.typed is not None)
-        # a resolved column is typed already, and so is a node walk() typed (with all below it)
-        if column is None and (self.typed is None or id(node) not in self.typed):
+            typed = self.walk(node, scope, aliases) or value or not self.lazy_typing
+        if column is None and typed:  # a resolved column is typed already
             self.annotator.annotate(node, annotate_scope=False)
         return node, column
 
-    def walk(self, node: exp.Expr, scope: _Scope, aliases: dict[str, exp.Expr] | None, typing: bool = False) -> None:
-        """Resolve the names below ``node``; with ``typing``, also type the nodes :func:`_type_node` can,
-        children first (``typing`` says that the annotator would reach ``node``: no ancestor is typed)."""
+    #: Whether conditions and keys are typed only when their translation needs it (see :meth:`expression`).
+    lazy_typing = True
+
+    def walk(self, node: exp.Expr, scope: _Scope, aliases: dict[str, exp.Expr] | None) -> bool:
+        """Resolve the names below ``node``; whether a node below needs types to be translated."""
         if isinstance(node, exp.Query):
             outputs = self.query(node, scope, scope.ctes, derived=False)
             if outputs and isinstance(node.parent, exp.Subquery):
                 node.parent.type = outputs[0].type
-            return
+            return False
         if isinstance(node, exp.Anonymous):
             self.unsupported(node)
         if isinstance(node, exp.Cast) and node.to.this == exp.DType.USERDEFINED:  # pragma: no cover - validate
             raise self.error(f"CAST to {node.to.sql(dialect=ADQL)} is not supported by this service", node)
-        typing = typing and node.type is None  # the annotator skips a typed node and all below it
+        needs = isinstance(node, TYPED_FOR_TRANSLATION)
         for child in _children(node):
             if isinstance(child, exp.Column):
                 new, _ = self.column(child, scope, aliases)
@@ -684,10 +655,10 @@ class _Resolver:
                     child.replace(new)
             elif self.is_special(child):
                 child.replace(self.special(child, scope, aliases))
+                needs = True
             else:
-                self.walk(child, scope, aliases, typing)
-        if typing and self.typed is not None:
-            _type_node(self.annotator, self.typed, node)
+                needs = self.walk(child, scope, aliases) or needs
+        return needs
 
     def is_special(self, node: exp.Expr) -> bool:
         """IN_UNIT, REGION, user-defined functions and casts to geometries: their translation needs
@@ -758,6 +729,7 @@ class _Resolver:
         factor = conversion_factor(source, target.this)
         if isinstance(factor, str):
             raise self.error(f"IN_UNIT cannot convert {self.written(value)!r} from {source!r}: {factor}", target)
+        pin(target)  # the factor and the result's unit come from it
         converted = ADQLInUnit(this=value, unit=target, factor=exp.Literal.number(repr(factor)))
         converted.meta.update(node.meta)
         return converted
@@ -794,8 +766,6 @@ class _Resolver:
         _put(node, "this", _quoted(output.name, args.get("this")))
         node.type = output.type
         self.fields_of[id(node)] = output.field
-        if self.typed is not None and output.type.this != exp.DType.UNKNOWN:
-            self.typed[id(node)] = node
         return node, output
 
     def lookup(self, node: exp.Column, scope: _Scope) -> tuple[_Source | None, OutputColumn] | None:
@@ -877,6 +847,12 @@ _SPHERE_KINDS = {"POINT": "spoint", "CIRCLE": "scircle", "POLYGON": "spoly"}
 _TEXT = frozenset({exp.DType.TEXT, exp.DType.VARCHAR, exp.DType.CHAR, exp.DType.NCHAR, exp.DType.NVARCHAR})
 
 
+#: The nodes whose translation (:mod:`vostack.adql.morph`, :mod:`vostack.adql.pgsphere`) reads the types
+#: of the nodes below them: geometry (the kinds of its arguments), MOD (integer or not), ROUND and
+#: TRUNCATE with decimals, and string concatenation.
+TYPED_FOR_TRANSLATION = (ADQLFunction, exp.Mod, exp.Round, exp.Trunc, exp.Concat, exp.DPipe)
+
+
 def _is_position(node: exp.Expr) -> TypeGuard[exp.Literal]:
     """An unsigned integer written as such: a column position in ORDER BY (ADQL 2.1 sort_key) and GROUP BY."""
     return isinstance(node, exp.Literal) and not node.is_string and node.this.isdigit()
@@ -902,121 +878,6 @@ def _geometry_cast(node: exp.Cast) -> str | None:
         return None
     kind = str(to.args.get("kind") or "").upper()
     return kind if kind in GEOMETRY_CASTS else None
-
-
-def _typed_nodes(annotator: TypeAnnotator) -> dict[int, exp.Expr] | None:
-    """The map by ``id()`` of the nodes ``annotator`` has typed, which it skips, if it has one.
-
-    sqlglot's annotator (with ``overwrite_types=False``) skips a node it has in this map at the cost
-    of a look-up, and a typed node of another type at the cost of ``is_type(UNKNOWN)``, which builds a
-    DataType: the resolved columns (typed, never UNKNOWN) go into the map, with the same outcome.
-    ``None`` if a sqlglot release has no such map (``test_resolved_columns_are_skipped_by_the_annotator``).
-    """
-    visited = getattr(annotator, "_visited", None)
-    return visited if isinstance(visited, dict) else None
-
-
-_NULL = exp.DType.NULL
-_BOOLEAN = exp.DType.BOOLEAN
-# how _type_node types a node class (see _typing)
-_LITERAL, _PREDICATE, _UNARY, _RETURNS, _SPHERE, _GENERIC = range(6)
-
-
-def _typing(klass: type[exp.Expr]) -> tuple[int, object] | None:
-    """How :func:`_type_node` types nodes of ``klass`` (which of the annotator's rules applies), if it does."""
-    spec = EXPRESSION_METADATA.get(klass)
-    if klass in SPHERE_KINDS:
-        return _SPHERE, SPHERE_KINDS[klass]
-    if spec is not None and len(spec) == 1:
-        function = spec.get("annotator")
-        called = getattr(getattr(function, "__code__", None), "co_names", ())
-        if klass is exp.Literal and called == ("_annotate_literal",):
-            return _LITERAL, None
-        predicate = issubclass(klass, exp.Binary) and issubclass(klass, exp.Connector | exp.Predicate)
-        if predicate and called == ("_annotate_binary",):
-            return _PREDICATE, None
-        if issubclass(klass, exp.Neg | exp.Paren | exp.Not) and called == ("_annotate_unary",):
-            return _UNARY, None
-        returns = spec.get("returns")
-        if isinstance(returns, exp.DType) and returns != _NULL:
-            return _RETURNS, returns
-    if issubclass(klass, exp.Func | exp.Binary) or klass is exp.Star:
-        return _GENERIC, spec
-    return None
-
-
-_TYPING: dict[type[exp.Expr], tuple[int, object] | None] = {}
-
-
-def _type_node(annotator: TypeAnnotator, typed: dict[int, exp.Expr], node: exp.Expr) -> None:
-    """Type ``node`` as ``annotator.annotate`` types it, when every child is typed already (else leave it).
-
-    :meth:`_Resolver.walk` calls this children first, on the nodes the annotator would type
-    (``node.type`` is None, no ancestor is typed), so the annotator, called afterwards on the
-    whole expression, skips what this typed and types the rest.  Only functions, operators,
-    literals and ``*`` are typed here, by the annotator's own rule for their class
-    (``EXPRESSION_METADATA``), written out for the frequent ones: literals, comparisons and
-    ``AND``/``OR``, ``-x``, ``(x)``, ``NOT``, fixed result types and geometries.  A child typed
-    NULL stops it (the annotator replaces NULL types when it ends).  Every node gets the type
-    and ``nonnull`` mark the annotator gives it (``tests/unit/adql/test_typing.py``).
-    """
-    klass = node.__class__
-    try:
-        typing = _TYPING[klass]
-    except KeyError:
-        typing = _TYPING[klass] = _typing(klass)
-    if typing is None:
-        return
-    expr = exp.Expr
-    for value in node.args.values():
-        if isinstance(value, list):
-            for item in value:
-                if isinstance(item, expr):
-                    item_type = item._type
-                    if item_type is None or item_type.this == _NULL or id(item) not in typed:
-                        return
-        elif isinstance(value, expr):
-            child_type = value._type
-            if child_type is None or child_type.this == _NULL or id(value) not in typed:
-                return
-    rule, how = typing
-    if rule == _LITERAL:
-        assert isinstance(node, exp.Literal)
-        dtype = exp.DType.VARCHAR if node.is_string else exp.DType.INT if node.is_int else exp.DType.DOUBLE
-        node._type = dtype.into_expr()
-        node.meta["nonnull"] = True
-    elif rule == _PREDICATE:
-        left, right = node.args.get("this"), node.args.get("expression")
-        if left is None or right is None:
-            return  # the annotator warns about it
-        node._type = _BOOLEAN.into_expr()
-        if isinstance(node, exp.Is) or (left.meta_get("nonnull") is True and right.meta_get("nonnull") is True):
-            node.meta["nonnull"] = True
-    elif rule == _UNARY:
-        operand = node.args.get("this")
-        if operand is None:
-            return
-        node._type = _BOOLEAN.into_expr() if isinstance(node, exp.Not) else operand._type
-        if operand.meta_get("nonnull") is True:
-            node.meta["nonnull"] = True
-    elif rule == _RETURNS:
-        assert isinstance(how, exp.DType)
-        node._type = how.into_expr()
-    elif rule == _SPHERE:
-        assert isinstance(how, str)
-        node._type = sphere_type(how)
-    else:  # the annotator's steps for a node, without a scope (TypeAnnotator.annotate_expression)
-        spec = how if isinstance(how, dict) else None
-        if spec and (function := spec.get("annotator")):
-            function(annotator, node)
-        elif spec and (returns := spec.get("returns")):
-            annotator._set_type(node, returns)
-        else:
-            annotator._set_type(node, exp.DType.UNKNOWN)
-        if node.meta_get("dot_parts"):
-            annotator._restore_dot_parts(node)  # pragma: no cover - no dot access in ADQL
-        return
-    typed[id(node)] = node
 
 
 def _children(node: exp.Expr) -> list[exp.Expr]:

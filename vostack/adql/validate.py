@@ -219,6 +219,9 @@ def check_tokens(tokens: Sequence[Token], text: str) -> None:
         ):
             word = "TOP" if kind == TokenType.TOP else "OFFSET"
             raise syntax_error(f"{word} must be followed by an unsigned integer", text, token.start)
+        elif kind == TokenType.OFFSET and index + 2 <= last and tokens[index + 2].text.upper() == "ROW":
+            # sqlglot reads SQL:2008's "OFFSET n ROW"; ADQL 2.1 §2.2 has "OFFSET n" only (ROWS is a reserved word)
+            raise syntax_error("OFFSET takes a number of rows without ROW", text, tokens[index + 2].start)
         elif kind == TokenType.NOT and token.text == "!":
             raise syntax_error("'!' is not ADQL (write NOT or <>)", text, token.start)
         elif kind not in _ALLOWED_TOKENS:

@@ -27,7 +27,6 @@ from vostack import adql
 from vostack.config import ServiceConfig
 from vostack.dali import OutputFormat, Params
 from vostack.formats import ResultWriter
-from vostack.schema import TableSet
 from vostack.tap.params import parse_tap_request
 from vostack.tap.query import QueryRun
 from vostack.tap.upload import UploadLimits, UploadSource, load_uploads, request_bytes
@@ -42,16 +41,13 @@ _UNLIMITED = 365 * 86_400.0
 
 class _TAP(Protocol):
     @property
-    def tableset(self) -> TableSet: ...
+    def translator(self) -> adql.Translator: ...
 
     @property
     def settings(self) -> ServiceConfig: ...
 
     @property
     def formats(self) -> Sequence[OutputFormat]: ...
-
-    @property
-    def udfs(self) -> Sequence[adql.UDF]: ...
 
     @property
     def jobs(self) -> UWSService: ...
@@ -81,7 +77,7 @@ class TAPJobExecutor:
         uploads = await load_uploads(request.uploads, files, UploadLimits.of(settings))
         time_limit = float(context.job.execution_duration) or _UNLIMITED
         run = await _JobQueryRun.start(
-            context.pool, self.tap.tableset, request, time_limit=time_limit, udfs=self.tap.udfs, uploads=uploads
+            context.pool, self.tap.translator, request, time_limit=time_limit, uploads=uploads
         )
         try:
             await context.write_result("result", run.iter_bytes(), mime_type=request.format.mime)

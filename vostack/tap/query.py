@@ -18,7 +18,6 @@ from vostack import adql
 from vostack.db import Pool, ResultCursor, open_cursor
 from vostack.errors import QueryTimeoutError, VOError
 from vostack.formats import ResultWriter, writer_for
-from vostack.schema import TableSet
 from vostack.tap.page import Preview
 from vostack.tap.params import TAPRequest
 from vostack.tap.upload import Upload, temp_tables, with_uploads
@@ -58,23 +57,26 @@ class QueryRun:
     async def start(
         cls,
         pool: Pool,
-        tableset: TableSet,
+        translator: adql.Translator,
         request: TAPRequest,
         *,
         time_limit: float,
-        udfs: Sequence[adql.UDF] = (),
         uploads: Sequence[Upload] = (),
     ) -> Self:
         """Translate and start the query; raises :class:`VOError` for anything that fails before streaming.
 
+        ``translator`` is the service's (its TableSet, user-defined functions and cache of query shapes).
         ``uploads`` (loaded by :func:`vostack.tap.upload.load_uploads`) become ``TAP_UPLOAD`` tables
         of this query only (TAP 1.1 §4.5).
         """
-        # repeated query texts come from the shared translator's cache; uploaded tables are this query's own
+        # uploaded tables are this query's own: such a query is translated without the cache
+        row_limit = request.maxrec + 1
         translation = (
-            adql.translate(request.query, with_uploads(tableset, uploads), row_limit=request.maxrec + 1, udfs=udfs)
+            adql.translate(
+                request.query, with_uploads(translator.schema, uploads), row_limit=row_limit, udfs=translator.udfs
+            )
             if uploads
-            else adql.translator(tableset, udfs).translate(request.query, row_limit=request.maxrec + 1)
+            else translator.translate(request.query, row_limit=row_limit)
         )
         writer = writer_for(
             request.format, translation.fields, infos=(("QUERY_STATUS", "OK", None), ("QUERY", request.query, None))
@@ -137,10 +139,10 @@ class QueryRun:
 
 
 async def fetch_preview(
-    pool: Pool, tableset: TableSet, query: str, *, rows: int, time_limit: float, udfs: Sequence[adql.UDF] = ()
+    pool: Pool, translator: adql.Translator, query: str, *, rows: int, time_limit: float
 ) -> Preview:
     """The first ``rows`` rows of an ADQL query, read-only and time-bounded like every query (for the HTML page)."""
-    translation = adql.translator(tableset, udfs).translate(query, row_limit=rows + 1)
+    translation = translator.translate(query, row_limit=rows + 1)
     async with open_cursor(pool, translation.sql, statement_timeout=time_limit) as cursor:
         fetched = await cursor.fetch(rows + 1)
     return Preview(translation.fields, fetched[:rows], overflow=len(fetched) > rows)

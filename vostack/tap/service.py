@@ -138,6 +138,7 @@ class TAPService:
         self.data_models = tuple(data_models)
         self._pool: db.Pool | None = None
         self._tableset: TableSet | None = None
+        self._translator: adql.Translator | None = None
         self._examples: tuple[CheckedExample, ...] = ()
         self.jobs = async_service(self, **(async_options or {}))  # TAP 1.1 §2.2: /async
         self._router = Router(
@@ -177,6 +178,13 @@ class TAPService:
         return self._tableset
 
     @property
+    def translator(self) -> adql.Translator:
+        """The ADQL translator of the published metadata, with its cache of query shapes (ADQL 2.1)."""
+        if self._translator is None:
+            raise TransientError("the TAP service is starting; try again in a moment")
+        return self._translator
+
+    @property
     def pool(self) -> db.Pool:
         """The database pool borrowed from the portal."""
         if self._pool is None:
@@ -198,6 +206,7 @@ class TAPService:
         tableset = await db.read_tap_schema(pool, settings.tap_schema)
         self._examples = check_examples(self.config.examples, tableset, udfs=self.udfs)
         self._tableset = tableset
+        self._translator = adql.Translator(tableset, udfs=self.udfs)
         self._pool = pool
         await self.jobs.start(pool)
 
@@ -228,14 +237,14 @@ class TAPService:
             tap_request = parse_tap_request(
                 params, formats=self.formats, maxrec=settings.maxrec, hardlimit=settings.hardlimit
             )
-            pool, tableset = self.pool, self.tableset
+            pool, translator = self.pool, self.translator
         except Exception as exc:
             return error_response(exc)
 
         async def start() -> QueryRun:
             uploads = await load_uploads(tap_request.uploads, files, UploadLimits.of(settings))
             return await QueryRun.start(
-                pool, tableset, tap_request, time_limit=settings.sync_timeout, udfs=self.udfs, uploads=uploads
+                pool, translator, tap_request, time_limit=settings.sync_timeout, uploads=uploads
             )
 
         return QueryResponse(start, filename="result")
@@ -325,12 +334,7 @@ class TAPService:
         if query:
             try:
                 preview = await fetch_preview(
-                    self.pool,
-                    self.tableset,
-                    query,
-                    rows=PREVIEW_ROWS,
-                    time_limit=self.settings.sync_timeout,
-                    udfs=self.udfs,
+                    self.pool, self.translator, query, rows=PREVIEW_ROWS, time_limit=self.settings.sync_timeout
                 )
             except VOError as exc:
                 error = exc.message

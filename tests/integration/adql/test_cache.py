@@ -1,18 +1,17 @@
-"""The TAP service translates a repeated query text once (the shared vostack.adql.Translator of its TableSet)."""
+"""The TAP service translates a query shape once (the vostack.adql.Translator it keeps for its TableSet)."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
-from vostack import adql
 from vostack.tap import TAPService
 
 pytestmark = pytest.mark.postgres
 
 
 async def test_repeated_sync_query_is_translated_once(client: httpx.AsyncClient, tap: TAPService) -> None:
-    shared = adql.translator(tap.tableset, tap.udfs)
+    shared = tap.translator
     hits, misses = shared.hits, shared.misses
     query = "SELECT TOP 3 hip, ra FROM hipparcos.main WHERE hip BETWEEN 7 AND 70 ORDER BY hip"
     bodies = []
@@ -29,6 +28,12 @@ async def test_repeated_sync_query_is_translated_once(client: httpx.AsyncClient,
     assert response.status_code == 200
     assert len(response.text.splitlines()) == 2
     assert shared.misses - misses == 2
+    # the same query at other values comes from the cache, with the right rows
+    other = query.replace("BETWEEN 7 AND 70", "BETWEEN 100 AND 200")
+    response = await client.post("/tap/sync", data={"LANG": "ADQL", "QUERY": other, "RESPONSEFORMAT": "csv"})
+    assert response.status_code == 200
+    assert [int(line.split(",")[0]) for line in response.text.splitlines()[1:]] == [100, 101, 102]
+    assert (shared.hits - hits, shared.misses - misses) == (3, 2)
 
 
 async def test_failing_query_is_an_error_every_time(client: httpx.AsyncClient, tap: TAPService) -> None:

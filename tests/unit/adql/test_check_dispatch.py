@@ -18,10 +18,9 @@ from vostack.adql import query as query_
 from vostack.adql import validate
 from vostack.errors import ADQLError
 
+from .corpus import BENCHMARK, EXPRESSIONS, FIXTURES, TEST_STRINGS
 from .test_check_walk import _error, _reference, _tree
-from .test_fastparse import FIXTURES, TEST_STRINGS, _benchmark_queries
 from .test_lyonetia import QUERIES as SUITE_QUERIES
-from .test_typing import _EXPRESSIONS
 
 
 def _outcome(text: str) -> tuple[object, ...] | None:
@@ -53,7 +52,7 @@ def test_the_late_branch_table_holds_the_aggregates_functions_and_anonymous_call
 
 
 def test_the_shortcuts_agree_on_the_benchmark_fixture_and_unit_test_queries(monkeypatch: pytest.MonkeyPatch) -> None:
-    texts = [*_benchmark_queries().values(), *FIXTURES, *TEST_STRINGS]
+    texts = [*BENCHMARK.values(), *FIXTURES, *TEST_STRINGS]
     assert sum(agrees(text, monkeypatch) for text in texts) > len(texts) // 2
 
 
@@ -81,7 +80,7 @@ def test_the_shortcuts_agree_on_these(text: str, monkeypatch: pytest.MonkeyPatch
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
-@given(select=_EXPRESSIONS, where=_EXPRESSIONS)
+@given(select=EXPRESSIONS, where=EXPRESSIONS)
 def test_the_shortcuts_agree_on_generated_queries(select: str, where: str, monkeypatch: pytest.MonkeyPatch) -> None:
     agrees(f"SELECT {select} AS e FROM hipparcos.main AS t WHERE {where}", monkeypatch)
 

@@ -18,16 +18,15 @@ from hypothesis import HealthCheck, given, settings
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 
-from vostack.adql import fastparse, lexer, validate
 from vostack.adql import query as query_
+from vostack.adql import validate
 from vostack.adql.dialect import ADQL, GEOMETRY_FUNCTIONS, RESERVED_WORDS
 from vostack.adql.errormap import node_offset, syntax_error
 from vostack.adql.expressions import node_role, nodes
 from vostack.errors import ADQLError
 
-from .test_fastparse import FIXTURES, TEST_STRINGS, _benchmark_queries
+from .corpus import BENCHMARK, EXPRESSIONS, FIXTURES, TEST_STRINGS
 from .test_lyonetia import QUERIES as SUITE_QUERIES
-from .test_typing import _EXPRESSIONS
 
 _DIALECT = ADQL()
 
@@ -61,11 +60,9 @@ def _error(error: ADQLError | None) -> tuple[object, ...] | None:
 
 def _tree(text: str) -> exp.Expr | None:
     try:
-        tokens = lexer.tokenize(text) or _DIALECT.tokenize(text)
-        tree = fastparse.parse(tokens, text)
-        if tree is None:
-            trees = [t for t in _DIALECT.parser(error_level=ErrorLevel.IMMEDIATE).parse(tokens, text) if t]
-            tree = trees[0] if len(trees) == 1 else None
+        tokens = _DIALECT.tokenize(text)
+        trees = [t for t in _DIALECT.parser(error_level=ErrorLevel.IMMEDIATE).parse(tokens, text) if t]
+        tree = trees[0] if len(trees) == 1 else None
     except (ParseError, TokenError):
         return None
     return tree
@@ -90,7 +87,7 @@ def agrees(text: str) -> bool:
 
 
 def test_the_walk_agrees_on_the_benchmark_fixture_and_unit_test_queries() -> None:
-    texts = [*_benchmark_queries().values(), *FIXTURES, *TEST_STRINGS]
+    texts = [*BENCHMARK.values(), *FIXTURES, *TEST_STRINGS]
     assert sum(agrees(text) for text in texts) > len(texts) // 2
 
 
@@ -115,7 +112,7 @@ def test_the_walk_agrees_on_these(text: str) -> None:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(select=_EXPRESSIONS, where=_EXPRESSIONS)
+@given(select=EXPRESSIONS, where=EXPRESSIONS)
 def test_the_walk_agrees_on_generated_queries(select: str, where: str) -> None:
     agrees(f"SELECT {select} AS e FROM hipparcos.main AS t WHERE {where}")
 

@@ -7,11 +7,13 @@ import re
 from pathlib import Path
 
 import pytest
+from sqlglot import exp
+from sqlglot.generators.postgres import PostgresGenerator
 
 from vostack.adql import ADQLSemanticError, Translation, translate
 from vostack.adql.dialect import FUNCTIONS, GEOMETRY_FUNCTIONS
 from vostack.adql.expressions import ADQL_FUNCTION_CLASSES, MORPHED_CLASSES, SphereOperator
-from vostack.adql.pgsphere import PgSphereGenerator
+from vostack.adql.pgsphere import PgSphere, PgSphereGenerator
 from vostack.schema import TableSet
 
 from .validator import Validator
@@ -183,3 +185,15 @@ def test_every_geometry_class_is_translated_or_morphed() -> None:
     for klass in ADQL_FUNCTION_CLASSES:
         assert klass in PgSphereGenerator.TRANSFORMS or klass in MORPHED_CLASSES, klass.__name__
     assert SphereOperator in PgSphereGenerator.TRANSFORMS
+
+
+@pytest.mark.parametrize("dtype", list(exp.DType))
+def test_types_are_written_as_the_postgres_generator_writes_them(dtype: exp.DType) -> None:
+    # PgSphereGenerator remembers the SQL of each parameterless type: the first and later writes agree
+    generator = PgSphereGenerator(dialect=PgSphere())
+    reference = PostgresGenerator(dialect=PgSphere())
+    for _ in range(2):
+        assert generator.datatype_sql(exp.DataType(this=dtype)) == reference.datatype_sql(exp.DataType(this=dtype))
+        sized = exp.DataType(this=dtype, expressions=[exp.DataTypeParam(this=exp.Literal.number(7))])
+        assert generator.datatype_sql(sized.copy()) == reference.datatype_sql(sized.copy())
+    assert generator.unsupported_messages == reference.unsupported_messages

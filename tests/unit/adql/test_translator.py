@@ -1,4 +1,4 @@
-"""The translation cache: vostack.adql.Translator and the shared translator() per TableSet."""
+"""The translation cache: vostack.adql.Translator and its templates by query shape."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ import threading
 
 import pytest
 
-from vostack.adql import UDF, ADQLSemanticError, ADQLSyntaxError, Translator, translate, translator
-from vostack.adql.query import MAX_CACHED_LENGTH, SHARED_TRANSLATORS
+from vostack.adql import UDF, ADQLSemanticError, ADQLSyntaxError, Translator, translate
+from vostack.adql.query import MAX_CACHED_LENGTH, TEMPLATES_PER_SHAPE
 from vostack.schema import TableSet
 
-from .conftest import make_tableset
 from .test_translate import PAIRS
 
 CONE = "SELECT hip, ra FROM hipparcos.main WHERE CONTAINS(POINT(ra, dec), CIRCLE(10, 20, 1)) = 1"
@@ -30,32 +29,93 @@ def test_repeated_query_is_served_from_the_cache(tableset: TableSet) -> None:
     cache = Translator(tableset)
     first = cache.translate(CONE)
     again = cache.translate(CONE)
-    assert again is first
+    assert again == first
     assert (cache.hits, cache.misses, len(cache)) == (1, 1, 1)
 
 
-def test_row_limit_is_part_of_the_cache_key(tableset: TableSet) -> None:
+def test_the_same_shape_with_other_values_is_filled_in_from_the_cache(tableset: TableSet) -> None:
     cache = Translator(tableset)
-    limited = cache.translate(CONE, row_limit=11)
-    unlimited = cache.translate(CONE)
-    assert "LIMIT 11" in limited.sql
-    assert "LIMIT" not in unlimited.sql
-    assert cache.translate(CONE, row_limit=11) is limited
-    assert len(cache) == 2
+    cone = "SELECT hip, ra FROM hipparcos.main WHERE CONTAINS(POINT(ra, dec), CIRCLE({ra}, {dec}, 1)) = 1"
+    cache.translate(cone.format(ra=10, dec=20))
+    for ra, dec in ((11, 21), (359, 89), (0, 0)):  # (a minus sign is part of the shape)
+        text = cone.format(ra=ra, dec=dec)
+        assert cache.translate(text) == translate(text, tableset)
+    assert (cache.hits, cache.misses) == (3, 1)
+    named = "SELECT hip FROM hipparcos.main WHERE {value} = hip AND 'it''s' <> {text}"
+    cache.translate(named.format(value=1, text="'a'"))
+    for value, text in ((2, "'b'"), (99, "'it''s'"), (7, "'back\\slash'"), (8, "''")):
+        query = named.format(value=value, text=text)
+        assert cache.translate(query) == translate(query, tableset)
+    assert (cache.hits, cache.misses) == (7, 2)
 
 
-def test_least_recently_used_translation_is_evicted_first(tableset: TableSet) -> None:
-    cache = Translator(tableset, maxsize=2)
-    texts = [f"SELECT TOP {n} hip FROM hipparcos.main" for n in (1, 2, 3)]
-    first = cache.translate(texts[0])
-    cache.translate(texts[1])
-    assert cache.translate(texts[0]) is first  # now the most recently used
-    cache.translate(texts[2])  # evicts texts[1]
-    assert len(cache) == 2
-    assert cache.translate(texts[0]) is first
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("SELECT TOP 5 hip FROM hipparcos.main", "SELECT TOP 6 hip FROM hipparcos.main"),
+        ("SELECT hip, ra FROM hipparcos.main ORDER BY 1", "SELECT hip, ra FROM hipparcos.main ORDER BY 2"),
+        (
+            "SELECT hip FROM hipparcos.main WHERE CONTAINS(POINT(ra, dec), CIRCLE(1, 2, 3)) = 1",
+            "SELECT hip FROM hipparcos.main WHERE CONTAINS(POINT(ra, dec), CIRCLE(1, 2, 3)) = 0",
+        ),
+        (
+            "SELECT hip FROM hipparcos.main WHERE CONTAINS(POINT(ra, dec), CIRCLE(1, 2, 3)) = 1",
+            "SELECT hip FROM hipparcos.main WHERE CONTAINS(POINT(ra, dec), CIRCLE(1, 2, 3)) = 2",
+        ),
+        (
+            "SELECT hip FROM hipparcos.main WHERE DISTANCE(POINT(ra, dec), POINT(1, 2)) < 3",
+            "SELECT hip FROM hipparcos.main WHERE DISTANCE(POINT(ra, dec), POINT(1, 2)) < 300",
+        ),
+        (
+            "SELECT IN_UNIT(ra, 'arcmin') AS r FROM hipparcos.main",
+            "SELECT IN_UNIT(ra, 'arcsec') AS r FROM hipparcos.main",
+        ),
+        ("SELECT hip FROM hipparcos.main ORDER BY 0.5, hip", "SELECT hip FROM hipparcos.main ORDER BY 0.25, hip"),
+        (
+            "SELECT hip FROM hipparcos.main WHERE CONTAINS(POINT(ra, dec), REGION('Circle ICRS 1 2 3')) = 1",
+            "SELECT hip FROM hipparcos.main WHERE CONTAINS(POINT(ra, dec), REGION('Circle ICRS 4 5 6')) = 1",
+        ),
+    ],
+)
+def test_a_literal_whose_value_changes_the_translation_is_part_of_the_key(
+    tableset: TableSet, first: str, second: str
+) -> None:
+    cache = Translator(tableset)
+    for text in (first, second, first, second):
+        assert cache.translate(text, row_limit=1000) == translate(text, tableset, row_limit=1000)
+    assert (cache.misses, cache.hits, len(cache)) == (2, 2, 1)
+
+
+def test_an_error_for_one_value_is_raised_for_that_value(tableset: TableSet) -> None:
+    cache = Translator(tableset)
+    text = "SELECT hip FROM hipparcos.main WHERE CONTAINS(POINT(ra, dec), CIRCLE(1, 2, {r})) = 1"
+    cache.translate(text.format(r=1))
+    with pytest.raises(ADQLSemanticError, match="radius"):
+        cache.translate(text.format(r=91))
+    with pytest.raises(ADQLSemanticError, match="position 3"):
+        cache.translate("SELECT hip, ra FROM hipparcos.main ORDER BY 3")
+
+
+def test_a_shape_keeps_a_bounded_number_of_templates(tableset: TableSet) -> None:
+    # with a row limit, TOP n is pinned: each n is a template of the same shape
+    cache = Translator(tableset)
+    texts = [f"SELECT TOP {n} hip FROM hipparcos.main" for n in range(1, TEMPLATES_PER_SHAPE + 2)]
+    for text in texts:
+        cache.translate(text, row_limit=100)
     misses = cache.misses
-    cache.translate(texts[1])
+    assert cache.translate(texts[-1], row_limit=100) == translate(texts[-1], tableset, row_limit=100)
+    assert cache.misses == misses
+    cache.translate(texts[0], row_limit=100)  # the oldest template of the shape was dropped
     assert cache.misses == misses + 1
+    assert len(cache) == 1
+
+
+def test_without_a_row_limit_top_is_a_value_like_any_other(tableset: TableSet) -> None:
+    cache = Translator(tableset)
+    for n in (5, 7, 3_000_000_000):
+        text = f"SELECT TOP {n} hip FROM hipparcos.main"
+        assert cache.translate(text) == translate(text, tableset)
+    assert (cache.misses, cache.hits) == (2, 1)  # 3,000,000,000 is an integer of another size: another shape
 
 
 def test_errors_are_raised_every_time_and_not_cached(tableset: TableSet) -> None:
@@ -94,31 +154,9 @@ def test_translator_uses_its_user_defined_functions(tableset: TableSet) -> None:
         Translator(tableset).translate(text)
 
 
-def test_shared_translator_is_one_per_tableset_object_and_functions() -> None:
-    tables = make_tableset()
-    shared = translator(tables)
-    assert translator(tables) is shared
-    # an equal but new TableSet (changed metadata is always a new object) gets its own cache
-    assert translator(make_tableset()) is not shared
-    twice = UDF(name="twice", params=(("x", "DOUBLE PRECISION"),), returns="DOUBLE PRECISION", template="(2 * {0})")
-    with_udf = translator(tables, [twice])
-    assert with_udf is not shared
-    assert with_udf.udfs == (twice,)
-
-
-def test_shared_translators_are_bounded() -> None:
-    first = make_tableset()
-    kept = translator(first)
-    others = [make_tableset() for _ in range(SHARED_TRANSLATORS)]
-    for other in others:
-        translator(other)
-    fresh = translator(first)
-    assert fresh is not kept and fresh.schema is first
-
-
 def test_translator_is_safe_to_share_between_threads(tableset: TableSet) -> None:
     cache = Translator(tableset, maxsize=4)
-    texts = [f"SELECT TOP {n} hip, ra FROM hipparcos.main ORDER BY hip" for n in range(1, 9)]
+    texts = [f"SELECT TOP {n} hip, {c} FROM hipparcos.main ORDER BY hip" for n in range(1, 5) for c in ("ra", "dec")]
     expected = {text: translate(text, tableset) for text in texts}
     failures: list[str] = []
 
