@@ -362,3 +362,38 @@ async def test_generation_never_overwrites_a_tap_schema_vostack_did_not_make(poo
     with pytest.raises(VOError, match="did not generate"):
         await service.start(pool)
     assert await pool.fetchval("SELECT count(*) FROM theirs.tables") == 0
+
+
+async def test_tap_schema_is_tap_schema_in_adql_wherever_it_is_kept(pool: Any, hipparcos: None) -> None:
+    # examples/portal.toml keeps the metadata in portal_tap_schema: ADQL still reads TAP_SCHEMA.* (TAP 1.1 §4)
+    from vostack.cli import build_app
+    from vostack.config import PublishConfig, ServiceConfig, TableMeta
+    from vostack.tap import TAPService
+
+    await pool.execute("DROP SCHEMA IF EXISTS kept_here CASCADE")
+    config = PublishConfig(service=ServiceConfig(tap_schema="kept_here"), tables={TABLE: TableMeta()})
+    service = TAPService(config=config)
+    async with service.serve(pool):
+        transport = httpx.ASGITransport(app=build_app(service))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            listed = await sync(client, "SELECT table_name FROM TAP_SCHEMA.tables ORDER BY table_name")
+            lower = await sync(
+                client, "SELECT COUNT(*) AS n FROM tap_schema.columns WHERE table_name = 'tap_schema.keys'"
+            )
+            joined = await sync(
+                client,
+                "SELECT t.table_name, COUNT(*) AS n FROM TAP_SCHEMA.tables AS t JOIN TAP_SCHEMA.columns AS c "
+                "ON c.table_name = t.table_name GROUP BY t.table_name",
+            )
+            located = await sync(client, "SELECT * FROM kept_here.tables")
+            schemas = await sync(client, "SELECT schema_name FROM TAP_SCHEMA.schemas ORDER BY schema_name")
+            tables = await client.get("/tap/tables")
+    names = [str(n) for n in votable(listed).get_first_table().array["table_name"]]
+    assert names == [TABLE, *sorted(f"tap_schema.{t}" for t in ("columns", "key_columns", "keys", "schemas", "tables"))]
+    assert int(votable(lower).get_first_table().array["n"][0]) == 5
+    assert len(votable(joined).get_first_table().array) == 6
+    assert_error(located, 400, "kept_here.tables")  # the database location is not an ADQL name
+    assert [str(n) for n in votable(schemas).get_first_table().array["schema_name"]] == ["hipparcos", "tap_schema"]
+    assert "<name>tap_schema.tables</name>" in tables.text and "kept_here" not in tables.text
+    # the rows are in the schema the setting names
+    assert await pool.fetchval("SELECT count(*) FROM kept_here.tables WHERE table_name = 'tap_schema.tables'") == 1

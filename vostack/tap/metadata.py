@@ -10,7 +10,7 @@ from vostack.db import CatalogColumn, CatalogTable
 from vostack.schema import Column, ForeignKey, Schema, Table, TableSet
 from vostack.votable import db_type_to_votable
 
-__all__ = ["TAP_SCHEMA_META", "build_tableset"]
+__all__ = ["TAP_SCHEMA_META", "build_tableset", "tap_schema_location"]
 
 _TS = "tap_schema"
 
@@ -101,6 +101,18 @@ def _column(cat_col: CatalogColumn, meta: ColumnMeta | None, index: int) -> Colu
     )
 
 
+def tap_schema_location(name: str, tap_schema: str) -> str:
+    """The database name of the published table ``name``: TAP_SCHEMA's tables (``tap_schema.tables``, in any
+    case) are in the database schema ``tap_schema``; any other table is where its name says."""
+    schema, _, table = name.partition(".")
+    if schema.lower() == _TS and table.lower() in _TAP_SCHEMA_TABLES:
+        return f"{tap_schema}.{table.lower()}"
+    return name
+
+
+_TAP_SCHEMA_TABLES = frozenset(name.partition(".")[2] for name in TAP_SCHEMA_META)
+
+
 def build_tableset(
     catalog: Mapping[str, CatalogTable],
     config: PublishConfig,
@@ -110,52 +122,57 @@ def build_tableset(
     """Merge catalog descriptions with the configured metadata into the published :class:`TableSet`.
 
     Tables come in configuration order, then TAP_SCHEMA's own tables; foreign
-    keys are published when both ends are published (TAP 1.1 §4.4).
+    keys are published when both ends are published (TAP 1.1 §4.4).  ``catalog``
+    is keyed by database names; TAP_SCHEMA's tables live in the database schema
+    ``tap_schema`` and are published as ``tap_schema.*`` whatever that schema is
+    called (TAP 1.1 §4: clients query ``TAP_SCHEMA.tables``).
     """
-    metas: dict[str, TableMeta] = dict(config.tables)
-    for name, meta in TAP_SCHEMA_META.items():
-        metas[name.replace(_TS + ".", tap_schema + ".", 1)] = meta
+    metas: dict[str, TableMeta] = {**config.tables, **TAP_SCHEMA_META}
+    located = {name: tap_schema_location(name, tap_schema) for name in metas}
     unknown = [
         f"{name}.{col}"
         for name, meta in metas.items()
-        if name in catalog
+        if located[name] in catalog
         for col in meta.columns
-        if col not in {c.name for c in catalog[name].columns}
+        if col not in {c.name for c in catalog[located[name]].columns}
     ]
     if unknown:
         raise ConfigError(f"the configuration describes columns the database does not have: {', '.join(unknown)}")
     tables: dict[str, list[Table]] = {}
     for t_index, (name, meta) in enumerate(metas.items()):
-        cat = catalog[name]
+        cat = catalog[located[name]]
         columns = tuple(_column(c, meta.columns.get(c.name), i) for i, c in enumerate(cat.columns))
-        tables.setdefault(cat.schema_name, []).append(
+        schema_name = name.partition(".")[0] if name in TAP_SCHEMA_META else cat.schema_name
+        tables.setdefault(schema_name, []).append(
             Table(
                 name=name,
-                schema_name=cat.schema_name,
+                schema_name=schema_name,
                 columns=columns,
                 table_type=cat.kind,
                 description=meta.description or cat.comment,
                 utype=meta.utype,
                 table_index=t_index,
                 nrows=cat.nrows,
+                db_name=None if located[name] == name else located[name],
             )
         )
     descriptions = dict(config.schemas)
-    descriptions.setdefault(tap_schema, "The TAP_SCHEMA: metadata of the tables this service publishes (TAP 1.1 §4).")
+    descriptions.setdefault(_TS, "The TAP_SCHEMA: metadata of the tables this service publishes (TAP 1.1 §4).")
     schemas = tuple(
         Schema(name=name, tables=tuple(tabs), description=descriptions.get(name), schema_index=i)
         for i, (name, tabs) in enumerate(tables.items())
     )
+    published = {db_name: name for name, db_name in located.items()}
     keys = tuple(
         ForeignKey(
-            key_id=f"{name}.{conname}",
-            from_table=name,
-            target_table=target,
+            key_id=f"{published[name]}.{conname}",
+            from_table=published[name],
+            target_table=published[target],
             columns=tuple(zip(cols, target_cols, strict=True)),
         )
         for name, cat in catalog.items()
-        if name in metas
+        if name in published
         for conname, cols, target, target_cols in cat.foreign_keys
-        if target in metas
+        if target in published
     )
     return TableSet(schemas=schemas, keys=keys)
