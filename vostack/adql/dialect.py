@@ -293,6 +293,29 @@ def _annotate_udf(self: TypeAnnotator, expression: exp.Expr) -> exp.Expr:
     return _typed(expression, returns.copy() if isinstance(returns, exp.DataType) else _DT.UNKNOWN)
 
 
+def _annotate_literal(self: TypeAnnotator, expression: exp.Literal) -> exp.Expr:
+    # PostgreSQL types an integer literal by its size (int, bigint, numeric); strings are text, the rest double
+    if expression.is_string:
+        return _typed(expression, _DT.VARCHAR)
+    if not expression.is_int:
+        return _typed(expression, _DT.DOUBLE)
+    value = int(expression.this)
+    return _typed(expression, _DT.INT if value <= 2**31 - 1 else _DT.BIGINT if value <= 2**63 - 1 else _DT.DECIMAL)
+
+
+_CASE: Callable[[TypeAnnotator, exp.Expr], exp.Expr] = Postgres.EXPRESSION_METADATA[exp.Case]["annotator"]
+
+
+def _annotate_case(self: TypeAnnotator, expression: exp.Case) -> exp.Expr:
+    # branches of one geometry type give that type (sqlglot's rule does not know pgSphere's types)
+    branches = [branch.args.get("true") for branch in expression.args.get("ifs") or ()]
+    branches.append(expression.args.get("default"))
+    kinds = {geo.geometry_kind(b.type) for b in branches if b is not None and not isinstance(b, exp.Null)}
+    if len(kinds) == 1 and None not in kinds:
+        return _typed(expression, geo.sphere_type(kinds.pop() or ""))
+    return _CASE(self, expression)
+
+
 def _sphere(kind: str) -> Callable[[TypeAnnotator, exp.Expr], exp.Expr]:
     return lambda self, expression: _typed(expression, geo.sphere_type(kind))
 
@@ -356,6 +379,8 @@ EXPRESSION_METADATA: dict[type[exp.Expr], dict[str, Any]] = {
     geo.ADQLUserFunction: {"annotator": _annotate_udf},
     geo.DaliGeometry: {"annotator": lambda self, e: _typed(e, geo.sphere_type(e.args["kind"].this))},
     exp.HexString: {"annotator": _annotate_hex},
+    exp.Literal: {"annotator": _annotate_literal},
+    exp.Case: {"annotator": _annotate_case},
 }
 
 #: PostgreSQL turns ``real`` combined with an integer or ``numeric`` into ``double precision``.
@@ -412,6 +437,12 @@ class ADQLTokenizer(tokens.Tokenizer):
         "WITH": TokenType.WITH,
         "TRUE": TokenType.TRUE,
         "FALSE": TokenType.FALSE,
+        # CASE, an extension of vostack's (ADQL 2.1 has no CASE; see vostack.adql.features)
+        "CASE": TokenType.CASE,
+        "WHEN": TokenType.WHEN,
+        "THEN": TokenType.THEN,
+        "ELSE": TokenType.ELSE,
+        "END": TokenType.END,
         # the CAST target types of ADQL 2.1 (POINT, CIRCLE, POLYGON are user-defined types)
         "SMALLINT": TokenType.SMALLINT,
         "INTEGER": TokenType.INT,
@@ -449,7 +480,9 @@ class ADQLParser(parser.Parser):
         "CAST": parser.Parser.FUNCTION_PARSERS["CAST"],
     }
     NO_PAREN_FUNCTIONS: ClassVar[dict[Any, Any]] = {}
-    NO_PAREN_FUNCTION_PARSERS: ClassVar[dict[str, Callable[..., Any]]] = {}
+    NO_PAREN_FUNCTION_PARSERS: ClassVar[dict[str, Callable[..., Any]]] = {
+        "CASE": parser.Parser.NO_PAREN_FUNCTION_PARSERS["CASE"],
+    }
     STATEMENT_PARSERS: ClassVar[dict[Any, Callable[..., Any]]] = {}
     RANGE_PARSERS: ClassVar[dict[Any, Callable[..., Any]]] = {
         key: parser.Parser.RANGE_PARSERS[key]
@@ -553,6 +586,8 @@ def parse_statements(tokens: list[Token], text: str) -> list[exp.Expr]:
                     _statements([*tokens, end], text)
                 except ParseError as again:
                     at_end = not again.errors or _error_offset(again) >= len(text)
+                except Exception:  # the parser read past the last token and failed on the one added
+                    at_end = True
             exc.errors[0].update(start=offset, text=exc.errors[0].get("highlight") or "", at_end=at_end)
         raise
 

@@ -19,9 +19,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlglot import exp
-from sqlglot.errors import OptimizeError, ParseError, SqlglotError, TokenError
+from sqlglot.errors import OptimizeError, ParseError, TokenError
 
-from vostack.errors import ADQLError, ADQLSemanticError, ADQLSyntaxError, VOError
+from vostack.errors import ADQLError, ADQLSemanticError, ADQLSyntaxError, InternalError, VOError
 
 __all__ = [
     "at",
@@ -132,7 +132,8 @@ def _from_token_error(exc: TokenError, text: str) -> ADQLError:
 
 @contextmanager
 def sqlglot_errors(text: str) -> Iterator[None]:
-    """Convert whatever sqlglot raises while working on ``text`` into an :class:`ADQLError`."""
+    """Convert what sqlglot raises while working on ``text``: the client's mistakes into an :class:`ADQLError`,
+    anything else (a bug: what passed the checks must translate) into an :class:`InternalError`."""
     try:
         yield
     except VOError:
@@ -145,10 +146,8 @@ def sqlglot_errors(text: str) -> Iterator[None]:
         raise ADQLSemanticError(str(exc).splitlines()[0]) from None
     except RecursionError:
         raise ADQLSyntaxError("the query is nested too deeply") from None
-    except SqlglotError as exc:
-        log.warning("sqlglot could not handle %r", text, exc_info=True)
-        raise ADQLSyntaxError(f"cannot handle this query: {str(exc).splitlines()[0]}") from exc
     except Exception as exc:
-        # a bug in the translator or in sqlglot: the client gets an ADQL error, the operators the traceback
+        # a bug in the translator or in sqlglot (what passed the checks must translate): an internal
+        # error for the client (HTTP 500), the traceback for the operators
         log.error("the ADQL translator failed on %r", text, exc_info=True)
-        raise ADQLSyntaxError("cannot handle this query") from exc
+        raise InternalError("the ADQL translator failed on this query; the operators have the details") from exc

@@ -409,6 +409,26 @@ def nodes(tree: exp.Expr, leaves: tuple[type[exp.Expr], ...] = ()) -> list[exp.E
     return found
 
 
+def chain(node: exp.Binary) -> list[exp.Expr]:
+    """The operands of the chain of operators of ``node``'s class that ``node`` heads, left to right.
+
+    ``a OR b OR c`` parses into ``Or(Or(a, b), c)``: a chain of thousands of terms (generated
+    ``id = 1 OR id = 2 OR ...``) is that deep.  Walking its operands in a loop keeps the depth
+    of the walkers' recursion to the query's real nesting (parentheses, calls, subqueries).
+    """
+    klass = type(node)
+    operands: list[exp.Expr] = []
+    stack: list[exp.Expr] = [node]
+    while stack:
+        item = stack.pop()
+        if type(item) is klass:
+            stack.append(item.args["expression"])
+            stack.append(item.args["this"])
+        else:
+            operands.append(item)
+    return operands
+
+
 def node_role(klass: type, groups: Sequence[type | tuple[type, ...]], roles: dict[type, int]) -> int:
     """1 + the index of the first of ``groups`` that ``klass`` belongs to (0: none), remembered in ``roles``.
 

@@ -6,6 +6,7 @@ with one ``feature`` (``form`` and ``description``) per construct.  ADQL 2.1
 §4 defines the feature types and their forms.  Only what :func:`vostack.adql.translate`
 really translates is declared: ``REGION`` with the simple STC-S shapes in ICRS
 (:mod:`vostack.adql.regions`), ``CAST`` to the geometry types from DALI strings.
+What vostack accepts beyond ADQL 2.1 (``CASE``) is declared with the type :data:`EXTENSIONS`.
 
 This module returns plain tuples so that :mod:`vostack.adql` needs nothing from
 :mod:`vostack.tap`; the TAP capabilities map them to ``LanguageFeature`` objects.
@@ -17,9 +18,13 @@ from collections.abc import Iterable
 
 from vostack.adql.udf import BUILTIN_UDFS, UDF
 
-__all__ = ["TAPREGEXT", "language_features"]
+__all__ = ["EXTENSIONS", "TAPREGEXT", "language_features"]
 
 TAPREGEXT = "ivo://ivoa.net/std/TAPRegExt"
+
+#: The feature type of what vostack's ADQL has beyond ADQL 2.1 (modelled on GAVO DaCHS's
+#: ``ivo://org.gavo.dc/std/exts#extra-adql-keywords``).
+EXTENSIONS = "ivo://vostack.org/std/exts#extra-adql-keywords"
 
 _GEO = f"{TAPREGEXT}#features-adqlgeo"
 _FEATURES: tuple[tuple[str, str, str], ...] = (
@@ -65,6 +70,12 @@ _FEATURES: tuple[tuple[str, str, str], ...] = (
     (f"{TAPREGEXT}#features-adql-bitwise", "~", "Bitwise NOT of an integer."),
     (f"{TAPREGEXT}#features-adql-offset", "OFFSET", "Skip the first rows of the result."),
     (f"{TAPREGEXT}#features-adql-conditional", "COALESCE", "The first of its arguments that is not NULL."),
+    (
+        EXTENSIONS,
+        "CASE",
+        "Not in ADQL 2.1: SQL's conditional value, CASE WHEN condition THEN value ... [ELSE value] END, and "
+        "CASE value WHEN value THEN value ... [ELSE value] END; the branches give values of one kind.",
+    ),
 )
 
 

@@ -118,7 +118,7 @@ def _is_integer(node: exp.Expr) -> bool:
 _REWRITTEN = (exp.Round, exp.Trunc, exp.Mod, exp.Concat)
 
 # What to_postgres collects of a node (expressions.node_role of ADQLFunction, _REWRITTEN, Select)
-_FUNCTION, _REWRITE, _SELECT = 1, 2, 3
+_FUNCTION, _REWRITE, _SELECT, _CASE = 1, 2, 3, 4
 _ROLES: dict[type, int] = {}
 
 
@@ -183,6 +183,36 @@ def _limit(tree: exp.Query, row_limit: int | None) -> None:
     tree.set("limit", exp.Limit(expression=exp.Literal.number(count)))
 
 
+def _value_class(datatype: exp.DataType | None) -> str | None:
+    """What kind of value a CASE branch gives: a number, a string, a time, a geometry kind; None: unknown."""
+    if datatype is None or datatype.this in (_DT.NULL, _DT.UNKNOWN):
+        return None
+    if datatype.this in _NUMBER_TYPES:
+        return "a number"
+    if datatype.this in _TEXT_TYPES:
+        return "a string"
+    if datatype.this in _TIME_TYPES:
+        return "a time"
+    kind = geo.geometry_kind(datatype)
+    return _NAMES.get(kind, "a value") if kind else datatype.this.value.lower()
+
+
+def _check_case(node: exp.Case, text: str) -> None:
+    """The branches of CASE (vostack's extension) must give values of one kind, as SQL-92 §9.3 requires."""
+    branches = [branch.args.get("true") for branch in node.args.get("ifs") or ()]
+    branches.append(node.args.get("default"))
+    seen: dict[str, exp.Expr] = {}
+    for branch in branches:
+        if branch is None:
+            continue
+        kind = _value_class(branch.type)
+        if kind is not None:
+            seen.setdefault(kind, branch)
+    if len(seen) > 1:
+        first, second = list(seen)[:2]
+        raise semantic_error(f"the branches of CASE give {first} and {second}: they must be of one kind", text, node)
+
+
 def to_postgres(
     resolved: Resolved, *, row_limit: int | None = None, text: str = "", geometry: bool = True
 ) -> exp.Query:
@@ -200,13 +230,15 @@ def to_postgres(
     for node in geo.nodes(tree, leaves=(exp.Column,)):
         role = roles.get(node.__class__)
         if role is None:
-            role = geo.node_role(node.__class__, (geo.ADQLFunction, _REWRITTEN, exp.Select), roles)
+            role = geo.node_role(node.__class__, (geo.ADQLFunction, _REWRITTEN, exp.Select, exp.Case), roles)
         if role == _FUNCTION:
             functions.append(cast(geo.ADQLFunction, node))
         elif role == _REWRITE:
             rewrites.append(node)
         elif role == _SELECT:
             selects.append(cast(exp.Select, node))
+        elif role == _CASE:
+            _check_case(cast(exp.Case, node), text)
     # children before parents, so that rewrites nest (ROUND(MOD(x, y), 2)); before the geometry
     # rewrites, which copy some of their arguments
     for node in reversed(rewrites):
@@ -229,6 +261,8 @@ _ANY = frozenset({_POINT, _CIRCLE, _POLYGON})
 _POINTS = frozenset({_POINT})
 _NAMES = {_POINT: "a point", _CIRCLE: "a circle", _POLYGON: "a polygon"}
 _TEXT_TYPES = frozenset({_DT.TEXT, _DT.VARCHAR, _DT.CHAR, _DT.BOOLEAN})
+_NUMBER_TYPES = frozenset({_DT.SMALLINT, _DT.INT, _DT.BIGINT, _DT.FLOAT, _DT.DOUBLE, _DT.DECIMAL})
+_TIME_TYPES = frozenset({_DT.TIMESTAMP, _DT.TIMESTAMPTZ, _DT.DATE})
 _PREDICATES = (geo.ADQLContains, geo.ADQLIntersects)
 
 

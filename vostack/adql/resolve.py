@@ -45,7 +45,14 @@ from vostack.adql.dialect import (
     GEOMETRY_FUNCTIONS,
 )
 from vostack.adql.errormap import semantic_error
-from vostack.adql.expressions import ADQLFunction, ADQLInUnit, ADQLUserFunction, DaliGeometry, literal_geometry
+from vostack.adql.expressions import (
+    ADQLFunction,
+    ADQLInUnit,
+    ADQLUserFunction,
+    DaliGeometry,
+    chain,
+    literal_geometry,
+)
 from vostack.adql.fields import column_type, expression_field, expression_name, unit_of, votable_type, widen
 from vostack.adql.regions import GEOMETRY_CASTS, read_dali, read_stcs
 from vostack.adql.shapes import pin
@@ -648,7 +655,9 @@ class _Resolver:
         if isinstance(node, exp.Cast) and node.to.this == exp.DType.USERDEFINED:  # pragma: no cover - validate
             raise self.error(f"CAST to {node.to.sql(dialect=ADQL)} is not supported by this service", node)
         needs = isinstance(node, TYPED_FOR_TRANSLATION)
-        for child in _children(node):
+        # a chain of one operator (a OR b OR ...) is walked in a loop, however long
+        children = chain(node) if isinstance(node, exp.Binary) and type(node.this) is type(node) else _children(node)
+        for child in children:
             if isinstance(child, exp.Column):
                 new, _ = self.column(child, scope, aliases)
                 if new is not child:
@@ -849,8 +858,8 @@ _TEXT = frozenset({exp.DType.TEXT, exp.DType.VARCHAR, exp.DType.CHAR, exp.DType.
 
 #: The nodes whose translation (:mod:`vostack.adql.morph`, :mod:`vostack.adql.pgsphere`) reads the types
 #: of the nodes below them: geometry (the kinds of its arguments), MOD (integer or not), ROUND and
-#: TRUNCATE with decimals, and string concatenation.
-TYPED_FOR_TRANSLATION = (ADQLFunction, exp.Mod, exp.Round, exp.Trunc, exp.Concat, exp.DPipe)
+#: TRUNCATE with decimals, string concatenation and CASE (its branches must agree).
+TYPED_FOR_TRANSLATION = (ADQLFunction, exp.Mod, exp.Round, exp.Trunc, exp.Concat, exp.DPipe, exp.Case)
 
 
 def _is_position(node: exp.Expr) -> TypeGuard[exp.Literal]:

@@ -189,7 +189,7 @@ def template_of(tree: exp.Expr, shape: Shape, generate: Callable[[exp.Expr], str
     try:
         written = generate(tree)
         slots = _slots(written, shape)
-    except Exception:
+    except Exception:  # the caller writes the tree again, with its values, and gets the error as it is
         slots = None
     if slots is None or not set(slots) <= set(free):
         for index in free:

@@ -86,6 +86,7 @@ def render_page(
     base: str,
     tableset: TableSet | None,
     examples: Sequence[CheckedExample],
+    features: Sequence[tuple[str, str, str]] = (),
     query: str,
     preview: Preview | None = None,
     error: str | None = None,
@@ -111,6 +112,7 @@ def render_page(
         f"{e(c.example.name)}</a>: {e(c.example.description or '')}</li>"
         for c in examples
     )
+    feature_list = "".join(f"<li><code>{e(form)}</code>: {e(description)}</li>" for _, form, description in features)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title><style>{_STYLE}</style></head>
 <body>
@@ -126,4 +128,7 @@ def render_page(
 {_result(base, query, preview, error)}
 <h2>Examples</h2><ul>{example_list}</ul>
 <h2>Tables</h2>{tables}
+<h2>ADQL</h2><details id="features"><summary>ADQL 2.1 with these optional features and extensions (TAPRegExt
+language features, also in the <a href="{e(base)}/capabilities">capabilities</a>)</summary><ul>{feature_list}</ul>
+</details>
 </body></html>"""

@@ -9,9 +9,11 @@ batch by batch, holding one batch in memory at a time.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import AsyncExitStack
+from functools import partial
 from typing import Self
 
 from vostack import adql
@@ -30,6 +32,25 @@ BATCH_ROWS = 5_000
 
 class StreamAborted(VOError):
     """A result failed after its first byte in a format that cannot say so in the document."""
+
+
+#: Query texts longer than this (generated lists of thousands of values) are translated in a worker
+#: thread: their translation takes long enough to hold up every other request on the event loop.
+THREAD_TRANSLATION_LENGTH = 20_000
+
+
+async def translate(
+    translator: adql.Translator, query: str, row_limit: int, uploads: Sequence[Upload] = ()
+) -> adql.Translation:
+    """The query translated by the service's ``translator`` (with ``uploads`` as TAP_UPLOAD tables)."""
+    if uploads:  # uploaded tables are this query's own: such a query is translated without the cache
+        schema = with_uploads(translator.schema, uploads)
+        work = partial(adql.translate, query, schema, row_limit=row_limit, udfs=translator.udfs)
+    else:
+        work = partial(translator.translate, query, row_limit=row_limit)
+    if len(query) > THREAD_TRANSLATION_LENGTH:
+        return await asyncio.to_thread(work)
+    return work()
 
 
 class QueryRun:
@@ -69,15 +90,7 @@ class QueryRun:
         ``uploads`` (loaded by :func:`vostack.tap.upload.load_uploads`) become ``TAP_UPLOAD`` tables
         of this query only (TAP 1.1 §4.5).
         """
-        # uploaded tables are this query's own: such a query is translated without the cache
-        row_limit = request.maxrec + 1
-        translation = (
-            adql.translate(
-                request.query, with_uploads(translator.schema, uploads), row_limit=row_limit, udfs=translator.udfs
-            )
-            if uploads
-            else translator.translate(request.query, row_limit=row_limit)
-        )
+        translation = await translate(translator, request.query, request.maxrec + 1, uploads)
         writer = writer_for(
             request.format, translation.fields, infos=(("QUERY_STATUS", "OK", None), ("QUERY", request.query, None))
         )
@@ -142,7 +155,7 @@ async def fetch_preview(
     pool: Pool, translator: adql.Translator, query: str, *, rows: int, time_limit: float
 ) -> Preview:
     """The first ``rows`` rows of an ADQL query, read-only and time-bounded like every query (for the HTML page)."""
-    translation = translator.translate(query, row_limit=rows + 1)
+    translation = await translate(translator, query, rows + 1)
     async with open_cursor(pool, translation.sql, statement_timeout=time_limit) as cursor:
         fetched = await cursor.fetch(rows + 1)
     return Preview(translation.fields, fetched[:rows], overflow=len(fetched) > rows)

@@ -346,6 +346,7 @@ class TAPService:
             base=mount_url(request),
             tableset=self._tableset,
             examples=self._examples,
+            features=adql.language_features(self.udfs),
             query=query,
             preview=preview,
             error=error,

@@ -10,6 +10,7 @@ import functools
 import math
 from typing import Any
 
+import httpx
 import pytest
 
 from vostack import adql, db
@@ -153,3 +154,45 @@ async def test_string_agg_aggregates(pool: db.Pool, tap: TAPService) -> None:
         pool, tap, "SELECT ivo_string_agg(hip, ',') FROM (SELECT TOP 3 hip FROM hipparcos.main ORDER BY hip) AS t"
     )
     assert sorted(rows[0][0].split(",")) == sorted(str(h) for h in (1, 2, 3))
+
+
+async def test_case_in_both_forms_with_the_datatype_of_its_branches(
+    pool: db.Pool, tap: TAPService, client: httpx.AsyncClient
+) -> None:
+    hpmag = float(str(star(SIRIUS)["hpmag"]))
+    expected = "bright" if hpmag < 3 else "faint"
+    got = await one(
+        pool,
+        tap,
+        "CASE WHEN hpmag < 3 THEN 'bright' ELSE 'faint' END, CASE hip WHEN 32349 THEN 1 ELSE 2.5 END, "
+        "CASE WHEN hip > 1 THEN hip ELSE 3000000000 END, CASE WHEN hip < 0 THEN 1 END",
+    )
+    assert got == (expected, 1.0, SIRIUS, None)
+    count = await run(pool, tap, "SELECT COUNT(*) FROM hipparcos.main WHERE CASE WHEN hpmag < 3 THEN 1 ELSE 0 END = 1")
+    truth = sum(1 for row in hipparcos.iter_rows() if float(str(row[hipparcos.COLUMNS.index("hpmag")])) < 3)
+    assert count[0][0] == truth
+    fields = adql.translate(
+        "SELECT CASE WHEN hpmag < 3 THEN 'b' ELSE 'f' END AS a, CASE hip WHEN 1 THEN 1 ELSE 2.5 END AS b, "
+        "CASE WHEN hip > 1 THEN hip ELSE 3000000000 END AS c, CASE WHEN hip > 1 THEN POINT(ra, dec) END AS d "
+        "FROM hipparcos.main",
+        tap.tableset,
+    ).fields
+    assert [(f.datatype, f.arraysize, f.xtype) for f in fields] == [
+        ("char", "*", None),
+        ("double", None, None),
+        ("long", None, None),
+        ("double", "2", "point"),
+    ]
+    # through TAP: the VOTable says the same, and the HTML page and the capabilities declare CASE
+    response = await client.post(
+        "/tap/sync",
+        data={
+            "LANG": "ADQL",
+            "QUERY": f"SELECT CASE WHEN hip > 1 THEN POINT(ra, dec) END AS p FROM {hipparcos.TABLE} "
+            f"WHERE hip = {SIRIUS}",
+        },
+    )
+    assert response.status_code == 200 and 'xtype="point"' in response.text
+    capabilities = (await client.get("/tap/capabilities")).text
+    assert "<form>CASE</form>" in capabilities and adql.features.EXTENSIONS in capabilities
+    assert "<code>CASE</code>" in (await client.get("/tap/")).text

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vostack.adql import ADQLError, ADQLSemanticError, ADQLSyntaxError, parse, translate
+from vostack.adql import ADQLError, ADQLSemanticError, ADQLSyntaxError, morph, parse, translate
+from vostack.errors import InternalError
 from vostack.schema import Schema, TableSet
 
 # -- syntax errors: message, line and column ---------------------------------------------------
@@ -103,7 +105,6 @@ def test_unterminated_delimited_identifier_is_a_syntax_error() -> None:
         ("SELECT CAST(a AS NULL) FROM t", "cannot CAST|unexpected|incomplete"),
         ("SELECT DISTINCT ON (a) a FROM t", "DISTINCT ON is not ADQL"),
         ("SELECT a FROM t ORDER BY a NULLS FIRST", "'FIRST' is a reserved word"),
-        ("SELECT CASE WHEN a > 1 THEN 1 END FROM t", "'CASE' is a reserved word"),
         ("SELECT a FROM t WHERE b LIKE 'x' ESCAPE '!'", "'ESCAPE' is a reserved word"),
         ("SELECT a FROM t OFFSET 5 ROWS", "'ROWS' is a reserved word"),
         ("SELECT TOP (5) a FROM t", "TOP must be followed by an unsigned integer"),
@@ -249,3 +250,17 @@ def test_reserved_word_as_column_name_suggests_quoting(tableset: TableSet) -> No
     with pytest.raises(ADQLSyntaxError, match="'size' is a reserved word in ADQL: write it in double quotes"):
         translate("SELECT size FROM tap_schema.columns", tableset)
     assert translate('SELECT "size" FROM tap_schema.columns', tableset).fields[0].name == "size"
+
+
+def test_a_bug_in_the_translator_is_an_internal_error_with_its_traceback_logged(
+    tableset: TableSet, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object, **kwargs: object) -> object:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(morph, "to_postgres", broken)
+    with caplog.at_level(logging.ERROR, logger="vostack"), pytest.raises(InternalError) as raised:
+        translate("SELECT hip FROM hipparcos.main", tableset)
+    assert raised.value.http_status == 500
+    assert not isinstance(raised.value, ADQLError)
+    assert any(record.exc_info and record.exc_info[0] is KeyError for record in caplog.records)
