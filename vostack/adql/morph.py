@@ -139,7 +139,7 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
 def _numeric_in_postgres(node: exp.Expr) -> bool:
     """Whether PostgreSQL may compute ``node`` as ``numeric`` (which no FIELD declares)."""
     # IN_UNIT and geometry functions return double precision whatever their arguments
-    for sub in node.walk(prune=lambda n: isinstance(n, geo.ADQLFunction)):
+    for sub in geo.nodes(node, leaves=(geo.ADQLFunction, exp.Column)):
         if isinstance(sub, geo.ADQLFunction):
             continue
         if isinstance(sub, exp.Literal) and not sub.is_string and not sub.is_int:

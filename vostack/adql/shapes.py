@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from vostack.adql.expressions import nodes
+
 __all__ = ["PINNED", "Shape", "Template", "pin", "shape_of", "template_of"]
 
 #: The ``meta`` key marking a literal node whose value the translation depends on.
@@ -166,8 +168,8 @@ def template_of(tree: exp.Expr, shape: Shape, generate: Callable[[exp.Expr], str
     by_start = {start: index for index, start in enumerate(shape.starts)}
     found: dict[int, list[exp.Literal]] = {}
     pinned: set[int] = set()
-    for node in tree.walk():
-        if not isinstance(node, exp.Literal):
+    for node in nodes(tree, leaves=(exp.Column, exp.Identifier)):
+        if node.__class__ is not exp.Literal:
             continue
         start = node.meta_get("start")
         index = by_start.get(start) if isinstance(start, int) else None
