@@ -2,8 +2,8 @@
 
 Every failure a client can see is a :class:`VOError`.  Third-party exceptions
 (sqlglot, asyncpg) are converted into these once, in the package that imports
-the library (``vostack.adql``, ``vostack.db``); HTTP rendering happens once, in
-``vostack.dali.error_response``.
+the library (``vostack.adql``, ``vostack.db``); HTTP rendering happens once, at
+each protocol app's edge (:class:`vostack.web.ErrorDocuments`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ __all__ = [
     "NotFoundError",
     "ParameterError",
     "QueryTimeoutError",
+    "RequestTooLargeError",
     "TransientError",
+    "URITooLongError",
     "UploadError",
     "UsageError",
     "VOError",
@@ -71,6 +73,18 @@ class ADQLSemanticError(ADQLError):
 
 class UploadError(UsageError):
     """A TAP upload that cannot be read (TAP 1.1 §3.3.1)."""
+
+
+class RequestTooLargeError(UsageError):
+    """The request carries more than the service reads: its message states the limit (HTTP 413, RFC 9110 §15.5.14)."""
+
+    http_status = 413
+
+
+class URITooLongError(RequestTooLargeError):
+    """The request's query string is longer than the service reads (HTTP 414, RFC 9110 §15.5.15)."""
+
+    http_status = 414
 
 
 class InvalidPhaseError(UsageError):
