@@ -98,9 +98,13 @@ class NotFoundError(VOError):
 
 
 class QueryTimeoutError(VOError):
-    """The query ran longer than its execution time limit."""
+    """The query ran longer than its execution time limit: expected behaviour, not a fault (HTTP 400).
 
-    http_status = 500
+    The request asked for more work than the service's stated limit allows; DALI 1.1 §4.2 keeps
+    5xx for a server that failed to function, TAP 1.1 §3.3 lets a synchronous error take any 4xx.
+    """
+
+    http_status = 400
 
 
 class TransientError(VOError):

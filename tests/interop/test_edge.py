@@ -1,7 +1,8 @@
-"""The HTTP edge over real HTTP, served by ``vostack serve`` as a user runs it: the request limits.
+"""The HTTP edge over real HTTP, served by ``vostack serve`` as a user runs it: limits, timeouts, pyvo's view.
 
 A kept-alive ``requests.Session`` (what pyvo uses) sends what real clients send: a QUERY over the request
-limit, a form of 2,000 fields, a URL over the limit.  Each gets the DALI error VOTable with its status: 413, 414.
+limit, a form of 2,000 fields, a URL over the limit; pyvo's ``run_sync`` meets a query stopped at the
+service's execution time limit.  Each gets the DALI error VOTable with its status: 413, 414, 400.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from tests.interop.test_cli import _free_port, vostack
 pytestmark = [pytest.mark.postgres, pytest.mark.interop]
 
 LIMIT = 1_048_576  # the default request_limit
+# a self-join of the 117,955 Hipparcos stars: far longer than the 0.5 s limit of the server below
+HEAVY = "SELECT COUNT(*) AS n FROM hipparcos.main AS a, hipparcos.main AS b WHERE a.hpmag < b.hpmag - a.b_v"
+
+
 def long_query(length: int) -> str:
     """A query of about ``length`` bytes that URL encoding keeps about that long (letters, '+' for spaces)."""
     return f"SELECT TOP 1 hip FROM hipparcos.main WHERE hip > 0 OR 'q' = '{'x' * length}'"
@@ -31,6 +36,7 @@ def tap_url(postgres_dsn: str, hipparcos: None, tmp_path_factory: pytest.TempPat
         """
 [service]
 title = "Edge"
+sync_timeout = 0.5
 tap_schema = "edge_tap_schema"
 
 [tables."hipparcos.main"]
@@ -45,6 +51,20 @@ description = "Hipparcos"
 def session() -> Iterator[requests.Session]:
     with requests.Session() as http:
         yield http
+
+
+def test_a_query_stopped_at_the_time_limit_is_400_and_pyvo_raises_dal_query_error(
+    tap_url: str, session: requests.Session
+) -> None:
+    with pytest.raises(pyvo.dal.DALQueryError) as info:
+        pyvo.dal.TAPService(tap_url, session=session).run_sync(HEAVY)
+    assert "longer than its execution time limit" in str(info.value)
+    assert "/async" in str(info.value)  # the message says what to do
+    response = session.post(f"{tap_url}/sync", data={"LANG": "ADQL", "QUERY": HEAVY})
+    assert response.status_code == 400
+    assert "execution time limit" in dali_error(response)
+    # the connection is fine afterwards: the next query on it answers
+    assert len(pyvo.dal.TAPService(tap_url, session=session).run_sync("SELECT TOP 2 hip FROM hipparcos.main")) == 2
 
 
 def test_a_query_over_the_request_limit_is_413_and_pyvo_shows_the_limit(
