@@ -151,9 +151,12 @@ async def _serve(
         else:
             registry = config_registry(tap, registry_config) if registry_config is not None else None
         async with site.serve(pool):
+            # uvicorn's h11 refuses a request head over 16 KiB with a bare 400 and closes: let heads up to the
+            # query-string limit + 16 KiB through, so that an over-long query string gets its 414 document
+            app = build_app(tap, compute, registry, ssa)
+            head = tap.limits.head_bytes
             server = _Server(
-                site,
-                uvicorn.Config(build_app(tap, compute, registry, ssa), lifespan="off", log_level="warning"),
+                site, uvicorn.Config(app, lifespan="off", log_level="warning", h11_max_incomplete_event_size=head)
             )
             serving = asyncio.ensure_future(server.serve(sockets=[listener]))
             while not server.started:  # announce the URL only once it accepts connections

@@ -17,6 +17,8 @@ foreign keys) is read from the database when TAP_SCHEMA is generated.
     upload_rows = 100000      # TAP uploads: rows per uploaded table
     upload_timeout = 30       # TAP uploads: seconds to fetch an http(s) upload
     upload_http = true        # TAP uploads by http(s) URL, fetched by the server; false: inline only
+    request_limit = 1048576   # bytes of parameters per request: query string or form body (413/414 above)
+    request_parameters = 1000 # parameters per request (413 above)
     tap_schema = "tap_schema" # where TAP_SCHEMA lives in the database
     tap_schema_source = "generate"   # or "existing": serve it as it is
 
@@ -89,6 +91,8 @@ class ServiceConfig:
     upload_rows: int = 100_000
     upload_timeout: float = 30.0
     upload_http: bool = True
+    request_limit: int = 1_048_576
+    request_parameters: int = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +145,8 @@ _SERVICE_TYPES: dict[str, tuple[type, ...]] = {
     "upload_rows": (int,),
     "upload_timeout": (int, float),
     "upload_http": (bool,),
+    "request_limit": (int,),
+    "request_parameters": (int,),
 }
 
 
@@ -165,6 +171,8 @@ def _service(data: Mapping[str, Any]) -> ServiceConfig:
     if config.upload_limit < 0 or config.upload_rows < 0 or config.upload_timeout <= 0:
         raise ConfigError("[service]: upload_limit and upload_rows must not be negative (0: no uploads), "
                           "upload_timeout must be positive")  # fmt: skip
+    if config.request_limit < 1 or config.request_parameters < 1:
+        raise ConfigError("[service]: request_limit and request_parameters must be positive")
     return config
 
 

@@ -1,8 +1,8 @@
-"""DALI 1.1 plumbing shared by every protocol: parameters, limits, formats, errors.
+"""DALI 1.1 plumbing shared by every protocol: parameters, limits, formats.
 
-Nothing here does I/O or imports a web framework: services hand in the
-request's ``(name, value)`` pairs and get typed values or a :class:`VOError`
-back, and turn error documents into HTTP responses themselves.
+Nothing here does I/O or imports a web framework: the web layer (:mod:`vostack.web`)
+hands in the request's ``(name, value)`` pairs, services get typed values or a
+:class:`~vostack.errors.VOError` back, and the web layer turns those into error documents.
 """
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import KW_ONLY, dataclass
 
-from vostack.errors import ParameterError, VOError
+from vostack.errors import ParameterError
 
 __all__ = [
     "OutputFormat",
     "Params",
     "choose_format",
-    "error_status",
     "format_timestamp",
     "non_xml_character",
     "parse_int",
@@ -157,8 +156,3 @@ def choose_format(params: Params, formats: Iterable[OutputFormat], *, default: O
             return fmt
     offered = ", ".join(sorted({a for f in formats for a in f.aliases}))
     raise ParameterError(f"RESPONSEFORMAT {raw!r} is not supported; use one of: {offered}", param="RESPONSEFORMAT")
-
-
-def error_status(error: VOError) -> int:
-    """The HTTP status for an error document (DALI 1.1 §4.2: 4xx for client errors)."""
-    return error.http_status

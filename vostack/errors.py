@@ -2,8 +2,8 @@
 
 Every failure a client can see is a :class:`VOError`.  Third-party exceptions
 (sqlglot, asyncpg) are converted into these once, in the package that imports
-the library (``vostack.adql``, ``vostack.db``); HTTP rendering happens once, in
-``vostack.dali.error_response``.
+the library (``vostack.adql``, ``vostack.db``); HTTP rendering happens once, at
+each protocol app's edge (:class:`vostack.web.ErrorDocuments`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ __all__ = [
     "NotFoundError",
     "ParameterError",
     "QueryTimeoutError",
+    "RequestTooLargeError",
     "TransientError",
+    "URITooLongError",
     "UploadError",
     "UsageError",
     "VOError",
@@ -73,6 +75,18 @@ class UploadError(UsageError):
     """A TAP upload that cannot be read (TAP 1.1 §3.3.1)."""
 
 
+class RequestTooLargeError(UsageError):
+    """The request carries more than the service reads: its message states the limit (HTTP 413, RFC 9110 §15.5.14)."""
+
+    http_status = 413
+
+
+class URITooLongError(RequestTooLargeError):
+    """The request's query string is longer than the service reads (HTTP 414, RFC 9110 §15.5.15)."""
+
+    http_status = 414
+
+
 class InvalidPhaseError(UsageError):
     """The requested UWS action is not allowed in the job's phase (UWS 1.1 §2.1.3)."""
 
@@ -84,9 +98,13 @@ class NotFoundError(VOError):
 
 
 class QueryTimeoutError(VOError):
-    """The query ran longer than its execution time limit."""
+    """The query ran longer than its execution time limit: expected behaviour, not a fault (HTTP 400).
 
-    http_status = 500
+    The request asked for more work than the service's stated limit allows; DALI 1.1 §4.2 keeps
+    5xx for a server that failed to function, TAP 1.1 §3.3 lets a synchronous error take any 4xx.
+    """
+
+    http_status = 400
 
 
 class TransientError(VOError):

@@ -267,7 +267,7 @@ async def test_a_query_over_its_time_limit_is_stopped_with_a_hint(pool: Any, hip
             response = await sync(
                 client, f"SELECT COUNT(*) FROM {TABLE} AS a, {TABLE} AS b WHERE a.hpmag < b.hpmag - a.b_v"
             )
-    message = assert_error(response, 500, "time limit")
+    message = assert_error(response, 400, "time limit")
     assert "async" in message
 
 

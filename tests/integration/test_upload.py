@@ -284,7 +284,7 @@ async def test_a_request_body_over_the_limit_is_refused_while_it_is_read(
         content=body(),
         headers={"Content-Type": "multipart/form-data; boundary=b"},
     )
-    assert response.status_code == 400 and b"larger than this service accepts" in response.content
+    assert response.status_code == 413 and b"larger than this service accepts" in response.content
     assert sent < tap.settings.upload_limit + (3 << 20)
 
 

@@ -1,6 +1,6 @@
 """The architecture's import rules (STYLE §3), checked on the source: layers point one way.
 
-site, cli → tap, ssa, demo → uws → web, vosi, registry → adql | votable, formats | db → schema, config, dali, errors.
+site, cli → tap, ssa, demo → uws, registry → web → vosi → adql | votable, formats | db → schema, config, dali, errors.
 Only vostack.adql imports sqlglot; only vostack.db imports asyncpg; adql, votable, formats and db never import
 each other's siblings or anything above them.
 """
@@ -25,8 +25,8 @@ ALLOWED: dict[str, set[str]] = {
     "formats": {"errors", "schema", "dali", "votable"},
     "db": {"errors", "schema", "dali"},
     "vosi": {"errors", "schema", "dali", "votable"},
-    "registry": {"errors", "schema", "dali", "vosi"},
-    "web": {"errors", "votable", "db", "vosi"},
+    "registry": {"errors", "schema", "dali", "vosi", "web"},
+    "web": {"errors", "dali", "config", "votable", "db", "vosi"},
     "uws": {"errors", "schema", "dali", "db", "votable", "formats", "web"},
     "tap": {"errors", "schema", "dali", "config", "adql", "votable", "formats", "db", "vosi", "uws", "web"},
     "ssa": {"errors", "schema", "dali", "config", "adql", "votable", "formats", "db", "vosi", "uws", "web"},

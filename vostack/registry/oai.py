@@ -24,14 +24,12 @@ import base64
 import binascii
 import hashlib
 import json
-import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import partial
-from urllib.parse import parse_qsl
 
 from lxml import etree
 from starlette.requests import Request
@@ -39,7 +37,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from vostack.dali import non_xml_character
-from vostack.errors import TransientError, VOError
+from vostack.errors import RequestTooLargeError, VOError
 from vostack.registry.records import (
     RI_NS,
     Resource,
@@ -53,6 +51,7 @@ from vostack.registry.records import (
     service_record,
     site_records,
 )
+from vostack.web import XML, ErrorDocuments, RequestLimits, request_pairs
 
 __all__ = [
     "DC_NS",
@@ -67,8 +66,6 @@ __all__ = [
     "RegistryService",
     "Verb",
 ]
-
-log = logging.getLogger("vostack.registry")
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 OAI_SCHEMA = "http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd"
@@ -232,6 +229,26 @@ def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrib: st
     return el
 
 
+def _envelope(oai_url: str) -> tuple[etree._Element, etree._Element]:
+    """The ``OAI-PMH`` root with its ``responseDate`` and ``request`` (OAI-PMH 2.0 §3.2), and the latter."""
+    # A prefix, not the default namespace: the records' elements are unqualified
+    # (VOResource's elementFormDefault), and lxml would not undeclare a default
+    # namespace (xmlns="") around them.
+    root = etree.Element(_oai("OAI-PMH"), nsmap={"oai": OAI_NS, "xsi": XSI_NS})
+    root.set(f"{{{XSI_NS}}}schemaLocation", f"{OAI_NS} {OAI_SCHEMA}")
+    _sub(root, _oai("responseDate"), format_utc(datetime.now(UTC)))
+    return root, _sub(root, _oai("request"), oai_url)
+
+
+def _serialize(root: etree._Element) -> bytes:
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+
+
+def _oai_url(request: Request) -> str:
+    """The registry's base URL: the request's, without its query (OAI-PMH 2.0 §3.1)."""
+    return str(request.url.replace(query=""))
+
+
 def _dublin_core(resource: Resource) -> etree._Element:
     """The ``oai_dc`` rendering of a record (OAI-PMH 2.0 §6.2; VOResource 1.1 Appendix B's DC terms)."""
     root = etree.Element(f"{{{OAI_DC_NS}}}dc", nsmap={"oai_dc": OAI_DC_NS, "dc": DC_NS, "xsi": XSI_NS})
@@ -280,6 +297,8 @@ class RegistryService:
         Give it when the site sits behind a proxy; default: the URL the request came in on.
     page_size
         How many headers or records a list response carries before a resumption token (§3.5).
+    limits
+        How much of a request is read (:class:`vostack.web.RequestLimits`).
     """
 
     def __init__(
@@ -290,6 +309,7 @@ class RegistryService:
         deleted: Sequence[DeletedRecord] = (),
         base_url: str | None = None,
         page_size: int = 100,
+        limits: RequestLimits | None = None,
     ) -> None:
         if page_size < 1:
             raise ValueError(f"page_size must be positive, not {page_size}")
@@ -298,6 +318,9 @@ class RegistryService:
         self.deleted = tuple(deleted)
         self.base_url = base_url.rstrip("/") if base_url else None
         self.page_size = page_size
+        self.limits = limits or RequestLimits()
+        # §3.1.2.1: HTTP statuses besides 200 are allowed, e.g. 503 with Retry-After
+        self._app = ErrorDocuments(self._serve, service="registry", document=self._error_document, retry_after=10)
         live = {site.authority, site.organisation_ivoid, site.registry_ivoid}
         live |= {f"{site.authority}/{service.key}" for service in self.services}
         live = {ivoid.lower() for ivoid in live}
@@ -312,27 +335,28 @@ class RegistryService:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             raise RuntimeError("RegistryService serves HTTP only")  # lifespan is never sent to mounted apps
-        request = Request(scope, receive)
-        response = await self._respond(request)
+        await self._app(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self._respond(Request(scope, receive))
         await response(scope, receive, send)
 
     async def _respond(self, request: Request) -> Response:
         if request.method not in ("GET", "HEAD", "POST"):
             return PlainTextResponse("OAI-PMH accepts GET and POST", status_code=405, headers={"Allow": "GET, POST"})
-        pairs = parse_qsl(request.url.query, keep_blank_values=True)
-        if request.method == "POST":
-            body = await request.body()
-            pairs += parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
-        oai_url = str(request.url.replace(query=""))
+        pairs = await request_pairs(request, self.limits)  # §3.1.1: GET, or POST application/x-www-form-urlencoded
         base_url = self.base_url or str(request.base_url).rstrip("/")
-        try:
-            document = self.handle(pairs, oai_url=oai_url, base_url=base_url)
-        except TransientError as exc:
-            return PlainTextResponse(exc.message, status_code=503, headers={"Retry-After": "10"})
-        except VOError as exc:
-            log.error("registry: %s", exc.message)
-            return PlainTextResponse(exc.message, status_code=exc.http_status)
-        return Response(document, media_type="text/xml; charset=utf-8")
+        return Response(self.handle(pairs, oai_url=_oai_url(request), base_url=base_url), media_type=XML)
+
+    @staticmethod
+    def _error_document(request: Request, exc: VOError) -> tuple[bytes, str]:
+        """A request over the limits is an OAI-PMH badArgument (§3.6) with its HTTP status (413, 414);
+        the server's own failures (503, 500) have no OAI-PMH document: a line of text."""
+        if isinstance(exc, RequestTooLargeError):
+            root, _ = _envelope(_oai_url(request))
+            _sub(root, _oai("error"), exc.message, code=ErrorCode.badArgument.value)
+            return _serialize(root), XML
+        return (exc.message + "\n").encode(), "text/plain; charset=utf-8"
 
     # ------------------------------------------------------------------ protocol
 
@@ -346,13 +370,7 @@ class RegistryService:
         ``oai_url`` is the registry's own base URL; ``base_url`` the site's, below which
         the services are mounted.
         """
-        # A prefix, not the default namespace: the records' elements are unqualified
-        # (VOResource's elementFormDefault), and lxml would not undeclare a default
-        # namespace (xmlns="") around them.
-        root = etree.Element(_oai("OAI-PMH"), nsmap={"oai": OAI_NS, "xsi": XSI_NS})
-        root.set(f"{{{XSI_NS}}}schemaLocation", f"{OAI_NS} {OAI_SCHEMA}")
-        _sub(root, _oai("responseDate"), format_utc(datetime.now(UTC)))
-        request_el = _sub(root, _oai("request"), oai_url)
+        root, request_el = _envelope(oai_url)
         try:
             verb, args = self._arguments(pairs)
             for name, value in sorted(args.items()):
@@ -363,7 +381,7 @@ class RegistryService:
             if exc.code in (ErrorCode.badVerb, ErrorCode.badArgument):
                 request_el.attrib.clear()  # §3.6: the base URL only, no arguments
             _sub(root, _oai("error"), exc.message, code=exc.code.value)
-        return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+        return _serialize(root)
 
     @staticmethod
     def _arguments(pairs: Sequence[tuple[str, str]]) -> tuple[Verb, dict[str, str]]:

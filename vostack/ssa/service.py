@@ -36,10 +36,17 @@ from vostack.ssa.obscore import DATALINK_FORMAT, obscore_view_sql
 from vostack.ssa.params import SSARequest, parse_ssa_request
 from vostack.ssa.query import COMPLIANT, GRAPHIC, NATIVE, VOTABLE_MIME, build_query, kinds_for, output_fields
 from vostack.ssa.spectrum import ProductStore, Spectrum, preview_svg, spectrum_votable
-from vostack.uws.routes import request_params
 from vostack.votable import MEDIA_TYPE, Param, VOTableWriter
 from vostack.votable.status import xml_attr
-from vostack.web import XML, availability_response, dali_error_response, mount_url
+from vostack.web import (
+    XML,
+    ErrorDocuments,
+    RequestLimits,
+    availability_response,
+    dali_document,
+    mount_url,
+    request_params,
+)
 
 __all__ = ["DATALINK_LINKS", "SSAService"]
 
@@ -72,11 +79,6 @@ INPUT_PARAMS: tuple[tuple[str, str, str | None, str], ...] = (
     ("RESPONSEFORMAT", "char", None, "votable (the only response format)"),
     ("COMPRESS", "boolean", None, "Accepted and ignored: responses are compressed when the client asks (gzip)"),
 )
-
-
-def error_response(exc: BaseException) -> Response:
-    """The SSA error document (SSA 1.1 §8.8.1: ``INFO name="QUERY_STATUS" value="ERROR"``)."""
-    return dali_error_response(exc, service="SSA", infos=(("SERVICE_PROTOCOL", "1.1", "SSAP"),))
 
 
 def _param_field(name: str, datatype: str, unit: str | None, description: str) -> Field:
@@ -116,6 +118,7 @@ class SSAService:
         self.public_url = public_url.rstrip("/") if public_url else None
         self._fields = output_fields(mapping)
         self._pool: db.Pool | None = None
+        self.limits = RequestLimits.of(self.settings)
         router = Router(
             routes=[
                 Route("/", self._query, methods=["GET", "POST"]),
@@ -125,8 +128,12 @@ class SSAService:
                 Route("/capabilities", self._capabilities, methods=["GET"]),
             ]
         )
+        # errors as SSA documents (SSA 1.1 §8.8.1: INFO name="QUERY_STATUS" value="ERROR");
         # gzip when the client asks (this is what COMPRESS=true gets); browser viewers may call from other sites
-        app: ASGIApp = GZipMiddleware(router, minimum_size=1024, compresslevel=1)
+        app: ASGIApp = ErrorDocuments(
+            router, service="SSA", document=dali_document(infos=(("SERVICE_PROTOCOL", "1.1", "SSAP"),))
+        )
+        app = GZipMiddleware(app, minimum_size=1024, compresslevel=1)
         if self.settings.cors_origins:
             app = CORSMiddleware(app, allow_origins=list(self.settings.cors_origins), allow_methods=["GET", "POST"])
         self._app = app
@@ -244,24 +251,19 @@ class SSAService:
 
     async def _query(self, request: Request) -> Response:
         """SSA 1.1 §8: queryData (the default REQUEST) and getData."""
-        try:
-            params = await request_params(request)
-            operation = (params.get("REQUEST") or "queryData").strip().lower()
-            if operation == "getdata":
-                return await self._get_data(params, request)
-            if operation != "querydata":
-                raise ParameterError(
-                    f"REQUEST={operation!r} is not supported; use queryData or getData", param="REQUEST"
-                )
-            settings = self.settings
-            ssa_request = parse_ssa_request(
-                params, maxrec=settings.maxrec, hardlimit=settings.hardlimit, default_size=self.mapping.default_size
-            )
-            if ssa_request.metadata:
-                return Response(self._metadata_document(), media_type=MEDIA_TYPE)
-            return await self._query_data(ssa_request, mount_url(request))
-        except Exception as exc:
-            return error_response(exc)
+        params = await request_params(request, self.limits)
+        operation = (params.get("REQUEST") or "queryData").strip().lower()
+        if operation == "getdata":
+            return await self._get_data(params, request)
+        if operation != "querydata":
+            raise ParameterError(f"REQUEST={operation!r} is not supported; use queryData or getData", param="REQUEST")
+        settings = self.settings
+        ssa_request = parse_ssa_request(
+            params, maxrec=settings.maxrec, hardlimit=settings.hardlimit, default_size=self.mapping.default_size
+        )
+        if ssa_request.metadata:
+            return Response(self._metadata_document(), media_type=MEDIA_TYPE)
+        return await self._query_data(ssa_request, mount_url(request))
 
     def _metadata_document(self) -> bytes:
         params = [Param(_param_field(*p), None) for p in INPUT_PARAMS]
@@ -371,44 +373,38 @@ class SSAService:
 
     async def _datalink(self, request: Request) -> Response:
         """DataLink 1.1 §3: the ``{links}`` document for each ID, errors as rows."""
-        try:
-            params = await request_params(request)
-            ids = params.getall("ID")
-            if not ids:
-                raise ParameterError("ID is missing: send the publisher's dataset identifier", param="ID")
-            base = mount_url(request)
-            rows: list[tuple[object, ...]] = []
-            for ident in ids:
-                try:
-                    _, meta = await self._product(ident, param="ID")
-                except NotFoundError as exc:
-                    rows.append((ident, None, None, f"NotFoundFault: {exc.message}", "#this", None, None, None))
-                    continue
-                native, _ = self._acref(base, NATIVE, ident)
-                compliant, _ = self._acref(base, COMPLIANT, ident)
-                preview, _ = self._acref(base, GRAPHIC, ident)
-                title = str(meta.get("title") or ident)
-                rows += [
-                    (ident, native, None, None, "#this", f"{title}: the original file", self.products.media_type,
-                     meta.get("access_size")),
-                    (ident, preview, None, None, "#preview", f"{title}: a plot of the spectrum", "image/svg+xml", None),
-                    (ident, compliant, None, None, "#this",
-                     f"{title}: Spectrum data model VOTable (SSA getData)", VOTABLE_MIME, None),
-                ]  # fmt: skip
-        except Exception as exc:
-            return error_response(exc)
+        params = await request_params(request, self.limits)
+        ids = params.getall("ID")
+        if not ids:
+            raise ParameterError("ID is missing: send the publisher's dataset identifier", param="ID")
+        base = mount_url(request)
+        rows: list[tuple[object, ...]] = []
+        for ident in ids:
+            try:
+                _, meta = await self._product(ident, param="ID")
+            except NotFoundError as exc:
+                rows.append((ident, None, None, f"NotFoundFault: {exc.message}", "#this", None, None, None))
+                continue
+            native, _ = self._acref(base, NATIVE, ident)
+            compliant, _ = self._acref(base, COMPLIANT, ident)
+            preview, _ = self._acref(base, GRAPHIC, ident)
+            title = str(meta.get("title") or ident)
+            rows += [
+                (ident, native, None, None, "#this", f"{title}: the original file", self.products.media_type,
+                 meta.get("access_size")),
+                (ident, preview, None, None, "#preview", f"{title}: a plot of the spectrum", "image/svg+xml", None),
+                (ident, compliant, None, None, "#this",
+                 f"{title}: Spectrum data model VOTable (SSA getData)", VOTABLE_MIME, None),
+            ]  # fmt: skip
         writer = VOTableWriter(_DATALINK_FIELDS, serialization="tabledata", table_name="links")
         document = writer.header() + writer.rows(rows) + writer.footer()
         return Response(document, media_type=DATALINK_FORMAT)
 
     async def _preview(self, request: Request) -> Response:
         """The ``#preview`` link: an SVG plot of the spectrum."""
-        try:
-            params = Params(request.query_params.multi_items())
-            key, meta = await self._product(params.get("ID"), param="ID")
-            spectrum = await self._spectrum(key)
-        except Exception as exc:
-            return error_response(exc)
+        params = await request_params(request, self.limits)
+        key, meta = await self._product(params.get("ID"), param="ID")
+        spectrum = await self._spectrum(key)
         svg = preview_svg(spectrum, title=str(meta.get("title") or ""))
         return Response(svg, media_type="image/svg+xml")
 

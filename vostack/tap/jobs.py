@@ -29,10 +29,11 @@ from vostack.dali import OutputFormat, Params
 from vostack.formats import ResultWriter
 from vostack.tap.params import parse_tap_request
 from vostack.tap.query import QueryRun
-from vostack.tap.upload import UploadLimits, UploadSource, load_uploads, request_bytes
+from vostack.tap.upload import UploadLimits, UploadSource, load_uploads
 from vostack.uws import JobContext, ResultStore, UWSService
 from vostack.uws.routes import FILE_PARAMETER
 from vostack.votable import MEDIA_TYPE, error_document
+from vostack.web import RequestLimits
 
 __all__ = ["TAPJobExecutor", "async_service", "votable_error"]
 
@@ -128,6 +129,6 @@ def async_service(tap: _TAP, **options: Any) -> UWSService:
     """The UWS service behind ``/async`` of ``tap``; ``options`` go to :class:`UWSService`."""
     options.setdefault("name", "tap")
     options.setdefault("error_document", votable_error)
-    if tap.settings.upload_limit:  # keep the file parts of inline uploads with the job (TAP 1.1 §4.5)
-        options.setdefault("max_request_bytes", request_bytes(tap.settings))
+    # the sync limits; with upload_limit, the file parts of inline uploads are kept with the job (TAP 1.1 §4.5)
+    options.setdefault("limits", RequestLimits.of(tap.settings, files=True))
     return UWSService(executor=TAPJobExecutor(tap), **options)

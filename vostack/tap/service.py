@@ -15,10 +15,10 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from vostack import adql, db, vosi
+from vostack import adql, db, vosi, web
 from vostack.config import PublishConfig, ServiceConfig
-from vostack.dali import OutputFormat, Params
-from vostack.errors import NotFoundError, TransientError, VOError
+from vostack.dali import OutputFormat
+from vostack.errors import TransientError, VOError
 from vostack.schema import TableSet
 from vostack.tap.capabilities import (
     UPLOAD_HTTP,
@@ -34,18 +34,11 @@ from vostack.tap.metadata import build_tableset
 from vostack.tap.page import PREVIEW_ROWS, render_page
 from vostack.tap.params import TAP_FORMATS, parse_tap_request
 from vostack.tap.query import QueryRun, StreamAborted, fetch_preview
-from vostack.tap.upload import UploadLimits, load_uploads, request_bytes
-from vostack.uws.routes import request_form
-from vostack.web import XML, availability_response, dali_error_response, mount_url
+from vostack.tap.upload import UploadLimits, load_uploads
 
 __all__ = ["TAPService"]
 
 log = logging.getLogger("vostack.tap")
-
-
-def error_response(exc: BaseException) -> Response:
-    """The DALI error document for ``exc`` with its HTTP status (DALI 1.1 §4.2, TAP 1.1 §2.9)."""
-    return dali_error_response(exc, service="TAP")
 
 
 async def _wait_for_disconnect(receive: Receive) -> None:
@@ -63,14 +56,7 @@ class QueryResponse:
         self._filename = filename
 
     async def _respond(self, send: Send) -> None:
-        try:
-            run = await self._start()
-        except Exception as exc:  # every failure before the first byte gets its error document
-            response = error_response(exc)
-            await send({"type": "http.response.start", "status": response.status_code,
-                        "headers": response.raw_headers})  # fmt: skip
-            await send({"type": "http.response.body", "body": response.body})
-            return
+        run = await self._start()  # a failure before the first byte: the service's edge answers it
         fmt = run.request.format
         headers = [
             (b"content-type", fmt.mime.encode()),
@@ -140,6 +126,7 @@ class TAPService:
         self._tableset: TableSet | None = None
         self._translator: adql.Translator | None = None
         self._examples: tuple[CheckedExample, ...] = ()
+        self.limits = web.RequestLimits.of(self.config.service, files=True)
         self.jobs = async_service(self, **(async_options or {}))  # TAP 1.1 §2.2: /async
         self._router = Router(
             routes=[
@@ -153,8 +140,10 @@ class TAPService:
                 Route("/examples", self._examples_page, methods=["GET"]),
             ]
         )
-        # compress when the client asks (DALI clients do); allow browser pages (Aladin Lite) to call us
-        app: ASGIApp = GZipMiddleware(self._router, minimum_size=1024, compresslevel=1)
+        # errors as DALI documents (DALI 1.1 §4.2); compress when the client asks (DALI clients do);
+        # allow browser pages (Aladin Lite) to call us
+        app: ASGIApp = web.ErrorDocuments(self._router, service="TAP", document=web.dali_document())
+        app = GZipMiddleware(app, minimum_size=1024, compresslevel=1)
         if self.config.service.cors_origins:
             app = CORSMiddleware(
                 app,
@@ -229,17 +218,14 @@ class TAPService:
 
     # ------------------------------------------------------------------ endpoints
 
-    async def _sync(self, request: Request) -> Response | QueryResponse:
+    async def _sync(self, request: Request) -> QueryResponse:
         """TAP 1.1 §2.1: run a query synchronously and stream the result."""
-        try:
-            settings = self.settings
-            params, files = await request_form(request, max_bytes=request_bytes(settings))
-            tap_request = parse_tap_request(
-                params, formats=self.formats, maxrec=settings.maxrec, hardlimit=settings.hardlimit
-            )
-            pool, translator = self.pool, self.translator
-        except Exception as exc:
-            return error_response(exc)
+        settings = self.settings
+        params, files = await web.request_form(request, self.limits)
+        tap_request = parse_tap_request(
+            params, formats=self.formats, maxrec=settings.maxrec, hardlimit=settings.hardlimit
+        )
+        pool, translator = self.pool, self.translator
 
         async def start() -> QueryRun:
             uploads = await load_uploads(tap_request.uploads, files, UploadLimits.of(settings))
@@ -251,7 +237,7 @@ class TAPService:
 
     async def _availability(self, request: Request) -> Response:
         """VOSI 1.1 §3.5: whether the service can answer queries now."""
-        return await availability_response(
+        return await web.availability_response(
             self._pool, f"the service is accepting queries; /async: {self.jobs.wait_note}"
         )
 
@@ -292,30 +278,25 @@ class TAPService:
 
     async def _capabilities(self, request: Request) -> Response:
         """VOSI 1.1 §3.1 with the TAPRegExt capability (TAPRegExt 1.0)."""
-        document = vosi.capabilities_document(self.capabilities(mount_url(request)))
-        return Response(document, media_type=XML)
+        document = vosi.capabilities_document(self.capabilities(web.mount_url(request)))
+        return Response(document, media_type=web.XML)
 
     async def _tables(self, request: Request) -> Response:
         """VOSI 1.1 §3.4: the table set, ``detail=min`` without columns."""
-        try:
-            tableset = self.tableset
-            detail = (Params(request.query_params.multi_items()).get("DETAIL") or "").strip().lower()
-        except VOError as exc:
-            return error_response(exc)
+        tableset = self.tableset
+        detail = ((await web.request_params(request, self.limits)).get("DETAIL") or "").strip().lower()
         # VOSI 1.1 §3.3: detail is a hint; anything but "min" gets the full document
         document = vosi.tables_document(tableset, detail="min" if detail == "min" else "max")
-        return Response(document, media_type=XML)
+        return Response(document, media_type=web.XML)
 
     async def _table(self, request: Request) -> Response:
         """VOSI 1.1 §3.4: one table's metadata at ``/tables/{name}``."""
-        try:
-            name = request.path_params["name"]
-            table = self.tableset.table(name)
-            if table is None:
-                raise NotFoundError(f"this service publishes no table named {name!r}; see /tables for the list")
-        except VOError as exc:
-            return Response(exc.message + "\n", status_code=exc.http_status, media_type="text/plain")
-        return Response(vosi.table_document(table, self.tableset.keys_from(table.name)), media_type=XML)
+        name = request.path_params["name"]
+        table = self.tableset.table(name)
+        if table is None:  # VOSI 1.1 §3.4 leaves the document to the service: a line of text
+            message = f"this service publishes no table named {name!r}; see /tables for the list\n"
+            return Response(message, status_code=404, media_type="text/plain")
+        return Response(vosi.table_document(table, self.tableset.keys_from(table.name)), media_type=web.XML)
 
     async def _examples_page(self, request: Request) -> Response:
         """DALI 1.1 §2.3: the example queries, XHTML with RDFa."""
@@ -328,8 +309,8 @@ class TAPService:
         """The page for people: holdings, examples and a query form; ``?QUERY=`` shows the first rows."""
         preview, error = None, None
         try:
-            query = (Params(request.query_params.multi_items()).get("QUERY") or "").strip()
-        except VOError as exc:
+            query = ((await web.request_params(request, self.limits)).get("QUERY") or "").strip()
+        except VOError as exc:  # shown on the page, as a query's error is
             query, error = "", exc.message
         if query:
             try:
@@ -343,7 +324,7 @@ class TAPService:
         page = render_page(
             title=self.settings.title,
             description=self.settings.description,
-            base=mount_url(request),
+            base=web.mount_url(request),
             tableset=self._tableset,
             examples=self._examples,
             features=adql.language_features(self.udfs),

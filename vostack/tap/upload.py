@@ -44,7 +44,6 @@ __all__ = [
     "UploadSource",
     "load_uploads",
     "parse_upload",
-    "request_bytes",
     "temp_tables",
     "with_uploads",
 ]
@@ -112,11 +111,6 @@ class Upload:
         written and read with the types of an earlier upload.
         """
         return f"{self.name.lower()}_{self.key}"
-
-
-def request_bytes(settings: ServiceConfig) -> int:
-    """The largest multipart request body read: the upload limit plus 1 MiB for the other parameters."""
-    return settings.upload_limit + (1 << 20)
 
 
 def _bad(message: str) -> ParameterError:

@@ -29,39 +29,28 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
 import re
 import tempfile
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Mount, Route, Router
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vostack import db
 from vostack.dali import Params, format_timestamp, parse_int, parse_timestamp
-from vostack.errors import (
-    InternalError,
-    InvalidPhaseError,
-    NotFoundError,
-    ParameterError,
-    TransientError,
-    UploadError,
-    VOError,
-)
+from vostack.errors import InvalidPhaseError, NotFoundError, ParameterError, VOError
 from vostack.uws.model import ACTIVE_PHASES, ExecutionPhase, Job
 from vostack.uws.results import DirectoryResultStore, ResultStore
 from vostack.uws.runner import Executor, Runner
 from vostack.uws.store import JobStore
 from vostack.uws.transitions import Action
 from vostack.uws.xml import job_document, jobs_document, parameters_document, results_document
-from vostack.web import XML, mount_url
+from vostack.web import XML, ErrorDocuments, RequestLimits, mount_url, request_form, request_params
 
-__all__ = ["FILE_PARAMETER", "MAX_WAIT_HEADER", "Identity", "UWSService", "request_form", "request_params"]
-
-log = logging.getLogger("vostack.uws")
+__all__ = ["FILE_PARAMETER", "MAX_WAIT_HEADER", "Identity", "UWSService"]
 
 Identity = Callable[[Request], str | None]
 """The portal's authentication: the caller's identity for a request, ``None`` when anonymous."""
@@ -94,55 +83,6 @@ UWS 1.1 §2.1.11).  Clients cannot send parameters with this prefix themselves.
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
-def _limited(receive: Receive, max_bytes: int) -> Receive:
-    """``receive`` that refuses a request body larger than ``max_bytes``, while it is being read."""
-    seen = 0
-
-    async def limited() -> Message:
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > max_bytes:
-                raise UploadError(f"the request is larger than this service accepts ({max_bytes:,} bytes)")
-        return message
-
-    return limited
-
-
-async def request_form(request: Request, *, max_bytes: int) -> tuple[Params, dict[str, bytes]]:
-    """:func:`request_params` plus the file parts of a multipart POST, by part name (DALI 1.1 §3.4.5).
-
-    At most ``max_bytes`` of a multipart body are read: a larger one is refused
-    with :class:`~vostack.errors.UploadError` as soon as it is seen.
-    """
-    content_type = request.headers.get("content-type", "")
-    if request.method != "POST" or not content_type.startswith("multipart/form-data"):
-        return await request_params(request), {}
-    items = list(request.query_params.multi_items())
-    files: dict[str, bytes] = {}
-    async with Request(request.scope, _limited(request.receive, max_bytes)).form() as form:
-        for key, value in form.multi_items():
-            if isinstance(value, str):
-                items.append((key, value))
-            elif key in files:
-                raise UploadError(f"the request has two file parts named {key!r}")
-            else:
-                files[key] = await value.read()
-    return Params(items), files
-
-
-async def request_params(request: Request) -> Params:
-    """GET query and POST form parameters together, names case-insensitive (DALI 1.1 §3.1)."""
-    items = list(request.query_params.multi_items())
-    if request.method == "POST":
-        content_type = request.headers.get("content-type", "")
-        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            form = await request.form()
-            items.extend((k, v) for k, v in form.multi_items() if isinstance(v, str))
-    return Params(items)
-
-
 class UWSService:
     """A UWS 1.1 job service backed by PostgreSQL, shared by every process pointing at the same database.
 
@@ -172,10 +112,10 @@ class UWSService:
     error_document
         Renders ``{job}/error`` from the error message: ``(body, media type)``;
         TAP gives a VOTable error document, the default is plain text.
-    max_request_bytes
-        When positive, the file parts of a job-creating multipart POST (at most
-        this many bytes of body) are kept with the job (:data:`FILE_PARAMETER`);
-        0 ignores file parts.
+    limits
+        How much of a request is read (:class:`vostack.web.RequestLimits`); with ``file_bytes``,
+        the file parts of a job-creating multipart POST are kept with the job (:data:`FILE_PARAMETER`),
+        without, file parts are ignored.
     """
 
     def __init__(
@@ -196,7 +136,7 @@ class UWSService:
         max_attempts: int = 2,
         reap_interval: float = 60.0,
         error_document: Callable[[str], tuple[bytes, str]] = _text_error,
-        max_request_bytes: int = 0,
+        limits: RequestLimits | None = None,
     ) -> None:
         if not name or " " in name:
             raise ValueError("a UWS service name must be a non-empty word")
@@ -212,7 +152,7 @@ class UWSService:
         self.max_retention = max_retention
         self.max_wait = max_wait
         self.error_document = error_document
-        self.max_request_bytes = max_request_bytes
+        self.limits = limits or RequestLimits()
         self.runner = Runner(
             self.store,
             self.results,
@@ -238,6 +178,7 @@ class UWSService:
                 Route("/{job_id}/results/{result_id}", self._result, methods=["GET"]),
             ]
         )
+        self._app = self._edge(self._router)
 
     @property
     def wait_note(self) -> str:
@@ -246,7 +187,7 @@ class UWSService:
 
     def routes(self, path: str) -> list[BaseRoute]:
         """Routes serving this service at ``path`` (the job list URL, with or without a trailing slash)."""
-        return [Route(path, self._jobs, methods=["GET", "POST"]), Mount(path, app=self)]
+        return [Route(path, self._edge(_asgi(self._jobs)), methods=["GET", "POST"]), Mount(path, app=self)]
 
     async def start(self, pool: db.Pool) -> None:
         """Create or migrate the job store and start this process's runner."""
@@ -267,17 +208,16 @@ class UWSService:
         await self.store.stop()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._router(scope, receive, send)
+        await self._app(scope, receive, send)
 
     # ------------------------------------------------------------------ helpers
 
-    def _error_response(self, exc: BaseException) -> Response:
-        if not isinstance(exc, VOError):
-            log.exception("internal error", exc_info=exc)
-            exc = InternalError("internal error in the job service; the operators have the details in their log")
-        body, media_type = self.error_document(exc.message)
-        headers = {"Retry-After": "30"} if isinstance(exc, TransientError) else None
-        return Response(body, status_code=exc.http_status, media_type=media_type, headers=headers)
+    def _edge(self, app: ASGIApp) -> ErrorDocuments:
+        """``app`` with its errors answered as this service's error documents (UWS 1.1 §2.2.2.2, DALI 1.1 §4.2)."""
+        return ErrorDocuments(app, service=f"{self.name} job", document=self._error_document)
+
+    def _error_document(self, request: Request, exc: VOError) -> tuple[bytes, str]:
+        return self.error_document(exc.message)
 
     def _owner_of(self, request: Request) -> str | None:
         return self.identity(request) if self.identity is not None else None
@@ -326,45 +266,37 @@ class UWSService:
 
     async def _jobs(self, request: Request) -> Response:
         """UWS 1.1 §2.2.2.1 (GET: the job list with PHASE, AFTER, LAST) and §2.2.3.1 (POST: a new job)."""
-        try:
-            if self.max_request_bytes:
-                params, files = await request_form(request, max_bytes=self.max_request_bytes)
-            else:
-                params, files = await request_params(request), {}
-            owner = self._owner_of(request)
-            if request.method == "GET":
-                phases = [_phase(p) for p in params.getall("PHASE")]
-                after_raw = params.get("AFTER")
-                after = parse_timestamp(after_raw, param="AFTER") if after_raw else None
-                if after is not None and after.microsecond == 0:
-                    # AFTER to the second: compare at that precision, as a client reading whole seconds does
-                    after += dt.timedelta(seconds=1) - dt.timedelta(microseconds=1)
-                last = parse_int(params, "LAST", minimum=1)
-                jobs = await self.store.list(owner=owner, phases=phases, after=after, last=last)
-                return Response(jobs_document(jobs, jobs_url=self._jobs_url(request)), media_type=XML)
-            _check_file_names(files)
-            phase = params.get("PHASE")
-            run = phase is not None and _action(phase) is Action.RUN
-            if phase is not None and not run:
-                raise ParameterError(
-                    f"PHASE={phase!r} cannot be given when creating a job; use PHASE=RUN", param="PHASE"
-                )
-            now = dt.datetime.now(dt.UTC)
-            duration = self._execution_duration_value(params)
-            job = self.store.prepare(
-                owner=owner,
-                run_id=params.get("RUNID"),
-                parameters=_client_parameters(params),
-                execution_duration=self.execution_duration if duration is None else duration,
-                destruction=self._destruction_value(params, now) or now + self.retention,
-                run=run and not files,
-            )
-            job = await self.runner.create(job)
-            if files:  # kept before the job may run; the job is created PENDING and started afterwards
-                await self._keep_files(job, files, owner=owner, run=run)
-            return self._see(request, job.job_id)
-        except Exception as exc:
-            return self._error_response(exc)
+        params, files = await request_form(request, self.limits)
+        owner = self._owner_of(request)
+        if request.method == "GET":
+            phases = [_phase(p) for p in params.getall("PHASE")]
+            after_raw = params.get("AFTER")
+            after = parse_timestamp(after_raw, param="AFTER") if after_raw else None
+            if after is not None and after.microsecond == 0:
+                # AFTER to the second: compare at that precision, as a client reading whole seconds does
+                after += dt.timedelta(seconds=1) - dt.timedelta(microseconds=1)
+            last = parse_int(params, "LAST", minimum=1)
+            jobs = await self.store.list(owner=owner, phases=phases, after=after, last=last)
+            return Response(jobs_document(jobs, jobs_url=self._jobs_url(request)), media_type=XML)
+        _check_file_names(files)
+        phase = params.get("PHASE")
+        run = phase is not None and _action(phase) is Action.RUN
+        if phase is not None and not run:
+            raise ParameterError(f"PHASE={phase!r} cannot be given when creating a job; use PHASE=RUN", param="PHASE")
+        now = dt.datetime.now(dt.UTC)
+        duration = self._execution_duration_value(params)
+        job = self.store.prepare(
+            owner=owner,
+            run_id=params.get("RUNID"),
+            parameters=_client_parameters(params),
+            execution_duration=self.execution_duration if duration is None else duration,
+            destruction=self._destruction_value(params, now) or now + self.retention,
+            run=run and not files,
+        )
+        job = await self.runner.create(job)
+        if files:  # kept before the job may run; the job is created PENDING and started afterwards
+            await self._keep_files(job, files, owner=owner, run=run)
+        return self._see(request, job.job_id)
 
     async def _keep_files(self, job: Job, files: dict[str, bytes], *, owner: str | None, run: bool) -> None:
         """Store the file parts of a new job and record them as :data:`FILE_PARAMETER` parameters."""
@@ -383,31 +315,28 @@ class UWSService:
     async def _job(self, request: Request) -> Response:
         """UWS 1.1 §2.2.2.2 (GET, with WAIT), §2.2.3.2 (POST actions), §2.2.3.3 (DELETE)."""
         job_id = request.path_params["job_id"]
-        try:
-            params = await request_params(request)
-            owner = self._owner_of(request)
-            if request.method == "DELETE" or (params.get("ACTION") or "").upper() == "DELETE":
-                await self._delete(job_id, owner)
-                return self._see(request)
-            if request.method == "POST":
-                if params.get("ACTION") is not None:
-                    raise ParameterError(f"ACTION={params.get('ACTION')!r} is not supported; use ACTION=DELETE",
-                                         param="ACTION")  # fmt: skip
-                await self._apply(request, job_id, params, owner)
-                return self._see(request, job_id)
-            wait = parse_int(params, "WAIT", minimum=-1)
-            if wait is None or wait == 0:
-                job = await self.store.get(job_id, owner=owner)
-            else:
-                limit = self.max_wait if wait < 0 else min(float(wait), self.max_wait)
-                job = await self._wait(job_id, owner, limit, params.get("PHASE"))
-            return Response(
-                job_document(job, job_url=self._job_url(request, job_id)),
-                media_type=XML,
-                headers={MAX_WAIT_HEADER: _seconds(self.max_wait)},
-            )
-        except Exception as exc:
-            return self._error_response(exc)
+        params = await request_params(request, self.limits)
+        owner = self._owner_of(request)
+        if request.method == "DELETE" or (params.get("ACTION") or "").upper() == "DELETE":
+            await self._delete(job_id, owner)
+            return self._see(request)
+        if request.method == "POST":
+            if params.get("ACTION") is not None:
+                raise ParameterError(f"ACTION={params.get('ACTION')!r} is not supported; use ACTION=DELETE",
+                                     param="ACTION")  # fmt: skip
+            await self._apply(request, job_id, params, owner)
+            return self._see(request, job_id)
+        wait = parse_int(params, "WAIT", minimum=-1)
+        if wait is None or wait == 0:
+            job = await self.store.get(job_id, owner=owner)
+        else:
+            limit = self.max_wait if wait < 0 else min(float(wait), self.max_wait)
+            job = await self._wait(job_id, owner, limit, params.get("PHASE"))
+        return Response(
+            job_document(job, job_url=self._job_url(request, job_id)),
+            media_type=XML,
+            headers={MAX_WAIT_HEADER: _seconds(self.max_wait)},
+        )
 
     async def _wait(self, job_id: str, owner: str | None, limit: float, phase: str | None) -> Job:
         """Block until the job's phase changes, at most ``limit`` seconds (UWS 1.1 §2.2.3.1)."""
@@ -456,139 +385,110 @@ class UWSService:
     async def _phase(self, request: Request) -> Response:
         """UWS 1.1 §2.2.2.2 ``{job}/phase``: GET the phase, POST PHASE=RUN or PHASE=ABORT."""
         job_id = request.path_params["job_id"]
-        try:
-            owner = self._owner_of(request)
-            if request.method == "POST":
-                params = await request_params(request)
-                phase = params.get("PHASE")
-                if phase is None:
-                    raise ParameterError("PHASE is missing: send PHASE=RUN or PHASE=ABORT", param="PHASE")
-                await self.store.act(job_id, _action(phase), owner=owner)
-                return self._see(request, job_id)
-            job = await self.store.get(job_id, owner=owner)
-            return Response(job.phase.value, media_type=_TEXT)
-        except Exception as exc:
-            return self._error_response(exc)
+        owner = self._owner_of(request)
+        if request.method == "POST":
+            params = await request_params(request, self.limits)
+            phase = params.get("PHASE")
+            if phase is None:
+                raise ParameterError("PHASE is missing: send PHASE=RUN or PHASE=ABORT", param="PHASE")
+            await self.store.act(job_id, _action(phase), owner=owner)
+            return self._see(request, job_id)
+        job = await self.store.get(job_id, owner=owner)
+        return Response(job.phase.value, media_type=_TEXT)
 
     async def _execution_duration(self, request: Request) -> Response:
         """UWS 1.1 §2.2.2.2 ``{job}/executionduration`` (seconds; 0 means unlimited)."""
-        job_id = request.path_params["job_id"]
-        try:
-            owner = self._owner_of(request)
-            if request.method == "POST":
-                params = await request_params(request)
-                if params.get("EXECUTIONDURATION") is None:
-                    raise ParameterError("EXECUTIONDURATION is missing", param="EXECUTIONDURATION")
-                await self._apply(request, job_id, params, owner)
-                return self._see(request, job_id)
-            job = await self.store.get(job_id, owner=owner)
-            return Response(str(job.execution_duration), media_type=_TEXT)
-        except Exception as exc:
-            return self._error_response(exc)
+        return await self._job_value(request, "EXECUTIONDURATION", lambda job: str(job.execution_duration))
 
     async def _destruction(self, request: Request) -> Response:
         """UWS 1.1 §2.2.2.2 ``{job}/destruction`` (an ISO 8601 timestamp)."""
+        return await self._job_value(request, "DESTRUCTION", lambda job: _timestamp(job.destruction))
+
+    async def _job_value(self, request: Request, param: str, value: Callable[[Job], str]) -> Response:
+        """A job's value as text (GET), or a new one from ``param`` (POST; see :meth:`_apply`)."""
         job_id = request.path_params["job_id"]
-        try:
-            owner = self._owner_of(request)
-            if request.method == "POST":
-                params = await request_params(request)
-                if params.get("DESTRUCTION") is None:
-                    raise ParameterError("DESTRUCTION is missing", param="DESTRUCTION")
-                await self._apply(request, job_id, params, owner)
-                return self._see(request, job_id)
-            job = await self.store.get(job_id, owner=owner)
-            return Response(_timestamp(job.destruction), media_type=_TEXT)
-        except Exception as exc:
-            return self._error_response(exc)
+        owner = self._owner_of(request)
+        if request.method == "POST":
+            params = await request_params(request, self.limits)
+            if params.get(param) is None:
+                raise ParameterError(f"{param} is missing", param=param)
+            await self._apply(request, job_id, params, owner)
+            return self._see(request, job_id)
+        return Response(value(await self.store.get(job_id, owner=owner)), media_type=_TEXT)
 
     async def _error_detail(self, request: Request) -> Response:
         """UWS 1.1 §2.2.2.2 ``{job}/error``: the error detail document."""
-        try:
-            job = await self.store.get(request.path_params["job_id"], owner=self._owner_of(request))
-            if job.error is None:
-                raise NotFoundError(f"job {job.job_id} has no error: it is {job.phase.value}")
-            body, media_type = self.error_document(job.error.message)
-            return Response(body, media_type=media_type)
-        except Exception as exc:
-            return self._error_response(exc)
+        job = await self.store.get(request.path_params["job_id"], owner=self._owner_of(request))
+        if job.error is None:
+            raise NotFoundError(f"job {job.job_id} has no error: it is {job.phase.value}")
+        body, media_type = self.error_document(job.error.message)
+        return Response(body, media_type=media_type)
 
     async def _quote(self, request: Request) -> Response:
         """UWS 1.1 §2.2.2.2 ``{job}/quote``: empty, vostack makes no estimate."""
-        try:
-            job = await self.store.get(request.path_params["job_id"], owner=self._owner_of(request))
-            return Response(_timestamp(job.quote) if job.quote else "", media_type=_TEXT)
-        except Exception as exc:
-            return self._error_response(exc)
+        job = await self.store.get(request.path_params["job_id"], owner=self._owner_of(request))
+        return Response(_timestamp(job.quote) if job.quote else "", media_type=_TEXT)
 
     async def _owner(self, request: Request) -> Response:
         """UWS 1.1 §2.2.2.2 ``{job}/owner``: empty for an anonymous job."""
-        try:
-            job = await self.store.get(request.path_params["job_id"], owner=self._owner_of(request))
-            return Response(job.owner or "", media_type=_TEXT)
-        except Exception as exc:
-            return self._error_response(exc)
+        job = await self.store.get(request.path_params["job_id"], owner=self._owner_of(request))
+        return Response(job.owner or "", media_type=_TEXT)
 
     async def _run_id(self, request: Request) -> Response:
         """``{job}/runId``: the client's RUNID."""
-        try:
-            job = await self.store.get(request.path_params["job_id"], owner=self._owner_of(request))
-            return Response(job.run_id or "", media_type=_TEXT)
-        except Exception as exc:
-            return self._error_response(exc)
+        job = await self.store.get(request.path_params["job_id"], owner=self._owner_of(request))
+        return Response(job.run_id or "", media_type=_TEXT)
 
     async def _parameters(self, request: Request) -> Response:
         """UWS 1.1 §2.2.2.2 ``{job}/parameters``; POST changes parameters of a PENDING job."""
         job_id = request.path_params["job_id"]
-        try:
-            owner = self._owner_of(request)
-            if request.method == "POST":
-                if self.max_request_bytes:
-                    params, files = await request_form(request, max_bytes=self.max_request_bytes)
-                else:
-                    params, files = await request_params(request), {}
-                new = _client_parameters(params)
-                if files:  # e.g. a TAP upload added to a PENDING job (TAP 1.1 §4.5)
-                    _check_file_names(files)
-                    phase = (await self.store.get(job_id, owner=owner)).phase
-                    if phase is not ExecutionPhase.PENDING:  # checked before the files are written
-                        raise InvalidPhaseError(f"the job is {phase}: its parameters can only change while PENDING")
-                    new += await self._write_files(job_id, files)
-                if new:
-                    await self.store.update(job_id, owner=owner, parameters=new)
-                await self._apply(request, job_id, params, owner)
-                return self._see(request, job_id)
-            job = await self.store.get(job_id, owner=owner)
-            return Response(parameters_document(job), media_type=XML)
-        except Exception as exc:
-            return self._error_response(exc)
+        owner = self._owner_of(request)
+        if request.method == "POST":
+            params, files = await request_form(request, self.limits)
+            new = _client_parameters(params)
+            if files:  # e.g. a TAP upload added to a PENDING job (TAP 1.1 §4.5)
+                _check_file_names(files)
+                phase = (await self.store.get(job_id, owner=owner)).phase
+                if phase is not ExecutionPhase.PENDING:  # checked before the files are written
+                    raise InvalidPhaseError(f"the job is {phase}: its parameters can only change while PENDING")
+                new += await self._write_files(job_id, files)
+            if new:
+                await self.store.update(job_id, owner=owner, parameters=new)
+            await self._apply(request, job_id, params, owner)
+            return self._see(request, job_id)
+        job = await self.store.get(job_id, owner=owner)
+        return Response(parameters_document(job), media_type=XML)
 
     async def _results(self, request: Request) -> Response:
         """UWS 1.1 §2.2.2.2 ``{job}/results``."""
         job_id = request.path_params["job_id"]
-        try:
-            job = await self.store.get(job_id, owner=self._owner_of(request))
-            return Response(results_document(job, job_url=self._job_url(request, job_id)), media_type=XML)
-        except Exception as exc:
-            return self._error_response(exc)
+        job = await self.store.get(job_id, owner=self._owner_of(request))
+        return Response(results_document(job, job_url=self._job_url(request, job_id)), media_type=XML)
 
     async def _result(self, request: Request) -> Response:
         """One result: streamed from the result store, or a 303 to the store's own URL."""
         job_id, result_id = request.path_params["job_id"], request.path_params["result_id"]
-        try:
-            job = await self.store.get(job_id, owner=self._owner_of(request))
-            result = next((r for r in job.results if r.result_id == result_id), None)
-            if result is None:
-                state = job.phase.value if job.error is None else f"{job.phase.value}: {job.error.message}"
-                raise NotFoundError(f"job {job_id} has no result {result_id!r} (it is {state})")
-            url = await self.results.url(result.location)
-            if url is not None:
-                return RedirectResponse(url, status_code=303)
-            chunks = self.results.iter_bytes(result.location)
-            first = await anext(chunks, b"")  # a missing file is a 404, before any byte is sent
-            return StreamingResponse(_prepend(first, chunks), media_type=result.mime_type or "application/octet-stream")
-        except Exception as exc:
-            return self._error_response(exc)
+        job = await self.store.get(job_id, owner=self._owner_of(request))
+        result = next((r for r in job.results if r.result_id == result_id), None)
+        if result is None:
+            state = job.phase.value if job.error is None else f"{job.phase.value}: {job.error.message}"
+            raise NotFoundError(f"job {job_id} has no result {result_id!r} (it is {state})")
+        url = await self.results.url(result.location)
+        if url is not None:
+            return RedirectResponse(url, status_code=303)
+        chunks = self.results.iter_bytes(result.location)
+        first = await anext(chunks, b"")  # a missing file is a 404, before any byte is sent
+        return StreamingResponse(_prepend(first, chunks), media_type=result.mime_type or "application/octet-stream")
+
+
+def _asgi(endpoint: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
+    """``endpoint`` as an ASGI app (what :class:`ErrorDocuments` wraps and a ``Route`` then serves as it is)."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        response = await endpoint(Request(scope, receive))
+        await response(scope, receive, send)
+
+    return app
 
 
 def _check_file_names(files: Mapping[str, bytes]) -> None:

@@ -1,0 +1,102 @@
+"""The one place a protocol app's errors become HTTP responses (DALI 1.1 §4.2).
+
+Each protocol app (TAP, SSA, a UWS job service, the OAI-PMH registry) wraps its
+router in :class:`ErrorDocuments` with the renderer of its own error document:
+endpoints raise, they do not catch.  A :class:`~vostack.errors.VOError` is answered
+with its HTTP status (400 for the client's mistakes, 413/414 over a limit, 404,
+503 with ``Retry-After``); Starlette's own 404 and 405 keep their status; anything
+else is a bug: logged with its traceback, answered 500 with a generic message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from vostack.errors import InternalError, TransientError, UsageError, VOError
+from vostack.votable import MEDIA_TYPE, error_document
+
+__all__ = ["Document", "ErrorDocuments", "dali_document"]
+
+log = logging.getLogger("vostack")
+
+Document = Callable[[Request, VOError], tuple[bytes, str]]
+"""Renders the error document of a protocol for a request: ``(body, media type)``."""
+
+
+def dali_document(infos: Sequence[tuple[str, str, str | None]] = ()) -> Document:
+    """The DALI error VOTable (``INFO name="QUERY_STATUS" value="ERROR"``, DALI 1.1 §4.4.2), with ``infos``."""
+
+    def document(request: Request, exc: VOError) -> tuple[bytes, str]:
+        return error_document(exc.message, infos=infos), MEDIA_TYPE
+
+    return document
+
+
+class ErrorDocuments:
+    """ASGI middleware: the errors ``app`` raises before its response starts, as ``document``\\ s.
+
+    Parameters
+    ----------
+    app
+        The protocol app (its router).
+    service
+        Its name in the log and in the message of an internal error (``"TAP"``).
+    document
+        Renders the protocol's error document.
+    retry_after
+        Seconds in the ``Retry-After`` header of a 503 (the database is away).
+    """
+
+    def __init__(self, app: ASGIApp, *, service: str, document: Document, retry_after: int = 30) -> None:
+        self.app = app
+        self.service = service
+        self.document = document
+        self.retry_after = retry_after
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except ClientDisconnect:
+            return  # the client went away while its request was read: nobody to answer
+        except Exception as exc:
+            if started:
+                raise  # the status line is sent: only the server can end the response (it logs why)
+            await self.response(Request(scope, receive), exc)(scope, receive, send)
+
+    def response(self, request: Request, exc: Exception) -> Response:
+        """The error response for ``exc`` (logged when it is a bug or a server-side failure)."""
+        headers: dict[str, str] = {}
+        if isinstance(exc, HTTPException):  # Starlette's routing: no such path (404), method not allowed (405)
+            headers.update(exc.headers or {})
+            error: VOError = UsageError(exc.detail)
+            status = exc.status_code
+        elif isinstance(exc, VOError):
+            error, status = exc, exc.http_status
+            if isinstance(exc, TransientError):  # the database is away: /availability says so, not the log
+                headers["Retry-After"] = str(self.retry_after)
+            elif status >= 500:
+                log.warning("%s service: %s", self.service, exc.message)
+        else:
+            log.error("internal error in the %s service", self.service, exc_info=exc)
+            error = InternalError(
+                f"internal error in the {self.service} service; the operators have the details in their log"
+            )
+            status = error.http_status
+        body, media_type = self.document(request, error)
+        return Response(body, status_code=status, media_type=media_type, headers=headers)
