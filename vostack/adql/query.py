@@ -32,6 +32,7 @@ from vostack.adql.pgsphere import PgSphere, PgSphereGenerator
 from vostack.adql.shapes import Shape, Template, shape_of, template_of
 from vostack.adql.udf import UDF, declared
 from vostack.adql.validate import MAX_QUERY_LENGTH, Checked, check_query, check_tokens, parse_udf_signatures
+from vostack.errors import RequestTooLargeError
 from vostack.schema import Field, TableSet
 
 __all__ = ["Query", "Translation", "Translator", "parse", "translate"]
@@ -104,7 +105,7 @@ def parse(text: str, *, udfs: Iterable[str | UDF] = ()) -> Query:
 def _parse(text: str, signatures: Mapping[str, int | None]) -> tuple[Query, Checked]:
     """:func:`parse` with the declared functions' argument counts; also returns what the check found."""
     if len(text) > MAX_QUERY_LENGTH:
-        raise syntax_error(f"the query is longer than {MAX_QUERY_LENGTH} characters", text)
+        raise RequestTooLargeError(f"the query is longer than {MAX_QUERY_LENGTH:,} characters")
     with sqlglot_errors(text):
         tokens = _DIALECT.tokenize(text)
         if not tokens:

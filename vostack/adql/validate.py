@@ -42,9 +42,10 @@ __all__ = [
 MAX_BIGINT = 2**63 - 1
 #: pgSphere's limit on the vertices of a polygon (``MAX_POINTS`` in its sources).
 MAX_POLYGON_VERTICES = 1024
-#: Longer query texts are refused before tokenizing: translation time grows with the text (about 0.7 s
-#: for 10,000 ORs, 140 kB).
-MAX_QUERY_LENGTH = 1_000_000
+#: Longer query texts are refused before tokenizing (HTTP 413): translation time grows with the text
+#: (about 0.7 s for 10,000 ORs, 140 kB).  As many characters as the bytes of a service's default limit on
+#: request parameters (vostack.config, request_limit), so that the service's limit is the one clients meet.
+MAX_QUERY_LENGTH = 1_048_576
 #: How deep parentheses may nest (function calls, subqueries, grouping): the translator's passes recurse
 #: that deep.  Long chains of one operator (``a OR b OR ...``) and long lists are not nesting.
 MAX_NESTING = 32

@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vostack.adql import ADQLError, parse, translate
-from vostack.adql.validate import MAX_NESTING
+from vostack.adql.validate import MAX_NESTING, MAX_QUERY_LENGTH
+from vostack.errors import RequestTooLargeError
 from vostack.schema import TableSet
 
 from .conftest import make_tableset
@@ -226,3 +227,10 @@ def test_nesting_is_bounded_with_a_clear_error(tableset: TableSet, template: str
     translate(query(MAX_NESTING - 1), tableset)  # (one level for IN's list)
     with pytest.raises(ADQLError, match=f"more than {MAX_NESTING} levels deep"):
         translate(query(MAX_NESTING + 1), tableset)
+
+
+def test_a_query_over_the_length_limit_is_refused_as_too_large(tableset: TableSet) -> None:
+    text = "SELECT hip FROM hipparcos.main WHERE name = '" + "x" * MAX_QUERY_LENGTH + "'"
+    with pytest.raises(RequestTooLargeError, match="longer than 1,048,576 characters") as raised:
+        translate(text, tableset)
+    assert raised.value.http_status == 413
