@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import http.client
 import os
 import shutil
 import signal
@@ -19,9 +21,15 @@ from queue import Empty, Queue
 import httpx
 import pytest
 import pyvo
+import uvicorn
 from lxml import etree
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
 from tests.schemata import validator
+from vostack.cli import listen
 
 pytestmark = [pytest.mark.postgres, pytest.mark.interop]
 
@@ -234,3 +242,60 @@ def test_demo_on_a_port_in_use_says_so_before_starting_anything(tmp_path: Path) 
     assert f"vostack: cannot listen on 127.0.0.1:{port}: Address already in use" in done.stderr
     assert "Starting the embedded PostgreSQL" not in done.stdout
     assert not state.exists()
+
+
+def _server_end_nodelay(client: socket.socket) -> int:
+    """TCP_NODELAY of the server's end of ``client``'s connection, found among this process's descriptors."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = os.dup(int(name))
+        try:
+            sock = socket.socket(fileno=fd)  # family, type and protocol read from the descriptor
+        except OSError:
+            os.close(fd)  # not a socket
+            continue
+        with sock:
+            try:
+                peer = sock.getpeername()
+            except OSError:
+                continue  # a listening socket, or not a TCP/IP one
+            if peer == client.getsockname():
+                return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    raise AssertionError("the server's end of the connection was not found")
+
+
+@pytest.mark.parametrize("bind", ["vostack", "uvicorn"])
+def test_kept_alive_connections_are_answered_without_nagle_delay(bind: str) -> None:
+    # A response is written in two parts (headers, body). With Nagle's algorithm on, the second
+    # waits for the client's ACK of the first, which a kept-alive client delays (~40 ms on Linux):
+    # the server's end of every connection must have TCP_NODELAY set. "vostack" is how `vostack demo`
+    # and `vostack serve` serve (a socket bound first, handed to uvicorn); "uvicorn" is a portal
+    # under plain `uvicorn module:app` (uvicorn binds).
+    async def hello(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("hello")
+
+    port = _free_port()
+    config = uvicorn.Config(
+        Starlette(routes=[Route("/", hello)]), host="127.0.0.1", port=port, lifespan="off", log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    sockets = [listen("127.0.0.1", port)] if bind == "vostack" else None
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=sockets)))
+    thread.start()
+    try:
+        while not server.started:
+            assert thread.is_alive(), "uvicorn did not start"
+            time.sleep(0.01)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            for _ in range(2):  # the second request reuses the connection
+                connection.request("GET", "/")
+                assert connection.getresponse().read() == b"hello"
+            assert connection.sock is not None
+            assert _server_end_nodelay(connection.sock) != 0
+        finally:
+            connection.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        for sock in sockets or ():
+            sock.close()
