@@ -54,6 +54,18 @@ def bare_state_dir() -> Iterator[Path]:
     shutil.rmtree(state_dir, ignore_errors=True)
 
 
+@pytest.fixture
+def ctrl_c_raises_keyboard_interrupt() -> Iterator[None]:
+    """SIGINT handled as Python handles it by default, whatever disposition this process inherited.
+
+    A shell without job control starts background commands with SIGINT ignored (POSIX), and Python
+    keeps it ignored: under ``bash scripts/test.sh &`` in a script, a simulated Ctrl-C did nothing.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def _accepts_connections(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=2):
@@ -190,23 +202,43 @@ def test_pid_file_naming_a_reused_pid_does_not_block_start(bare_state_dir: Path)
             pg.stop()
 
 
-def test_ctrl_c_during_start_stops_the_server(bare_state_dir: Path) -> None:
+def test_ctrl_c_during_start_stops_the_server(bare_state_dir: Path, ctrl_c_raises_keyboard_interrupt: None) -> None:
     def interrupt_when_starting(line: str) -> None:
         if line.startswith("Starting PostgreSQL"):
             os.kill(os.getpid(), signal.SIGINT)
 
     pg = EmbeddedPostgres(state_dir=bare_state_dir, extensions=(), ephemeral=True, log=interrupt_when_starting)
-    with pytest.raises(KeyboardInterrupt):
-        pg.start()
-    assert not (pg.data_dir / "postmaster.pid").exists()
-    with pytest.raises(ClusterError):
-        _ = pg.dsn
-    # The interrupted start left a usable cluster.
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            pg.start()
+        assert not (pg.data_dir / "postmaster.pid").exists()
+        with pytest.raises(ClusterError):
+            _ = pg.dsn
+    finally:
+        pg.stop()  # whatever went wrong above, leave no server behind
+    # The interrupted start left a usable cluster, and the state directory free.
     pg = EmbeddedPostgres(state_dir=bare_state_dir, extensions=(), ephemeral=True)
     try:
         assert _accepts_connections(urlsplit(pg.start()).port or 0)
     finally:
         pg.stop()
+
+
+def test_a_state_directory_removed_under_a_running_server_is_reported_as_such(bare_state_dir: Path) -> None:
+    pg = EmbeddedPostgres(state_dir=bare_state_dir, extensions=(), ephemeral=True)
+    port = urlsplit(pg.start()).port or 0
+    moved = bare_state_dir.with_name(bare_state_dir.name + "-moved")
+    bare_state_dir.rename(moved)
+    try:
+        with pytest.raises(ClusterError) as excinfo:
+            pg.stop()
+        assert excinfo.value.message.startswith(
+            f"Cannot run pg_ctl: the state directory {bare_state_dir} was removed"
+        )  # not "No such file or directory" about pg_ctl
+    finally:
+        moved.rename(bare_state_dir)
+    pg.stop()
+    assert not _accepts_connections(port)
 
 
 def test_port_in_use_fails_with_the_server_log(bare_state_dir: Path) -> None:

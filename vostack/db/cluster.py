@@ -906,4 +906,9 @@ class EmbeddedPostgres:
         except subprocess.TimeoutExpired:
             raise ClusterError(f"{Path(args[0]).name} did not finish in {_SUBPROCESS_TIMEOUT} s.") from None
         except OSError as exc:
+            if not self._state_dir.is_dir():  # the working directory: subprocess names it, not the program
+                raise ClusterError(
+                    f"Cannot run {Path(args[0]).name}: the state directory {self._state_dir} was removed (a "
+                    "PostgreSQL server still running there stops by itself once it finds its lock file gone)"
+                ) from None
             raise ClusterError(f"Cannot run {args[0]}: {exc}") from None
