@@ -53,6 +53,12 @@ def best_of(repeat: int, run: Callable[[], int]) -> tuple[float, int]:
     return best, size
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def start_server(dsn: str) -> tuple[subprocess.Popen[str], str]:
     """``vostack demo`` on a free port, as in production; returns the process and the TAP URL once it serves."""
     with socket.socket() as sock:

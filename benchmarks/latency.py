@@ -48,7 +48,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import requests
 import uvicorn
-from common import database, serving
+from common import cpu_seconds, database, serving
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -109,8 +109,8 @@ def _free_port() -> int:
 
 
 @contextmanager
-def floor_server(dsn: str) -> Iterator[str]:
-    """:func:`floor_app` under ``uvicorn`` (its own bind) in a subprocess; yields its cone URL."""
+def floor_server(dsn: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """:func:`floor_app` under ``uvicorn`` (its own bind) in a subprocess; yields it and its cone URL."""
     port = _free_port()
     proc = subprocess.Popen([sys.executable, __file__, "--serve-floor", str(port), "--dsn", dsn])
     url = f"http://127.0.0.1:{port}/cone"
@@ -125,7 +125,7 @@ def floor_server(dsn: str) -> Iterator[str]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit("the floor server did not start")
             time.sleep(0.1)
-        yield url
+        yield proc, url
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -172,8 +172,13 @@ def median_ms(run: Callable[[], object], repeat: int) -> float:
     return statistics.median(times) * 1000
 
 
-def queries_per_second(run: Callable[[Request_], object], clients: int, per_client: int) -> float:
-    """``clients`` threads, each with its own session, running ``per_client`` requests; queries per second."""
+def queries_per_second(
+    run: Callable[[Request_], object], clients: int, per_client: int, server: int
+) -> tuple[float, float]:
+    """``clients`` threads, each with its own session, running ``per_client`` requests.
+
+    Returns queries per second and the CPU time the ``server`` process spent per query, in ms.
+    """
     sessions = [requests.Session() for _ in range(clients)]
     for session in sessions:
         run(session.request)  # open the connection
@@ -187,13 +192,14 @@ def queries_per_second(run: Callable[[Request_], object], clients: int, per_clie
     with ThreadPoolExecutor(clients) as pool:
         futures = [pool.submit(client, session) for session in sessions]
         barrier.wait()
-        started = time.perf_counter()
+        cpu, started = cpu_seconds(server), time.perf_counter()
         for future in futures:
             future.result()
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, cpu_seconds(server) - cpu
     for session in sessions:
         session.close()
-    return clients * per_client / elapsed
+    queries = clients * per_client
+    return queries / elapsed, cpu / queries * 1000
 
 
 # -- the report ---------------------------------------------------------------------------------------
@@ -216,30 +222,38 @@ def keep_alive(tap: str, repeat: int) -> None:
     session.close()
 
 
-def against_floor(tap: str, floor: str, repeat: int, rounds: int, clients: int) -> None:
+def against_floor(tap: tuple[int, str], floor: tuple[int, str], repeat: int, rounds: int, clients: int) -> None:
+    """``tap`` and ``floor``: (server pid, URL)."""
+
     def vostack(request: Request_) -> None:
-        sync_query(request, tap, CONE)
+        sync_query(request, tap[1], CONE)
 
     def thinnest(request: Request_) -> None:
-        get(request, floor)
+        get(request, floor[1])
 
     print(f"\nTOP-10 cone, vostack /tap/sync against the floor (Starlette + asyncpg), {rounds} rounds:")
     latency: dict[str, list[float]] = {"vostack": [], "floor": []}
     throughput: dict[str, list[float]] = {"vostack": [], "floor": []}
+    cpu: dict[str, list[float]] = {"vostack": [], "floor": []}
     for _ in range(rounds):
-        for name, run in (("vostack", vostack), ("floor", thinnest)):
+        for name, run, pid in (("vostack", vostack, tap[0]), ("floor", thinnest, floor[0])):
             session = requests.Session()
             for _ in range(5):
                 run(session.request)
             latency[name].append(median_ms(partial(run, session.request), repeat))
             session.close()
-            throughput[name].append(queries_per_second(run, clients, max(10, repeat // 2)))
+            qps, ms = queries_per_second(run, clients, max(10, repeat // 2), pid)
+            throughput[name].append(qps)
+            cpu[name].append(ms)
     v_ms, f_ms = statistics.median(latency["vostack"]), statistics.median(latency["floor"])
     v_qps, f_qps = statistics.median(throughput["vostack"]), statistics.median(throughput["floor"])
     print(f"  1 client, median latency    vostack {v_ms:6.1f} ms   floor {f_ms:6.1f} ms   "
           f"ratio {v_ms / f_ms:5.2f} (goal <= 1.5)")  # fmt: skip
     print(f"  {clients} clients, queries/s      vostack {v_qps:6.0f}      floor {f_qps:6.0f}      "
           f"ratio {v_qps / f_qps:5.2f} (goal >= 0.85)")  # fmt: skip
+    v_cpu, f_cpu = statistics.median(cpu["vostack"]), statistics.median(cpu["floor"])
+    print(f"  server process CPU per query  vostack {v_cpu:5.2f} ms  floor {f_cpu:5.2f} ms  "
+          f"ratio {v_cpu / f_cpu:5.2f} (with {clients} clients; PostgreSQL's own CPU not included)")  # fmt: skip
     print(f"  (per round: vostack {', '.join(f'{x:.1f}' for x in latency['vostack'])} ms, "
           f"{', '.join(f'{x:.0f}' for x in throughput['vostack'])} q/s; floor "
           f"{', '.join(f'{x:.1f}' for x in latency['floor'])} ms, {', '.join(f'{x:.0f}' for x in throughput['floor'])}"
@@ -313,7 +327,7 @@ def round_trips(dsn: str, repeat: int) -> None:
         ]
         for name, run in cases:
             print(f"  vostack {name:<54} {counter.per_request(run, repeat):5.1f}")
-    with floor_server(counter.dsn) as floor:
+    with floor_server(counter.dsn) as (_, floor):
         print(f"  {'floor: the same cone (fetch; the pool resets the connection)':<62} "
               f"{counter.per_request(lambda: get(session.request, floor), repeat):5.1f}")  # fmt: skip
     session.close()
@@ -341,9 +355,9 @@ def main() -> None:
                 await pool.close()
 
         asyncio.run(load())
-        with serving(dsn) as (_, tap), floor_server(dsn) as floor:
+        with serving(dsn) as (server, tap), floor_server(dsn) as (floor, cone):
             keep_alive(tap, args.repeat)
-            against_floor(tap, floor, args.repeat, args.rounds, args.clients)
+            against_floor((server.pid, tap), (floor.pid, cone), args.repeat, args.rounds, args.clients)
         if args.round_trips:
             round_trips(dsn, max(20, args.repeat // 5))
 

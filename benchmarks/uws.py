@@ -27,10 +27,9 @@ import os
 import statistics
 import time
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import httpx
-from common import database, serving
+from common import cpu_seconds, database, serving
 
 from vostack import db
 from vostack.demo import ensure_hipparcos
@@ -38,12 +37,6 @@ from vostack.demo import ensure_hipparcos
 QUERY = "SELECT TOP 10 hip, ra, dec, hpmag FROM hipparcos.main WHERE hpmag < 8 ORDER BY hip"
 PHASE = "{http://www.ivoa.net/xml/UWS/v1.0}phase"
 FINAL = {"COMPLETED", "ERROR", "ABORTED"}
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process so far (``/proc/<pid>/stat``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _phase(content: bytes) -> str:
