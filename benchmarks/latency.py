@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,14 +47,11 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import requests
 import uvicorn
-from common import cpu_seconds, database, serving
+from common import cpu_seconds, database, free_port, load_hipparcos, serving
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-
-from vostack import db
-from vostack.demo import ensure_hipparcos
 
 SMALL = "SELECT TOP 5 * FROM TAP_SCHEMA.tables"
 CONE = (
@@ -101,17 +97,10 @@ def floor_app(dsn: str) -> Starlette:
     return Starlette(routes=[Route("/cone", cone)], lifespan=lifespan)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def floor_server(dsn: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """:func:`floor_app` under ``uvicorn`` (its own bind) in a subprocess; yields it and its cone URL."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, __file__, "--serve-floor", str(port), "--dsn", dsn])
     url = f"http://127.0.0.1:{port}/cone"
     try:
@@ -275,7 +264,7 @@ class RoundTripCounter(threading.Thread):
         super().__init__(daemon=True)
         url = urlsplit(dsn)
         self._upstream = (url.hostname or "127.0.0.1", url.port or 5432)
-        self.port = _free_port()
+        self.port = free_port()
         self.dsn = urlunsplit(url._replace(netloc=f"{url.username}@127.0.0.1:{self.port}"))
         self.count = 0
         self._ready = threading.Event()
@@ -351,15 +340,7 @@ def main() -> None:
         uvicorn.run(floor_app(args.dsn), host="127.0.0.1", port=args.serve_floor, log_level="warning")
         return
     with database(args.dsn) as dsn:
-
-        async def load() -> None:
-            pool = await db.create_pool(dsn)
-            try:
-                await ensure_hipparcos(pool, progress=False)
-            finally:
-                await pool.close()
-
-        asyncio.run(load())
+        load_hipparcos(dsn)
         with serving(dsn) as (server, tap), floor_server(dsn) as (floor, cone):
             keep_alive(tap, args.repeat)
             against_floor((server.pid, tap), (floor.pid, cone), args.repeat, args.rounds, args.clients)

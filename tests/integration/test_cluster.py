@@ -106,6 +106,15 @@ def _accepts_connections(port: int) -> bool:
         return False
 
 
+def _a_new_run_starts_and_stops(state_dir: Path) -> None:
+    """A new object on ``state_dir`` gets a server that accepts connections, then stops it."""
+    pg = EmbeddedPostgres(state_dir=state_dir, extensions=(), ephemeral=True)
+    try:
+        assert _accepts_connections(urlsplit(pg.start()).port or 0)
+    finally:
+        pg.stop()
+
+
 def _postmaster_pid(data_dir: Path) -> int:
     return int((data_dir / "postmaster.pid").read_text().splitlines()[0])
 
@@ -214,12 +223,7 @@ def test_a_state_directory_in_use_is_refused_and_its_server_left_alone(bare_stat
             _ = second.dsn
     finally:
         first.stop()
-    # Free again once the first one stopped.
-    second = EmbeddedPostgres(state_dir=bare_state_dir, extensions=(), ephemeral=True)
-    try:
-        assert _accepts_connections(urlsplit(second.start()).port or 0)
-    finally:
-        second.stop()
+    _a_new_run_starts_and_stops(bare_state_dir)  # free again once the first one stopped
 
 
 def test_another_process_using_the_state_directory_is_named(bare_state_dir: Path) -> None:
@@ -244,11 +248,7 @@ def test_killed_server_leaves_a_stale_pid_file_that_does_not_block_start(bare_st
     # Its backends exit soon after; the launcher waits for them, and for the zombie postmaster.
     os.kill(_postmaster_pid(bare_state_dir / "data"), signal.SIGKILL)
     assert (bare_state_dir / "data" / "postmaster.pid").exists()
-    rerun = EmbeddedPostgres(state_dir=bare_state_dir, extensions=(), ephemeral=True)
-    try:
-        assert _accepts_connections(urlsplit(rerun.start()).port or 0)
-    finally:
-        rerun.stop()
+    _a_new_run_starts_and_stops(bare_state_dir)
 
 
 def test_pid_file_naming_a_reused_pid_does_not_block_start(bare_state_dir: Path) -> None:
@@ -286,12 +286,7 @@ def test_ctrl_c_during_start_stops_the_server(bare_state_dir: Path, ctrl_c_raise
             _ = pg.dsn
     finally:
         pg.stop()  # whatever went wrong above, leave no server behind
-    # The interrupted start left a usable cluster, and the state directory free.
-    pg = EmbeddedPostgres(state_dir=bare_state_dir, extensions=(), ephemeral=True)
-    try:
-        assert _accepts_connections(urlsplit(pg.start()).port or 0)
-    finally:
-        pg.stop()
+    _a_new_run_starts_and_stops(bare_state_dir)  # the interrupted start left a usable cluster, and it free
 
 
 def test_a_state_directory_removed_under_a_running_server_is_reported_as_such(bare_state_dir: Path) -> None:
