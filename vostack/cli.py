@@ -234,7 +234,8 @@ def _sigterm_as_ctrl_c() -> Iterator[None]:
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if previous is not None:  # None: a handler installed from C, which cannot be put back
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _run(
