@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import queue
 import random
@@ -17,7 +18,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from vostack import db
 from vostack.db.cluster import EmbeddedPostgres
+from vostack.demo import ensure_hipparcos
 from vostack.schema import Field
 
 #: The shape of ../shared/PERFORMANCE.md's rows: int, double, double, real, smallint.
@@ -53,11 +56,36 @@ def best_of(repeat: int, run: Callable[[], int]) -> tuple[float, int]:
     return best, size
 
 
-def start_server(dsn: str) -> tuple[subprocess.Popen[str], str]:
-    """``vostack demo`` on a free port, as in production; returns the process and the TAP URL once it serves."""
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def load_hipparcos(dsn: str) -> None:
+    """The demo catalogue (hipparcos.main) in ``dsn``, loaded unless it is there already."""
+
+    async def load() -> None:
+        pool = await db.create_pool(dsn)
+        try:
+            await ensure_hipparcos(pool, progress=False)
+        finally:
+            await pool.close()
+
+    asyncio.run(load())
+
+
+def start_server(dsn: str) -> tuple[subprocess.Popen[str], str]:
+    """``vostack demo`` on a free port, as in production; returns the process and the TAP URL once it serves."""
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "vostack.cli", "demo", "--dsn", dsn, "--port", str(port)],
         stdout=subprocess.PIPE,

@@ -27,23 +27,13 @@ import os
 import statistics
 import time
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import httpx
-from common import database, serving
-
-from vostack import db
-from vostack.demo import ensure_hipparcos
+from common import cpu_seconds, database, load_hipparcos, serving
 
 QUERY = "SELECT TOP 10 hip, ra, dec, hpmag FROM hipparcos.main WHERE hpmag < 8 ORDER BY hip"
 PHASE = "{http://www.ivoa.net/xml/UWS/v1.0}phase"
 FINAL = {"COMPLETED", "ERROR", "ABORTED"}
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process so far (``/proc/<pid>/stat``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _phase(content: bytes) -> str:
@@ -174,15 +164,7 @@ def main() -> None:
     if args.dsn is None:
         print(f"embedded PostgreSQL, {'no fsync' if args.no_fsync else 'fsync and synchronous commit on'}")
     with database(args.dsn, durable=not args.no_fsync) as dsn:
-
-        async def load() -> None:
-            pool = await db.create_pool(dsn)
-            try:
-                await ensure_hipparcos(pool, progress=False)
-            finally:
-                await pool.close()
-
-        asyncio.run(load())
+        load_hipparcos(dsn)
         with serving(dsn) as (proc, url):
             asyncio.run(round_trips(url, args.repeat))
             asyncio.run(throughput(url, args.jobs, args.clients, proc.pid))

@@ -1,7 +1,8 @@
 """Mount vostack's TAP service inside your own Starlette portal, over your own PostgreSQL.
 
 Run it with:  VOSTACK_DSN=postgresql://user@host/db uvicorn examples.portal:app
-(with the demo's database: the DSN ``vostack demo`` uses; the table is hipparcos.main).
+(with the demo's database: the DSN ``vostack demo`` prints while it runs; the table is hipparcos.main).
+The README shows this file from its first import on; a test keeps the two the same.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from vostack import Site
 from vostack.config import load_config
 from vostack.tap import TAPService
 
+DSN = os.environ["VOSTACK_DSN"]  # e.g. the one `vostack demo` prints
 tap = TAPService(config=load_config(Path(__file__).with_name("portal.toml")))
 site = Site(services=[tap], title="My archive")
 
@@ -26,7 +28,7 @@ site = Site(services=[tap], title="My archive")
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     async with (
-        asyncpg.create_pool(os.environ["VOSTACK_DSN"], init=site.init_connection) as pool,
+        asyncpg.create_pool(DSN, init=site.init_connection) as pool,
         site.serve(pool),  # generates and loads TAP_SCHEMA
     ):
         yield

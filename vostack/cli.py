@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import socket
 import sys
-from collections.abc import Sequence
-from contextlib import ExitStack
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
 
@@ -19,7 +21,7 @@ from starlette.routing import Mount, Route
 
 from vostack import db
 from vostack.config import PublishConfig, load_config
-from vostack.db.cluster import EmbeddedPostgres, default_state_dir
+from vostack.db.cluster import EmbeddedPostgres, StateDirectoryInUse, default_state_dir
 from vostack.errors import VOError
 from vostack.registry import RegistryConfig, RegistryService, ServiceDescription, load_registry_config
 from vostack.site import Site
@@ -27,7 +29,7 @@ from vostack.ssa import SSAService
 from vostack.tap import TAPService
 from vostack.uws import UWSService
 
-__all__ = ["build_app", "build_registry", "main"]
+__all__ = ["build_app", "build_registry", "listen", "main"]
 
 log = logging.getLogger("vostack")
 
@@ -97,17 +99,39 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    """Bind the HTTP port before anything else starts.
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` for ``uvicorn.Server.serve(sockets=[...])``.
 
-    A port already in use is then reported at once (not after the demo data
-    loaded), and the embedded PostgreSQL, which picks a free port of its own,
-    cannot pick this one meanwhile.
+    ``vostack demo`` and ``vostack serve`` bind the HTTP port before anything
+    else starts: a port already in use is then reported at once (not after the
+    demo data loaded), and the embedded PostgreSQL, which picks a free port of
+    its own, cannot pick this one meanwhile.
+
+    The socket is made with the protocol number ``IPPROTO_TCP``, as uvicorn's
+    own bind makes it, not 0 as ``socket.create_server`` does: asyncio turns
+    Nagle's algorithm off (``TCP_NODELAY``) only on connections accepted from a
+    socket that says it is TCP.  Without that, the second write of every response
+    on a kept-alive connection waits for the client's delayed ACK (~40 ms a
+    request on Linux), which pyvo, TOPCAT and astroquery all pay.
+
+    Raises
+    ------
+    VOError
+        ``cannot listen on HOST:PORT: REASON``.
     """
+    sock = None
     try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
-        return socket.create_server((host, port), family=family, backlog=2048)
+        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as socket.create_server does
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(address)
+        sock.listen(2048)
+        return sock
     except OSError as exc:
+        if sock is not None:
+            sock.close()
         raise VOError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
@@ -119,6 +143,7 @@ async def _serve(
     listener: socket.socket,
     load_demo: bool,
     registry_config: RegistryConfig | None = None,
+    show_dsn: bool = False,
 ) -> None:
     port = listener.getsockname()[1]  # the one chosen when --port 0
     pool = await db.create_pool(dsn)
@@ -177,10 +202,43 @@ async def _serve(
                       "?REQUEST=queryData&POS=84.97,-0.98&SIZE=0.1", flush=True)  # fmt: skip
             if registry is not None:
                 print(f"OAI-PMH publishing registry: http://{host}:{port}/oai?verb=Identify", flush=True)
+            if show_dsn:
+                print(f"Its database, for your own portal (examples/portal.py: VOSTACK_DSN): {dsn}", flush=True)
             print("Stop with Ctrl-C.", flush=True)
             await serving
     finally:
         await pool.close()
+
+
+@contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """While the block runs, SIGTERM (systemd, ``docker stop``, ``kill``) stops the command as Ctrl-C does.
+
+    The signal goes to whatever handles SIGINT at that moment: the embedded
+    PostgreSQL's start or stop (which finish their step first), asyncio (which
+    cancels the main task, so the pool closes and uvicorn shuts down), or
+    Python (``KeyboardInterrupt``); when SIGINT is ignored (a background job
+    of a shell without job control) it raises ``KeyboardInterrupt`` itself.
+    uvicorn takes both signals while it serves and raises them again once it
+    has shut down, which then lands here rather than ending the process on
+    the spot with the PostgreSQL server still running.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        handler = signal.getsignal(signal.SIGINT)
+        if not callable(handler):
+            raise KeyboardInterrupt
+        handler(signal.SIGINT, frame)
+
+    previous = signal.signal(signal.SIGTERM, forward)
+    try:
+        yield
+    finally:
+        if previous is not None:  # None: a handler installed from C, which cannot be put back
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _run(
@@ -191,14 +249,17 @@ def _run(
     registry_config: RegistryConfig | None = None,
 ) -> int:
     try:
-        with ExitStack() as stack:
-            listener = stack.enter_context(_listen(args.host, args.port))
+        with _sigterm_as_ctrl_c(), ExitStack() as stack:
+            listener = stack.enter_context(listen(args.host, args.port))
             dsn: str | None = args.dsn
             if dsn is None:
                 state_dir = Path(args.state_dir) if args.state_dir else default_state_dir("demo")
                 print(f"Starting the embedded PostgreSQL in {state_dir} ...", flush=True)
                 cluster = EmbeddedPostgres(state_dir=state_dir, log=lambda line: print(line, flush=True))
-                dsn = stack.enter_context(cluster).dsn
+                try:
+                    dsn = stack.enter_context(cluster).dsn
+                except StateDirectoryInUse as exc:
+                    raise VOError(f"{exc.message}: stop that demo, or give this one another --state-dir") from None
             asyncio.run(
                 _serve(
                     dsn,
@@ -207,6 +268,7 @@ def _run(
                     listener=listener,
                     load_demo=load_demo,
                     registry_config=registry_config,
+                    show_dsn=args.dsn is None,
                 )
             )
     except KeyboardInterrupt:

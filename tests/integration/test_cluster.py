@@ -21,6 +21,7 @@ from vostack.db.cluster import (
     ClusterError,
     EmbeddedPostgres,
     PostgresNotInstalled,
+    StateDirectoryInUse,
     default_state_dir,
     find_bindir,
 )
@@ -54,12 +55,64 @@ def bare_state_dir() -> Iterator[Path]:
     shutil.rmtree(state_dir, ignore_errors=True)
 
 
+@pytest.fixture
+def ctrl_c_raises_keyboard_interrupt() -> Iterator[None]:
+    """SIGINT handled as Python handles it by default, whatever disposition this process inherited.
+
+    A shell without job control starts background commands with SIGINT ignored (POSIX), and Python
+    keeps it ignored: under ``bash scripts/test.sh &`` in a script, a simulated Ctrl-C did nothing.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def _another_process(state_dir: Path, then: str) -> subprocess.Popen[str]:
+    """Python in another process: starts a cluster on ``state_dir``, prints its DSN, then runs ``then``."""
+    script = (
+        "import os, sys; from pathlib import Path; from vostack.db.cluster import EmbeddedPostgres; "
+        "pg = EmbeddedPostgres(state_dir=Path(sys.argv[1]), extensions=(), ephemeral=True); "
+        f"print(pg.start(), flush=True); {then}"
+    )
+    project = Path(cluster_module.__file__).parents[2]
+    env = {**os.environ, "PYTHONPATH": str(project)}
+    return subprocess.Popen(
+        [sys.executable, "-c", script, str(state_dir)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _run_in_another_process(state_dir: Path, then: str) -> str:
+    """The DSN :func:`_another_process` printed, once it exited."""
+    with _another_process(state_dir, then) as process:
+        stdout, _ = process.communicate(timeout=120)
+    assert process.returncode == 0
+    return stdout.strip()
+
+
+def _crashed_run(state_dir: Path) -> str:
+    """The DSN of a cluster whose process died without stopping it (no atexit: as after SIGKILL)."""
+    return _run_in_another_process(state_dir, "os._exit(0)")
+
+
 def _accepts_connections(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=2):
             return True
     except OSError:
         return False
+
+
+def _a_new_run_starts_and_stops(state_dir: Path) -> None:
+    """A new object on ``state_dir`` gets a server that accepts connections, then stops it."""
+    pg = EmbeddedPostgres(state_dir=state_dir, extensions=(), ephemeral=True)
+    try:
+        assert _accepts_connections(urlsplit(pg.start()).port or 0)
+    finally:
+        pg.stop()
 
 
 def _postmaster_pid(data_dir: Path) -> int:
@@ -143,30 +196,59 @@ def test_missing_extension_names_its_package() -> None:
 
 
 def test_server_left_by_a_crashed_run_is_reused_and_stopped(bare_state_dir: Path) -> None:
-    crashed = EmbeddedPostgres(state_dir=bare_state_dir, extensions=(), ephemeral=True)
-    dsn = crashed.start()
-    pid = _postmaster_pid(crashed.data_dir)
-    # A new run on the same state directory finds the server still running.
+    dsn = _crashed_run(bare_state_dir)
+    pid = _postmaster_pid(bare_state_dir / "data")
+    # A new run on the same state directory finds the server still running, and no one holding it.
     rerun = EmbeddedPostgres(state_dir=bare_state_dir, extensions=(), ephemeral=True)
     assert rerun.start() == dsn
     assert _postmaster_pid(rerun.data_dir) == pid
     rerun.stop()
     assert not _accepts_connections(urlsplit(dsn).port or 0)
-    crashed.stop()  # its server is already gone: no error
+
+
+def test_a_state_directory_in_use_is_refused_and_its_server_left_alone(bare_state_dir: Path) -> None:
+    first = EmbeddedPostgres(state_dir=bare_state_dir, extensions=(), ephemeral=True)
+    dsn = first.start()
+    try:
+        second = EmbeddedPostgres(state_dir=bare_state_dir, extensions=(), ephemeral=True)
+        with pytest.raises(StateDirectoryInUse) as excinfo:
+            second.start()
+        assert excinfo.value.pid == os.getpid()
+        assert excinfo.value.message.startswith(
+            f"The state directory {bare_state_dir} is in use by process {os.getpid()} ("
+        )
+        second.stop()  # it started nothing: it stops nothing
+        assert _accepts_connections(urlsplit(dsn).port or 0)
+        with pytest.raises(ClusterError):
+            _ = second.dsn
+    finally:
+        first.stop()
+    _a_new_run_starts_and_stops(bare_state_dir)  # free again once the first one stopped
+
+
+def test_another_process_using_the_state_directory_is_named(bare_state_dir: Path) -> None:
+    # the other process holds the directory until it reads a line from us, then exits (stopping its server)
+    with _another_process(bare_state_dir, "sys.stdin.readline()") as other:
+        assert other.stdin is not None and other.stdout is not None
+        dsn = other.stdout.readline().strip()
+        try:
+            with pytest.raises(StateDirectoryInUse) as excinfo:
+                EmbeddedPostgres(state_dir=bare_state_dir, extensions=(), ephemeral=True).start()
+            assert excinfo.value.pid == other.pid
+            assert f"in use by process {other.pid} ({sys.executable} -c import os, sys; " in excinfo.value.message
+            assert _accepts_connections(urlsplit(dsn).port or 0)
+        finally:
+            other.stdin.close()
+            other.wait(timeout=60)
+    assert not _accepts_connections(urlsplit(dsn).port or 0)
 
 
 def test_killed_server_leaves_a_stale_pid_file_that_does_not_block_start(bare_state_dir: Path) -> None:
-    crashed = EmbeddedPostgres(state_dir=bare_state_dir, extensions=(), ephemeral=True)
-    crashed.start()
+    _crashed_run(bare_state_dir)
     # Its backends exit soon after; the launcher waits for them, and for the zombie postmaster.
-    os.kill(_postmaster_pid(crashed.data_dir), signal.SIGKILL)
-    assert (crashed.data_dir / "postmaster.pid").exists()
-    rerun = EmbeddedPostgres(state_dir=bare_state_dir, extensions=(), ephemeral=True)
-    try:
-        assert _accepts_connections(urlsplit(rerun.start()).port or 0)
-    finally:
-        rerun.stop()
-        crashed.stop()
+    os.kill(_postmaster_pid(bare_state_dir / "data"), signal.SIGKILL)
+    assert (bare_state_dir / "data" / "postmaster.pid").exists()
+    _a_new_run_starts_and_stops(bare_state_dir)
 
 
 def test_pid_file_naming_a_reused_pid_does_not_block_start(bare_state_dir: Path) -> None:
@@ -190,23 +272,38 @@ def test_pid_file_naming_a_reused_pid_does_not_block_start(bare_state_dir: Path)
             pg.stop()
 
 
-def test_ctrl_c_during_start_stops_the_server(bare_state_dir: Path) -> None:
+def test_ctrl_c_during_start_stops_the_server(bare_state_dir: Path, ctrl_c_raises_keyboard_interrupt: None) -> None:
     def interrupt_when_starting(line: str) -> None:
         if line.startswith("Starting PostgreSQL"):
             os.kill(os.getpid(), signal.SIGINT)
 
     pg = EmbeddedPostgres(state_dir=bare_state_dir, extensions=(), ephemeral=True, log=interrupt_when_starting)
-    with pytest.raises(KeyboardInterrupt):
-        pg.start()
-    assert not (pg.data_dir / "postmaster.pid").exists()
-    with pytest.raises(ClusterError):
-        _ = pg.dsn
-    # The interrupted start left a usable cluster.
-    pg = EmbeddedPostgres(state_dir=bare_state_dir, extensions=(), ephemeral=True)
     try:
-        assert _accepts_connections(urlsplit(pg.start()).port or 0)
+        with pytest.raises(KeyboardInterrupt):
+            pg.start()
+        assert not (pg.data_dir / "postmaster.pid").exists()
+        with pytest.raises(ClusterError):
+            _ = pg.dsn
     finally:
-        pg.stop()
+        pg.stop()  # whatever went wrong above, leave no server behind
+    _a_new_run_starts_and_stops(bare_state_dir)  # the interrupted start left a usable cluster, and it free
+
+
+def test_a_state_directory_removed_under_a_running_server_is_reported_as_such(bare_state_dir: Path) -> None:
+    pg = EmbeddedPostgres(state_dir=bare_state_dir, extensions=(), ephemeral=True)
+    port = urlsplit(pg.start()).port or 0
+    moved = bare_state_dir.with_name(bare_state_dir.name + "-moved")
+    bare_state_dir.rename(moved)
+    try:
+        with pytest.raises(ClusterError) as excinfo:
+            pg.stop()
+        assert excinfo.value.message.startswith(
+            f"Cannot run pg_ctl: the state directory {bare_state_dir} was removed"
+        )  # not "No such file or directory" about pg_ctl
+    finally:
+        moved.rename(bare_state_dir)
+    pg.stop()
+    assert not _accepts_connections(port)
 
 
 def test_port_in_use_fails_with_the_server_log(bare_state_dir: Path) -> None:
@@ -223,23 +320,10 @@ def test_port_in_use_fails_with_the_server_log(bare_state_dir: Path) -> None:
 
 
 def test_server_is_stopped_when_the_interpreter_exits(bare_state_dir: Path) -> None:
-    script = (
-        "import sys; from pathlib import Path; from vostack.db.cluster import EmbeddedPostgres; "
-        "pg = EmbeddedPostgres(state_dir=Path(sys.argv[1]), extensions=(), ephemeral=True); "
-        "print(pg.start())"  # and exit without stop()
-    )
-    project = Path(cluster_module.__file__).parents[2]
-    env = {**os.environ, "PYTHONPATH": str(project)}
-    result = subprocess.run(
-        [sys.executable, "-c", script, str(bare_state_dir)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-    )
-    assert result.stdout.startswith("postgresql://vostack@127.0.0.1:")
+    dsn = _run_in_another_process(bare_state_dir, "")  # and exit without stop()
+    assert dsn.startswith("postgresql://vostack@127.0.0.1:")
     assert not (bare_state_dir / "data" / "postmaster.pid").exists()
-    assert not _accepts_connections(urlsplit(result.stdout.strip()).port or 0)
+    assert not _accepts_connections(urlsplit(dsn).port or 0)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root hands the cluster to the 'postgres' user")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import io
+from pathlib import Path
 
 import httpx
 import pytest
@@ -32,3 +33,12 @@ async def test_portal_example_mounts_tap_over_its_own_database(
             assert len(table.array) == 3
             assert {f.name: f.ucd for f in table.fields}["ra"] == "pos.eq.ra;meta.main"
             assert b"hipparcos.main" in (await client.get("/tap/tables")).content
+
+
+def test_the_readme_shows_the_portal_example_as_it_runs() -> None:
+    # the portal snippet in the README is examples/portal.py (tested above) from its first import on
+    root = Path(__file__).resolve().parents[2]
+    section = (root / "README.md").read_text(encoding="utf-8").split("## Mount TAP in your own portal", 1)[1]
+    snippet = section.split("```python\n", 1)[1].split("```\n", 1)[0]
+    example = (root / "examples" / "portal.py").read_text(encoding="utf-8")
+    assert snippet == example.split("from __future__ import annotations\n\n", 1)[1]

@@ -39,7 +39,8 @@ class LiveServer(threading.Thread):
         self.make_app = make_app
         self.spectra = spectra  # the splat wheel: serve SSA at /ssa and ivoa.obscore in TAP
         self.obscore_view = obscore_view
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not 0: asyncio then sets TCP_NODELAY on accepted connections (see vostack.cli.listen)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.sock.bind(("127.0.0.1", 0))
         self.root = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         self.url = f"{self.root}/tap"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import http.client
 import os
 import shutil
 import signal
@@ -15,13 +17,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from queue import Empty, Queue
+from urllib.parse import urlsplit
 
+import asyncpg
 import httpx
 import pytest
 import pyvo
+import uvicorn
 from lxml import etree
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
 from tests.schemata import validator
+from vostack.cli import listen
 
 pytestmark = [pytest.mark.postgres, pytest.mark.interop]
 
@@ -36,8 +46,10 @@ def _free_port() -> int:
 
 
 @contextmanager
-def vostack(*args: str, timeout: float = 240) -> Iterator[tuple[str, list[str]]]:
-    """Run ``vostack ARGS`` until it prints its TAP URL; yield (url, output lines); then Ctrl-C it."""
+def vostack(
+    *args: str, timeout: float = 240, stop: signal.Signals = signal.SIGINT
+) -> Iterator[tuple[str, list[str], int]]:
+    """Run ``vostack ARGS`` until it serves; yield (TAP URL, output lines, pid); then Ctrl-C it (or send ``stop``)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "vostack.cli", *args],
         stdout=subprocess.PIPE,
@@ -59,7 +71,7 @@ def vostack(*args: str, timeout: float = 240) -> Iterator[tuple[str, list[str]]]
     url = None
     deadline = time.monotonic() + timeout
     try:
-        while url is None:
+        while not lines or not lines[-1].startswith("Stop with Ctrl-C"):  # the end of what it prints at start
             assert time.monotonic() < deadline, "vostack did not come up:\n" + "".join(lines)
             try:
                 line = queue.get(timeout=0.5)
@@ -69,9 +81,10 @@ def vostack(*args: str, timeout: float = 240) -> Iterator[tuple[str, list[str]]]
             lines.append(line)
             if line.startswith("TAP service: "):
                 url = line.split(": ", 1)[1].strip()
-        yield url, lines
+        assert url is not None, "".join(lines)
+        yield url, lines, proc.pid
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
@@ -86,7 +99,7 @@ def vostack(*args: str, timeout: float = 240) -> Iterator[tuple[str, list[str]]]
 
 def test_demo_on_a_given_database_serves_hipparcos(postgres_dsn: str, hipparcos: None) -> None:
     port = _free_port()
-    with vostack("demo", "--dsn", postgres_dsn, "--port", str(port)) as (url, lines):
+    with vostack("demo", "--dsn", postgres_dsn, "--port", str(port)) as (url, lines, _):
         assert url == f"http://127.0.0.1:{port}/tap"
         table = pyvo.dal.TAPService(url).run_sync("SELECT TOP 5 hip, hpmag FROM hipparcos.main ORDER BY hpmag")
         assert len(table) == 5
@@ -96,7 +109,7 @@ def test_demo_on_a_given_database_serves_hipparcos(postgres_dsn: str, hipparcos:
 def test_demo_answers_a_blocked_wait_when_stopped(postgres_dsn: str, hipparcos: None) -> None:
     # UWS 1.1 WAIT blocks up to the cap (60 s); Ctrl-C must answer it at once rather than wait for it
     answered: list[float] = []
-    with vostack("demo", "--dsn", postgres_dsn, "--port", str(_free_port())) as (url, _):
+    with vostack("demo", "--dsn", postgres_dsn, "--port", str(_free_port())) as (url, _, _):
         created = httpx.post(
             f"{url}/async",
             data={"LANG": "ADQL", "QUERY": "SELECT TOP 1 hip FROM hipparcos.main"},
@@ -118,31 +131,99 @@ def test_demo_answers_a_blocked_wait_when_stopped(postgres_dsn: str, hipparcos: 
     assert answered and answered[0] - stopping < 30, "the WAIT was not answered when the server stopped"
 
 
+def _database_line(lines: list[str]) -> str:
+    """The DSN the demo prints for a portal developer."""
+    prefix = "Its database, for your own portal (examples/portal.py: VOSTACK_DSN): "
+    found = [line[len(prefix) :].strip() for line in lines if line.startswith(prefix)]
+    assert len(found) == 1, "".join(lines)
+    return found[0]
+
+
+def _count_hipparcos(dsn: str) -> int:
+    async def count() -> int:
+        conn = await asyncpg.connect(dsn)
+        try:
+            n: int = await conn.fetchval("SELECT count(*) FROM hipparcos.main")
+            return n
+        finally:
+            await conn.close()
+
+    return asyncio.run(count())
+
+
 def test_demo_with_its_own_postgresql_loads_once_and_stops_cleanly() -> None:
     # not tmp_path: as root the server runs as 'postgres', which cannot enter /tmp/pytest-of-root
     base = Path(tempfile.mkdtemp(prefix="vostack-demo-test-"))
     base.chmod(0o755)
     state = base / "state"
     port = _free_port()
-    with vostack("demo", "--state-dir", str(state), "--port", str(port)) as (url, lines):
+    with vostack("demo", "--state-dir", str(state), "--port", str(port)) as (url, lines, pid):
         rows = pyvo.dal.TAPService(url).run_sync("SELECT COUNT(*) AS n FROM hipparcos.main").to_table()
         assert int(rows["n"][0]) == 117_955
+        # it prints the DSN of its database, for examples/portal.py
+        assert _count_hipparcos(_database_line(lines)) == 117_955
+        # a second demo on the same state directory is refused at once and leaves the first one's server alone
+        second = subprocess.run(
+            [sys.executable, "-m", "vostack.cli", "demo", "--state-dir", str(state), "--port", str(_free_port())],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert second.returncode == 1, second.stdout + second.stderr
+        assert f"vostack: The state directory {state} is in use by process {pid} (" in second.stderr
+        assert "give this one another --state-dir" in second.stderr
+        rows = pyvo.dal.TAPService(url).run_sync("SELECT TOP 1 hip FROM hipparcos.main").to_table()
+        assert len(rows) == 1
     output = "".join(lines)
     assert "loading Hipparcos" in output
     assert not list(state.rglob("postmaster.pid")), "the embedded PostgreSQL is still running"
-    with vostack("demo", "--state-dir", str(state), "--port", str(port)) as (url, lines):
+    # SIGTERM (systemd, docker stop, kill) stops it as cleanly as Ctrl-C
+    with vostack("demo", "--state-dir", str(state), "--port", str(port), stop=signal.SIGTERM) as (url, lines, _):
         rows = pyvo.dal.TAPService(url).run_sync("SELECT TOP 1 hip FROM hipparcos.main").to_table()
         assert len(rows) == 1
+        dsn = _database_line(lines)
     assert "loading Hipparcos" not in "".join(lines), "the second run should reuse the loaded data"
+    assert "Stopped." in "".join(lines)
     assert not list(state.rglob("postmaster.pid"))
+    assert not _accepts_connections(dsn)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _accepts_connections(dsn: str) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", urlsplit(dsn).port or 0), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def test_sigterm_while_the_embedded_postgresql_starts_stops_it() -> None:
+    base = Path(tempfile.mkdtemp(prefix="vostack-demo-test-"))
+    base.chmod(0o755)
+    state = base / "state"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vostack.cli", "demo", "--state-dir", str(state), "--port", str(_free_port())],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("Starting PostgreSQL on"):  # pg_ctl start runs now
+            proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=120) == 0, "".join(lines)
+    proc.stdout.close()
+    output = "".join(lines)
+    assert "Stopping PostgreSQL" in output  # after the interrupted start (or, on a slow machine, after it)
+    assert "Stopped." in output
+    assert not list(state.rglob("postmaster.pid")), output
     shutil.rmtree(base, ignore_errors=True)
 
 
 def test_serve_publishes_the_tables_named_in_a_config(postgres_dsn: str, pool: object, tmp_path: Path) -> None:
-    import asyncio
-
-    import asyncpg
-
     async def make_table() -> None:
         conn = await asyncpg.connect(postgres_dsn)
         try:
@@ -192,7 +273,8 @@ dois = ["10.5072/planets"]
 """
     )
     port = _free_port()
-    with vostack("serve", "--dsn", postgres_dsn, "--config", str(config), "--port", str(port)) as (url, lines):
+    command = ("serve", "--dsn", postgres_dsn, "--config", str(config), "--port", str(port))
+    with vostack(*command, stop=signal.SIGTERM) as (url, lines, _):  # SIGTERM stops it as Ctrl-C does
         result = pyvo.dal.TAPService(url).run_sync("SELECT name, mass_earth, moons FROM portal.planets ORDER BY name")
         fields = {f.name: f for f in result.fielddescs}
         assert [str(n) for n in result.to_table()["name"]] == ["Jupiter", "Mars"]
@@ -234,3 +316,60 @@ def test_demo_on_a_port_in_use_says_so_before_starting_anything(tmp_path: Path) 
     assert f"vostack: cannot listen on 127.0.0.1:{port}: Address already in use" in done.stderr
     assert "Starting the embedded PostgreSQL" not in done.stdout
     assert not state.exists()
+
+
+def _server_end_nodelay(client: socket.socket) -> int:
+    """TCP_NODELAY of the server's end of ``client``'s connection, found among this process's descriptors."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = os.dup(int(name))
+        try:
+            sock = socket.socket(fileno=fd)  # family, type and protocol read from the descriptor
+        except OSError:
+            os.close(fd)  # not a socket
+            continue
+        with sock:
+            try:
+                peer = sock.getpeername()
+            except OSError:
+                continue  # a listening socket, or not a TCP/IP one
+            if peer == client.getsockname():
+                return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    raise AssertionError("the server's end of the connection was not found")
+
+
+@pytest.mark.parametrize("bind", ["vostack", "uvicorn"])
+def test_kept_alive_connections_are_answered_without_nagle_delay(bind: str) -> None:
+    # A response is written in two parts (headers, body). With Nagle's algorithm on, the second
+    # waits for the client's ACK of the first, which a kept-alive client delays (~40 ms on Linux):
+    # the server's end of every connection must have TCP_NODELAY set. "vostack" is how `vostack demo`
+    # and `vostack serve` serve (a socket bound first, handed to uvicorn); "uvicorn" is a portal
+    # under plain `uvicorn module:app` (uvicorn binds).
+    async def hello(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("hello")
+
+    port = _free_port()
+    config = uvicorn.Config(
+        Starlette(routes=[Route("/", hello)]), host="127.0.0.1", port=port, lifespan="off", log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    sockets = [listen("127.0.0.1", port)] if bind == "vostack" else None
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=sockets)))
+    thread.start()
+    try:
+        while not server.started:
+            assert thread.is_alive(), "uvicorn did not start"
+            time.sleep(0.01)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            for _ in range(2):  # the second request reuses the connection
+                connection.request("GET", "/")
+                assert connection.getresponse().read() == b"hello"
+            assert connection.sock is not None
+            assert _server_end_nodelay(connection.sock) != 0
+        finally:
+            connection.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        for sock in sockets or ():
+            sock.close()

@@ -8,6 +8,7 @@ holds::
     <state_dir>/data          the cluster (PGDATA), created by initdb on first use
     <state_dir>/run           the unix socket directory
     <state_dir>/postgres.log  the server log (pg_ctl -l)
+    <state_dir>/vostack.lock  locked (flock) by the process using the directory; holds its pid
 
 Design decisions, in one place:
 
@@ -35,9 +36,16 @@ Design decisions, in one place:
   exactly that happens, the packaged install script is run without the two
   obsolete operators at fault (see ``_install_pgsphere_script``): pgSphere then
   works, but is not registered in ``pg_extension``.
+- **One user at a time.**  :meth:`EmbeddedPostgres.start` locks
+  ``vostack.lock`` (``flock``, released by :meth:`EmbeddedPostgres.stop` or
+  when the process ends, however it ends) before it looks at the cluster; a
+  second process (or object) on the same state directory is refused at once
+  with :class:`StateDirectoryInUse`, naming the holder's pid, and never
+  touches the server the holder started.
 - **A server left running** by an earlier run that crashed (its postmaster
-  still alive on the data directory, ready, on 127.0.0.1) is **reused**: its
-  port is read from ``postmaster.pid`` and this object stops it like its own.
+  still alive on the data directory, ready, on 127.0.0.1, and no process
+  holding the lock) is **reused**: its port is read from ``postmaster.pid``
+  and this object stops it like its own.
   If a different port was asked for, it is stopped and restarted.  A
   ``postmaster.pid`` whose process is dead is left to the postmaster, which
   removes it; one whose process id was reused by an unrelated process of the
@@ -59,6 +67,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import logging
 import os
 import pwd
@@ -81,6 +90,7 @@ __all__ = [
     "ClusterError",
     "EmbeddedPostgres",
     "PostgresNotInstalled",
+    "StateDirectoryInUse",
     "default_state_dir",
     "find_bindir",
 ]
@@ -100,6 +110,7 @@ _ORPHAN_TIMEOUT = 15  # seconds to wait for the backends of a killed postmaster 
 _PORT_ATTEMPTS = 3  # fresh ports tried when the chosen one was taken meanwhile
 _SUN_PATH_MAX = 107  # bytes in a unix socket path (sun_path minus the NUL)
 _INCLUDE_LINE = "include_if_exists = 'vostack.conf'"
+_LOCK_FILE = "vostack.lock"
 # pg_ctl hands -D and -l to /bin/sh inside double quotes.
 _SHELL_UNSAFE = re.compile(r'["$`\\\n]')
 _HAVE_SPOINT = "SELECT to_regtype('spoint') IS NOT NULL;\n"
@@ -117,6 +128,14 @@ class ClusterError(VOError):
 
 class PostgresNotInstalled(ClusterError):
     """The PostgreSQL server binaries or a required extension are missing."""
+
+
+class StateDirectoryInUse(ClusterError):
+    """Another process (``pid``, when known) uses the state directory and the server in it."""
+
+    def __init__(self, message: str, *, pid: int | None) -> None:
+        super().__init__(message)
+        self.pid = pid
 
 
 def _install_hint(extensions: Sequence[str]) -> str:
@@ -357,6 +376,16 @@ def _conninfo_value(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def _command_line(pid: int) -> str:
+    """`` (COMMAND LINE)`` of a process, when it can be read (Linux), else nothing."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return ""
+    line = " ".join(arg.decode(errors="replace") for arg in argv if arg)
+    return f" ({line})" if line else ""
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -427,6 +456,7 @@ class EmbeddedPostgres:
         self._port: int | None = None
         self._dsn: str | None = None
         self._owner_pid: int | None = None  # the process that registered the atexit hook
+        self._lock_fd: int | None = None  # vostack.lock, locked while started
 
     # -- public API -----------------------------------------------------------------------------
 
@@ -444,6 +474,11 @@ class EmbeddedPostgres:
     def log_path(self) -> Path:
         """The server log."""
         return self._state_dir / "postgres.log"
+
+    @property
+    def lock_path(self) -> Path:
+        """The lock file held (``flock``) by the process using the state directory."""
+        return self._state_dir / _LOCK_FILE
 
     @property
     def socket_dir(self) -> Path:
@@ -473,6 +508,8 @@ class EmbeddedPostgres:
         ------
         PostgresNotInstalled
             The binaries or an extension are missing.
+        StateDirectoryInUse
+            Another process, or another object in this one, uses the state directory.
         ClusterError
             initdb, pg_ctl or psql failed; the message ends with the last
             lines of the server log.
@@ -498,6 +535,7 @@ class EmbeddedPostgres:
             self._dsn = None
             atexit.unregister(self._stop_at_exit)
             self._owner_pid = None
+            self._unlock_state_dir()
 
     def __enter__(self) -> EmbeddedPostgres:
         self.start()
@@ -516,12 +554,13 @@ class EmbeddedPostgres:
         bindir = self._found_bindir = find_bindir(self._bindir, extensions=self._extensions)
         user = _ServerUser.lookup()
         self._prepare_state_dir(user)
-        sigint.check()
-        if not (self.data_dir / "PG_VERSION").is_file():
-            self._initdb(bindir, user)
-            sigint.check()
-        self._check_data_version(bindir)
+        self._lock_state_dir()
         try:
+            sigint.check()
+            if not (self.data_dir / "PG_VERSION").is_file():
+                self._initdb(bindir, user)
+                sigint.check()
+            self._check_data_version(bindir)
             port = self._adopt_running_server()
             if port is None:
                 port = self._launch(bindir, user, sigint)
@@ -542,6 +581,7 @@ class EmbeddedPostgres:
                 self._port = None
                 atexit.unregister(self._stop_at_exit)
                 self._owner_pid = None
+            self._unlock_state_dir()
             raise
         return f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{quote(self._database, safe='')}"
 
@@ -574,6 +614,29 @@ class EmbeddedPostgres:
             os.chown(self._state_dir, user.uid, user.gid)
         if self.log_path.exists() and self.log_path.stat().st_uid != user.uid:
             os.chown(self.log_path, user.uid, user.gid)
+
+    def _lock_state_dir(self) -> None:
+        """Lock ``vostack.lock`` for this object's use of the state directory, or say who holds it."""
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)  # not inherited by subprocesses
+        except OSError as exc:
+            raise ClusterError(f"Cannot open {self.lock_path}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 64).decode("ascii", errors="replace").strip()
+            os.close(fd)
+            pid = int(holder) if holder.isdigit() else None
+            by = "another process" if pid is None else f"process {pid}{_command_line(pid)}"
+            raise StateDirectoryInUse(f"The state directory {self._state_dir} is in use by {by}", pid=pid) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        self._lock_fd = fd
+
+    def _unlock_state_dir(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the lock
+            self._lock_fd = None
 
     def _write_server_file(self, path: Path, text: str, user: _ServerUser | None, mode: int = 0o600) -> None:
         path.write_text(text, encoding="utf-8")
@@ -906,4 +969,9 @@ class EmbeddedPostgres:
         except subprocess.TimeoutExpired:
             raise ClusterError(f"{Path(args[0]).name} did not finish in {_SUBPROCESS_TIMEOUT} s.") from None
         except OSError as exc:
+            if not self._state_dir.is_dir():  # the working directory: subprocess names it, not the program
+                raise ClusterError(
+                    f"Cannot run {Path(args[0]).name}: the state directory {self._state_dir} was removed (a "
+                    "PostgreSQL server still running there stops by itself once it finds its lock file gone)"
+                ) from None
             raise ClusterError(f"Cannot run {args[0]}: {exc}") from None
