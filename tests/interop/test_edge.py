@@ -43,7 +43,7 @@ tap_schema = "edge_tap_schema"
 description = "Hipparcos"
 """
     )
-    with vostack("serve", "--dsn", postgres_dsn, "--config", str(config), "--port", str(_free_port())) as (url, _):
+    with vostack("serve", "--dsn", postgres_dsn, "--config", str(config), "--port", str(_free_port())) as (url, _, _):
         yield url
 
 
