@@ -1,8 +1,8 @@
-"""Micro benchmark of every result encoder of :mod:`vostack.formats`.
+"""Micro benchmark of every result encoder of :mod:`vostack.votable`.
 
 Encodes 200,000 synthetic rows of (int, double, double, real, smallint), the
 shape of ``benchmarks/votable_writer.py``, in batches of 5,000 as a TAP
-response would, through :func:`vostack.formats.writer_for` and the whole
+response would, through :func:`vostack.votable.writer_for` and the whole
 ``header()`` / ``rows()`` / ``iter_footer()`` sequence, and prints rows per
 second and output size per format.  With ``--rss``, each format instead
 runs in a child process that makes its rows batch by batch and drops the
@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from common import BATCH, FIELDS, best_of, make_rows
 
 from vostack.dali import OutputFormat
-from vostack.formats import TAP_FORMATS, writer_for
+from vostack.votable import TAP_FORMATS, writer_for
 
 NAMES = ("votable/b2", "votable/b", "votable/td", "csv", "tsv", "json", "geojson", "fits", "parquet")
 

@@ -16,12 +16,12 @@ from typing import Self
 
 from vostack import adql
 from vostack.db import Pool, ResultCursor, open_cursor
-from vostack.errors import QueryTimeoutError, VOError
-from vostack.formats import ResultWriter, writer_for
+from vostack.errors import QueryTimeoutError
 from vostack.schema import TableSet
 from vostack.tap.page import Preview
 from vostack.tap.params import TAPRequest
 from vostack.tap.upload import Upload, temp_tables, with_uploads
+from vostack.votable import ResultWriter, StreamAborted, iter_result, writer_for
 
 __all__ = ["BATCH_ROWS", "QueryRun", "StreamAborted", "fetch_preview"]
 
@@ -29,12 +29,11 @@ __all__ = ["BATCH_ROWS", "QueryRun", "StreamAborted", "fetch_preview"]
 BATCH_ROWS = 5_000
 
 
-class StreamAborted(VOError):
-    """A result failed after its first byte in a format that cannot say so in the document."""
-
-
 class QueryRun:
     """One ADQL query being executed; use :meth:`start`, then :meth:`iter_bytes`, then :meth:`aclose`."""
+
+    #: Whether an error after the first byte is written into the document (sync) or raised (async jobs).
+    errors_in_band = True
 
     def __init__(
         self,
@@ -95,45 +94,32 @@ class QueryRun:
         """Release the cursor and its connection (idempotent)."""
         await self._stack.aclose()
 
-    async def iter_bytes(self) -> AsyncGenerator[bytes, None]:
+    def iter_bytes(self) -> AsyncGenerator[bytes, None]:
         """The result document, batch by batch; MAXREC overflow is marked after the table (DALI 1.1 §3.2.2).
 
         A failure after the first byte (a timeout, a lost connection) ends the
         table and is reported as ``INFO name="QUERY_STATUS" value="ERROR"``
-        after it (TAP 1.1 §2.9), since the HTTP status is already sent.
+        after it (TAP 1.1 §2.9), since the HTTP status is already sent; see
+        :func:`~vostack.votable.iter_result`.
         """
-        writer = self._writer
+        return iter_result(self._writer, self._batches(), limit=self.request.maxrec, errors_in_band=self.errors_in_band)
+
+    async def _batches(self) -> AsyncGenerator[Sequence[Sequence[object]], None]:
+        """The rows, batch by batch, never more than MAXREC + 1; the cursor is released at the end."""
         maxrec = self.request.maxrec
-        sent = 0
-        overflow = False
-        error: str | None = None
         try:
-            yield writer.header()
-            batch = self._first
+            batch, sent = self._first, 0
             while batch:
-                if sent + len(batch) > maxrec:
-                    batch = batch[: maxrec - sent]
-                    overflow = True
-                if batch:
-                    yield writer.rows(batch)
-                    sent += len(batch)
-                if overflow:
-                    break
+                yield batch
+                sent += len(batch)
                 if time.monotonic() > self._deadline:
                     raise QueryTimeoutError(
                         "the query was stopped at its execution time limit while its rows were being sent; "
                         "use the asynchronous endpoint (/async) for long queries"
                     )
                 batch = await self._cursor.fetch(min(BATCH_ROWS, maxrec + 1 - sent))
-        except VOError as exc:
-            error = exc.message
         finally:
             await self.aclose()
-        if error is not None and not writer.status_in_band:
-            # CSV and TSV have nowhere to say so: end the transfer broken rather than as a short table
-            raise StreamAborted(error)
-        for piece in writer.iter_footer(overflow=overflow, error=error):
-            yield piece
 
 
 async def fetch_preview(

@@ -34,8 +34,9 @@ pair.  Longitudes are wrapped to [-180, 180) as RFC 7946 §4 positions expect
 the JSON format.  ``properties`` is an object, so of columns with the same
 name only the last is kept there.
 
-Values in both: numbers as JSON numbers (floats through :func:`repr`, exact
-round trip), NaN and infinities as ``null`` (JSON has none), booleans, text,
+Values in both: numbers as JSON numbers (doubles through :func:`repr`, exact
+round trip; single-precision values as the double nearest their shortest
+decimal), NaN and infinities as ``null`` (JSON has none), booleans, text,
 timestamps as DALI ISO 8601 UTC strings, arrays as JSON arrays (bytes as an
 array of byte values).
 """
@@ -47,9 +48,16 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 
 from vostack.errors import InternalError, ParameterError
-from vostack.formats.base import StagedWriter, check_width, column_metadata, json_default, shape_of
 from vostack.schema import Field
-from vostack.votable import float32_text
+from vostack.votable.base import (
+    Rows,
+    StagedWriter,
+    check_width,
+    column_metadata,
+    float32_text,
+    json_default,
+    shape_of,
+)
 
 __all__ = ["GeoJSONWriter", "JSONWriter", "geometry_source"]
 
@@ -101,7 +109,45 @@ def _preamble(fields: Sequence[Field], infos: Sequence[tuple[str, str, str | Non
     return f'"columns":[\n  {columns}],\n {alias}"infos":[{info_list}]'
 
 
-class JSONWriter(StagedWriter):
+class _JSONArrayWriter(StagedWriter):
+    """The part JSON and GeoJSON share: one array of row items, a batch per line, the status last."""
+
+    _what = "JSON"
+
+    def __init__(self, fields: Sequence[Field], *, infos: Sequence[tuple[str, str, str | None]] = ()) -> None:
+        super().__init__(fields)
+        self._infos = tuple(infos)
+        self._first = True
+        # single-precision columns: the double nearest their shortest decimal, so json prints 9.4055, not 9.40550041
+        self._single = [i for i, f in enumerate(self.fields) if f.datatype == "float"]
+
+    def _values(self, row: Sequence[object]) -> list[object]:
+        """The row as a list (rows may be asyncpg Records, which json does not take), floats made single."""
+        values = list(row)
+        for i in self._single:
+            values[i] = _single(values[i])
+        return values
+
+    def _items(self, rows: Rows) -> list[object]:
+        raise NotImplementedError  # pragma: no cover
+
+    def _rows(self, rows: Rows) -> bytes:
+        """One item per row, comma-separated across batches."""
+        if not rows:
+            return b""
+        check_width(rows, len(self.fields))
+        text = _encode_items(self._items(rows), self._what)
+        if not self._first:
+            text = ",\n" + text
+        self._first = False
+        return text.encode("utf-8", "replace")
+
+    def _footer(self, overflow: bool, error: str | None) -> Iterator[bytes]:
+        """The end of the array and the query status."""
+        return iter([("\n]" + _status(overflow, error)).encode("utf-8", "replace")])
+
+
+class JSONWriter(_JSONArrayWriter):
     """Write a result as one streamed JSON document (RFC 8259; layout in the module docstring).
 
     Parameters
@@ -112,44 +158,15 @@ class JSONWriter(StagedWriter):
         What a VOTable result would hold as ``INFO`` elements (DALI 1.1 §5.4).
     """
 
-    def __init__(self, fields: Sequence[Field], *, infos: Sequence[tuple[str, str, str | None]] = ()) -> None:
-        super().__init__(fields)
-        self._infos = tuple(infos)
-        self._first = True
-        # single-precision columns: the double nearest their shortest decimal, so json prints 9.4055, not 9.40550041
-        self._single = [i for i, f in enumerate(fields) if f.datatype == "float"]
-
-    def header(self) -> bytes:
+    def _header(self) -> bytes:
         """The column metadata and the start of ``data``."""
-        self._enter_header()
         return ("{" + _preamble(self.fields, self._infos, metadata=True) + ',\n "data":[\n').encode("utf-8")
 
-    def rows(self, rows: Sequence[Sequence[object]]) -> bytes:
-        """One JSON array per row, comma-separated across batches."""
-        self._check_rows()
-        if not rows:
-            return b""
-        check_width(rows, len(self.fields))
-        # Rows may be asyncpg Records, which json does not take for arrays.
-        items: list[object]
+    def _items(self, rows: Rows) -> list[object]:
+        """One JSON array per row."""
         if self._single:
-            lists = [list(row) for row in rows]
-            for row in lists:
-                for i in self._single:
-                    row[i] = _single(row[i])
-            items = list(lists)
-        else:
-            items = list(map(tuple, rows))
-        text = _encode_items(items, "JSON")
-        if not self._first:
-            text = ",\n" + text
-        self._first = False
-        return text.encode("utf-8", "replace")
-
-    def iter_footer(self, *, overflow: bool = False, error: str | None = None) -> Iterator[bytes]:
-        """The end of ``data`` and the query status."""
-        self._enter_footer()
-        return iter([("\n]" + _status(overflow, error)).encode("utf-8", "replace")])
+            return list(map(self._values, rows))
+        return list(map(tuple, rows))
 
 
 # ---------------------------------------------------------------------------
@@ -229,7 +246,7 @@ def geometry_source(fields: Sequence[Field]) -> Callable[[Sequence[object]], dic
     return lambda row: _point(row[i], row[j])
 
 
-class GeoJSONWriter(StagedWriter):
+class GeoJSONWriter(_JSONArrayWriter):
     """Write a result as a GeoJSON ``FeatureCollection``, one ``Feature`` per row (RFC 7946 §3.3).
 
     Raises
@@ -239,9 +256,10 @@ class GeoJSONWriter(StagedWriter):
         client asked for GeoJSON of a result that cannot be drawn.
     """
 
+    _what = "GeoJSON"
+
     def __init__(self, fields: Sequence[Field], *, infos: Sequence[tuple[str, str, str | None]] = ()) -> None:
-        super().__init__(fields)
-        self._infos = tuple(infos)
+        super().__init__(fields, infos=infos)
         source = geometry_source(self.fields)
         if source is None:
             raise ParameterError(
@@ -251,34 +269,16 @@ class GeoJSONWriter(StagedWriter):
             )
         self._geometry = source
         self._names = tuple(f.name for f in self.fields)
-        self._first = True
 
-    def header(self) -> bytes:
+    def _header(self) -> bytes:
         """The collection's metadata and the start of ``features``."""
-        self._enter_header()
         text = '{"type":"FeatureCollection",' + _preamble(self.fields, self._infos) + ',\n "features":[\n'
         return text.encode("utf-8")
 
     def _feature(self, row: Sequence[object]) -> dict[str, object]:
-        return {
-            "type": "Feature",
-            "geometry": self._geometry(row),
-            "properties": dict(zip(self._names, row, strict=True)),
-        }
+        properties = dict(zip(self._names, self._values(row), strict=True))
+        return {"type": "Feature", "geometry": self._geometry(row), "properties": properties}
 
-    def rows(self, rows: Sequence[Sequence[object]]) -> bytes:
-        """One ``Feature`` per row."""
-        self._check_rows()
-        if not rows:
-            return b""
-        check_width(rows, len(self.fields))
-        text = _encode_items(list(map(self._feature, rows)), "GeoJSON")
-        if not self._first:
-            text = ",\n" + text
-        self._first = False
-        return text.encode("utf-8", "replace")
-
-    def iter_footer(self, *, overflow: bool = False, error: str | None = None) -> Iterator[bytes]:
-        """The end of ``features`` and the query status (a foreign member)."""
-        self._enter_footer()
-        return iter([("\n]" + _status(overflow, error)).encode("utf-8", "replace")])
+    def _items(self, rows: Rows) -> list[object]:
+        """One ``Feature`` per row; the status after ``features`` is a foreign member."""
+        return list(map(self._feature, rows))

@@ -43,8 +43,8 @@ from astropy.io.fits.verify import VerifyWarning
 from astropy.utils.exceptions import AstropyWarning
 
 from vostack.errors import InternalError
-from vostack.formats.base import Shape, StagedWriter, cell_error, check_width, shape_of, text_of, unique_names
 from vostack.schema import Field
+from vostack.votable.base import Rows, Shape, StagedWriter, cell_error, check_width, text_of, unique_names
 
 __all__ = ["FITSWriter"]
 
@@ -167,14 +167,13 @@ class FITSWriter(StagedWriter):
     def __init__(self, fields: Sequence[Field], *, infos: Sequence[tuple[str, str, str | None]] = ()) -> None:
         super().__init__(fields)
         self._infos = tuple(infos)
-        self._columns = tuple(_Column(i, f, shape_of(f)) for i, f in enumerate(self.fields))
+        self._columns = tuple(_Column(i, f, s) for i, (f, s) in enumerate(zip(self.fields, self.shapes, strict=True)))
         self._spool: tempfile.SpooledTemporaryFile[bytes] | None = None
         self._batches = 0
         self._nrows = 0
 
-    def header(self) -> bytes:
+    def _header(self) -> bytes:
         """The primary HDU: no data, ``EXTEND = T`` and the ``INFO`` items as comments."""
-        self._enter_header()
         primary = fits.Header([("SIMPLE", True), ("BITPIX", 8), ("NAXIS", 0), ("EXTEND", True)])
         for name, value, content in self._infos:
             text = f"{name} = {value}" + (f" ({content})" if content else "")
@@ -192,9 +191,8 @@ class FITSWriter(StagedWriter):
         except (ValueError, VerifyWarning, AstropyWarning) as exc:
             raise InternalError(f"cannot write the FITS header: {exc}") from exc
 
-    def rows(self, rows: Sequence[Sequence[object]]) -> bytes:
+    def _rows(self, rows: Rows) -> bytes:
         """Spool ``rows``; nothing is sent until the footer (``NAXIS2`` must come first)."""
-        self._check_rows()
         if not rows:
             return b""
         check_width(rows, len(self.fields))
@@ -254,9 +252,8 @@ class FITSWriter(StagedWriter):
             header["QERROR"] = _ascii(error)
         return header
 
-    def iter_footer(self, *, overflow: bool = False, error: str | None = None) -> Iterator[bytes]:
+    def _footer(self, overflow: bool, error: str | None) -> Iterator[bytes]:
         """The binary table HDU: its header, then the spooled rows batch by batch, padded to 2880 bytes."""
-        self._enter_footer()
         header = self._table_header(overflow, error)
         head = self._header_bytes(header)
         return self._iter_table(head)

@@ -31,9 +31,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vostack.errors import InternalError
-from vostack.formats.base import Shape, StagedWriter, cell_error, check_width, shape_of, text_of, unique_names
 from vostack.schema import Field
-from vostack.votable import VOTableWriter
+from vostack.votable.base import Rows, Shape, StagedWriter, cell_error, check_width, text_of, unique_names
+from vostack.votable.writer import VOTableWriter
 
 __all__ = ["VOPARQUET_CONTENT", "VOPARQUET_VERSION", "ParquetWriter", "votable_metadata"]
 
@@ -55,8 +55,6 @@ _ARROW_SCALARS: dict[str, pa.DataType] = {
     "unicodeChar": pa.string(),
 }
 _TEXT = ("char", "unicodeChar")
-_DATA_START = "<DATA><TABLEDATA>\n"
-_DATA_END = "</TABLEDATA></DATA>\n"
 
 
 def _arrow_type(field: Field, shape: Shape) -> pa.DataType:
@@ -116,12 +114,8 @@ def votable_metadata(
     error: str | None = None,
 ) -> str:
     """The DATA-less VOTable result document of VOParquet 1.0 §2.2, status included (DALI 1.1 §5.4)."""
-    writer = VOTableWriter(fields, serialization="tabledata", infos=infos)
-    head = writer.header().decode("utf-8")
-    tail = writer.footer(overflow=overflow, error=error).decode("utf-8")
-    if not (head.endswith(_DATA_START) and tail.startswith(_DATA_END)):  # pragma: no cover - writer changed
-        raise InternalError("unexpected VOTable layout: cannot make a DATA-less TABLE")
-    return head.removesuffix(_DATA_START) + tail.removeprefix(_DATA_END)
+    writer = VOTableWriter(fields, serialization="tabledata", infos=infos, data=False)
+    return (writer.header() + writer.footer(overflow=overflow, error=error)).decode("utf-8")
 
 
 class _Sink:
@@ -175,7 +169,7 @@ class ParquetWriter(StagedWriter):
     ) -> None:
         super().__init__(fields)
         self._infos = tuple(infos)
-        shapes = [shape_of(f) for f in self.fields]
+        shapes = self.shapes
         self._types = tuple(_arrow_type(f, s) for f, s in zip(self.fields, shapes, strict=True))
         self._coercers = tuple(_coercer(f, s) for f, s in zip(self.fields, shapes, strict=True))
         names = unique_names(self.fields)  # pyarrow.parquet.read_table refuses repeated names
@@ -184,9 +178,8 @@ class ParquetWriter(StagedWriter):
         self._sink = _Sink()
         self._writer: pq.ParquetWriter | None = None
 
-    def header(self) -> bytes:
+    def _header(self) -> bytes:
         """The leading ``PAR1`` magic."""
-        self._enter_header()
         try:
             self._writer = pq.ParquetWriter(
                 pa.PythonFile(self._sink, mode="w"), self._schema, compression=self._compression
@@ -214,9 +207,8 @@ class ParquetWriter(StagedWriter):
             bad = next((v for v in values if v is not None), None)
             raise cell_error(field, bad, exc) from exc
 
-    def rows(self, rows: Sequence[Sequence[object]]) -> bytes:
+    def _rows(self, rows: Rows) -> bytes:
         """One row group holding ``rows``; nothing for an empty batch."""
-        self._check_rows()
         if not rows:
             return b""
         check_width(rows, len(self.fields))
@@ -230,9 +222,8 @@ class ParquetWriter(StagedWriter):
             raise InternalError(f"cannot write a Parquet row group: {exc}") from exc
         return self._sink.drain()
 
-    def iter_footer(self, *, overflow: bool = False, error: str | None = None) -> Iterator[bytes]:
+    def _footer(self, overflow: bool, error: str | None) -> Iterator[bytes]:
         """The Parquet footer, with the VOParquet metadata and the query status."""
-        self._enter_footer()
         content = votable_metadata(self.fields, self._infos, overflow=overflow, error=error)
         assert self._writer is not None
         try:

@@ -38,21 +38,18 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, cast
 
 from vostack.errors import InternalError
-from vostack.formats.base import StagedWriter, cell_error, shape_of, text_of
 from vostack.schema import Field
-from vostack.votable import float32_text
+from vostack.votable.base import Rows, StagedWriter, cell_error, float32_text, float_word, text_of
 
 __all__ = ["DelimitedWriter"]
 
 _CSV_SPECIAL = re.compile(r'[",\r\n]')
 _TSV_SPECIAL = re.compile(r"[\t\n\r\\]")
 _TSV_ESCAPES = str.maketrans({"\t": "\\t", "\n": "\\n", "\r": "\\r", "\\": "\\\\"})
-_FLOAT_WORDS = {"nan": "NaN", "inf": "+Inf", "-inf": "-Inf"}
 
 
 def _float_word(value: Any) -> str:
-    text = float.__repr__(float(value))
-    return _FLOAT_WORDS.get(text, text)
+    return float_word(float(value))
 
 
 def _int_word(value: Any) -> str:
@@ -117,14 +114,15 @@ class DelimitedWriter(StagedWriter):
         self._delimiter = delimiter
         self._newline = "\r\n" if self._csv else "\n"
         formatters: list[Callable[[Any], str]] = []
-        for field in self.fields:
-            shape = shape_of(field)
+        for field, shape in zip(self.fields, self.shapes, strict=True):
             text_column = field.datatype in ("char", "unicodeChar")
             formatters.append(_array(field) if shape.array and not text_column else _scalar(field))
         self._formatters = tuple(formatters)
         self._escape = self._quote_csv if self._csv else self._escape_tsv
         # Only text (and arrays, which may arrive as text) can need quoting or escaping.
-        self._needs_escape = tuple(f.datatype in ("char", "unicodeChar") or shape_of(f).array for f in self.fields)
+        self._needs_escape = tuple(
+            f.datatype in ("char", "unicodeChar") or s.array for f, s in zip(self.fields, self.shapes, strict=True)
+        )
         self._line = self._compile()
 
     @staticmethod
@@ -155,18 +153,16 @@ class DelimitedWriter(StagedWriter):
             f"    {', '.join(f'c{i}' for i in range(width))}, = row\n"
             f'    return f"{sep.join(cells)}{newline}"\n'
         )
-        exec(compile(source, "<vostack.formats.delimited line>", "exec"), namespace)
+        exec(compile(source, "<vostack.votable.delimited line>", "exec"), namespace)
         return cast(Callable[[Sequence[object]], str], namespace["line"])
 
-    def header(self) -> bytes:
+    def _header(self) -> bytes:
         """The header line: the column names (RFC 4180 §2.3, ``header=present``)."""
-        self._enter_header()
         names = [self._escape(f.name) for f in self.fields]
         return (self._delimiter.join(names) + self._newline).encode("utf-8")
 
-    def rows(self, rows: Sequence[Sequence[object]]) -> bytes:
+    def _rows(self, rows: Rows) -> bytes:
         """One line per row."""
-        self._check_rows()
         line = self._line
         try:
             return "".join(map(line, rows)).encode("utf-8", "replace")
@@ -189,7 +185,6 @@ class DelimitedWriter(StagedWriter):
             cells.append(self._escape(text) if escape else text)
         return self._delimiter.join(cells) + self._newline
 
-    def iter_footer(self, *, overflow: bool = False, error: str | None = None) -> Iterator[bytes]:
+    def _footer(self, overflow: bool, error: str | None) -> Iterator[bytes]:
         """Nothing: CSV and TSV have no place for a status (see the module docstring)."""
-        self._enter_footer()
         return iter(())
