@@ -20,7 +20,7 @@ one value-to-text conversion (:mod:`vostack.votable.base`):
 
 from __future__ import annotations
 
-from vostack.votable.base import ResultWriter, StagedWriter, float32_text, text_of
+from vostack.votable.base import Batch, ResultWriter, StagedWriter, float32_text, text_of
 from vostack.votable.catalog import TAP_FORMATS, VOTABLE_FORMATS, writer_for
 from vostack.votable.datatypes import VOTABLE_DATATYPES, db_type_to_votable
 from vostack.votable.delimited import DelimitedWriter
@@ -53,6 +53,7 @@ __all__ = [
     "VOTABLE_FORMATS",
     "VOTABLE_NAMESPACE",
     "VOTABLE_VERSION",
+    "Batch",
     "DelimitedWriter",
     "FITSWriter",
     "GeoJSONWriter",

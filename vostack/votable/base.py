@@ -31,8 +31,11 @@ from typing import Protocol
 
 from vostack.errors import InternalError
 from vostack.schema import Field
+from vostack.votable.pgcopy import Columns
+from vostack.votable.pgtext import TextColumns
 
 __all__ = [
+    "Batch",
     "ResultWriter",
     "Shape",
     "StagedWriter",
@@ -47,6 +50,8 @@ __all__ = [
 ]
 
 Rows = Sequence[Sequence[object]]
+Batch = Rows | Columns | TextColumns
+"""A batch of rows: Python values per row, or columns read from PostgreSQL's binary or text COPY."""
 
 
 class ResultWriter(Protocol):
@@ -60,15 +65,18 @@ class ResultWriter(Protocol):
     ``overflow``/``error`` status in the document itself; when it is false the
     HTTP layer should end a failed response abnormally (close without the final
     chunk) so that clients see an incomplete transfer, not a silently short table.
+    ``text_copy`` tells whether the writer is fastest fed with PostgreSQL's
+    text COPY (:class:`TextColumns`) rather than its binary one (:class:`Columns`).
     """
 
     status_in_band: bool
+    text_copy: bool
 
     def header(self) -> bytes:
         """The start of the document, before any row."""
         ...
 
-    def rows(self, rows: Rows) -> bytes:
+    def rows(self, rows: Batch) -> bytes:
         """The encoded ``rows`` (one batch; may be empty)."""
         ...
 
@@ -91,6 +99,7 @@ class StagedWriter:
     """
 
     status_in_band = True
+    text_copy = False
 
     def __init__(self, fields: Sequence[Field]) -> None:
         if not fields:
@@ -106,10 +115,14 @@ class StagedWriter:
         self._state = "rows"
         return self._header()
 
-    def rows(self, rows: Iterable[Sequence[object]]) -> bytes:
-        """The encoded ``rows`` (one batch; may be empty)."""
+    def rows(self, rows: Iterable[Sequence[object]] | Columns | TextColumns) -> bytes:
+        """The encoded ``rows`` (one batch, as rows of Python values or as :class:`Columns`; may be empty)."""
         if self._state != "rows":
             raise InternalError(f"{type(self).__name__}.rows() called before header() or after footer()")
+        if isinstance(rows, Columns):
+            return self._columnar(rows)
+        if isinstance(rows, TextColumns):
+            return self._textual(rows)
         return self._rows(rows if isinstance(rows, Sequence) else list(rows))
 
     def iter_footer(self, *, overflow: bool = False, error: str | None = None) -> Iterator[bytes]:
@@ -128,6 +141,14 @@ class StagedWriter:
 
     def _rows(self, rows: Rows) -> bytes:
         raise NotImplementedError  # pragma: no cover
+
+    def _columnar(self, batch: Columns) -> bytes:
+        """A batch read from PostgreSQL in bulk; formats that can, override this to skip the Python values."""
+        return self._rows(batch.rows())
+
+    def _textual(self, batch: TextColumns) -> bytes:
+        """A batch of PostgreSQL's text COPY; the text formats override this to keep PostgreSQL's text."""
+        return self._rows(batch.rows())
 
     def _footer(self, overflow: bool, error: str | None) -> Iterator[bytes]:
         raise NotImplementedError  # pragma: no cover

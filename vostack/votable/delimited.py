@@ -40,6 +40,8 @@ from typing import Any, cast
 from vostack.errors import InternalError
 from vostack.schema import Field
 from vostack.votable.base import Rows, StagedWriter, cell_error, float32_text, float_word, text_of
+from vostack.votable.pgtext import TextColumns
+from vostack.votable.textrows import CSV, TSV, TextRows
 
 __all__ = ["DelimitedWriter"]
 
@@ -107,6 +109,7 @@ class DelimitedWriter(StagedWriter):
     """
 
     status_in_band = False
+    text_copy = True
 
     def __init__(self, fields: Sequence[Field], *, delimiter: str = ",") -> None:
         super().__init__(fields)
@@ -124,6 +127,7 @@ class DelimitedWriter(StagedWriter):
             f.datatype in ("char", "unicodeChar") or s.array for f, s in zip(self.fields, self.shapes, strict=True)
         )
         self._line = self._compile()
+        self._text_rows = TextRows(self.fields, self.shapes, CSV if self._csv else TSV, self.cell)
 
     @staticmethod
     def _quote_csv(text: str) -> str:
@@ -169,21 +173,25 @@ class DelimitedWriter(StagedWriter):
         except Exception:
             return "".join(map(self._slow_line, rows)).encode("utf-8", "replace")
 
+    def cell(self, index: int, value: object) -> str:
+        """One field of a line, escaped; naming the column of a value that cannot be written."""
+        if value is None:
+            return ""
+        try:
+            text = self._formatters[index](value)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise cell_error(self.fields[index], value, exc) from exc
+        return self._escape(text) if self._needs_escape[index] else text
+
     def _slow_line(self, row: Sequence[object]) -> str:
         """A line, value by value, naming the column of a value that cannot be written."""
         if len(row) != len(self.fields):
             raise InternalError(f"a row has {len(row)} values for {len(self.fields)} columns")
-        cells = []
-        for field, fmt, escape, value in zip(self.fields, self._formatters, self._needs_escape, row, strict=True):
-            if value is None:
-                cells.append("")
-                continue
-            try:
-                text = fmt(value)
-            except (TypeError, ValueError, OverflowError) as exc:
-                raise cell_error(field, value, exc) from exc
-            cells.append(self._escape(text) if escape else text)
-        return self._delimiter.join(cells) + self._newline
+        return self._delimiter.join([self.cell(i, value) for i, value in enumerate(row)]) + self._newline
+
+    def _textual(self, batch: TextColumns) -> bytes:
+        """A batch of PostgreSQL's text COPY, its text kept where the format's is the same (:mod:`.textrows`)."""
+        return self._text_rows.encode(batch)
 
     def _footer(self, overflow: bool, error: str | None) -> Iterator[bytes]:
         """Nothing: CSV and TSV have no place for a status (see the module docstring)."""

@@ -45,6 +45,8 @@ from astropy.utils.exceptions import AstropyWarning
 from vostack.errors import InternalError
 from vostack.schema import Field
 from vostack.votable.base import Rows, Shape, StagedWriter, cell_error, check_width, text_of, unique_names
+from vostack.votable.pgcopy import BOOL, FLOAT4, FLOAT8, INT2, INT4, INT8, Columns
+from vostack.votable.pgcopy import Column as PgColumn
 
 __all__ = ["FITSWriter"]
 
@@ -59,6 +61,25 @@ _NUMERIC: dict[str, tuple[str, str, object]] = {
     "float": ("E", ">f4", np.nan),
     "double": ("D", ">f8", np.nan),
 }
+
+
+#: For each FITS type, the PostgreSQL types whose values it holds exactly, as numpy converts Python values.
+_EXACT: dict[str, frozenset[int]] = {
+    "I": frozenset({INT2}),
+    "J": frozenset({INT2, INT4}),
+    "K": frozenset({INT2, INT4, INT8}),
+    "E": frozenset({INT2, INT4, FLOAT4}),
+    "D": frozenset({INT2, INT4, INT8, FLOAT4, FLOAT8}),
+}
+
+
+def _values(column: _Column, values: Sequence[object]) -> np.ndarray[Any, Any]:
+    """The cells of ``values`` (:meth:`_Column.batch`), a value the column cannot hold named in the error."""
+    try:
+        return column.batch(values)
+    except (TypeError, ValueError, OverflowError) as exc:
+        bad = next((v for v in values if v is not None), None)
+        raise cell_error(column.field, bad, exc) from exc
 
 
 def _ascii(text: str) -> str:
@@ -137,6 +158,28 @@ class _Column:
                 cells[i, : min(len(items), width)] = [convert(x) for x in items[:width]]
         return cells
 
+    def bulk(self, column: PgColumn) -> np.ndarray[Any, Any] | None:
+        """The cells of a column read from PostgreSQL in bulk, when its type converts exactly; else ``None``.
+
+        The same cells :meth:`batch` makes of the Python values: numbers of a
+        type the column's FITS type holds exactly, with ``TNULL`` or NaN for
+        nulls, and booleans as ``T``/``F``/NUL (FITS 4.0 §7.3.3).
+        """
+        if self.array or self.text:
+            return None
+        nulls = column.nulls
+        if self.boolean:
+            if column.oid != BOOL:
+                return None
+            cells = np.where(column.values != 0, b"T", b"F").astype("S1")
+        elif column.oid in _EXACT.get(self.code, ()):
+            cells = column.values.astype(self.dtype)
+        else:
+            return None
+        if nulls is not None:
+            cells[nulls] = self.null
+        return cells
+
     def final_dtype(self) -> tuple[str, str] | tuple[str, str, tuple[int]]:
         name = self.name
         if self.text:
@@ -196,19 +239,24 @@ class FITSWriter(StagedWriter):
         if not rows:
             return b""
         check_width(rows, len(self.fields))
-        assert self._spool is not None
-        columns = list(zip(*rows, strict=True))
+        return self._spooled([_values(c, v) for c, v in zip(self._columns, zip(*rows, strict=True), strict=True)])
+
+    def _columnar(self, batch: Columns) -> bytes:
+        """A batch read from PostgreSQL in bulk: numbers and booleans go to the spool without Python values."""
+        if not len(batch):
+            return b""
         encoded = []
-        for column, values in zip(self._columns, columns, strict=True):
-            try:
-                encoded.append(column.batch(values))
-            except (TypeError, ValueError, OverflowError) as exc:
-                bad = next((v for v in values if v is not None), None)
-                raise cell_error(column.field, bad, exc) from exc
+        for column, values in zip(self._columns, batch.columns, strict=True):
+            cells = column.bulk(values)
+            encoded.append(_values(column, values.pylist()) if cells is None else cells)
+        return self._spooled(encoded)
+
+    def _spooled(self, encoded: Sequence[np.ndarray[Any, Any]]) -> bytes:
+        assert self._spool is not None
         for cells in encoded:  # all columns or none, so that a failed batch leaves the spool readable
             np.lib.format.write_array(self._spool, cells, allow_pickle=False)
         self._batches += 1
-        self._nrows += len(rows)
+        self._nrows += len(encoded[0])
         return b""
 
     def close(self) -> None:

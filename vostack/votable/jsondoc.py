@@ -46,6 +46,11 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from vostack.errors import InternalError, ParameterError
 from vostack.schema import Field
@@ -58,6 +63,11 @@ from vostack.votable.base import (
     json_default,
     shape_of,
 )
+from vostack.votable.bulk import Segments, interleave
+from vostack.votable.pgcopy import FLOAT8
+from vostack.votable.pgtext import TextColumn, TextColumns
+from vostack.votable.textrows import JSON as JSON_STYLE
+from vostack.votable.textrows import TextRows, const, masked
 
 __all__ = ["GeoJSONWriter", "JSONWriter", "geometry_source"]
 
@@ -113,6 +123,7 @@ class _JSONArrayWriter(StagedWriter):
     """The part JSON and GeoJSON share: one array of row items, a batch per line, the status last."""
 
     _what = "JSON"
+    text_copy = True
 
     def __init__(self, fields: Sequence[Field], *, infos: Sequence[tuple[str, str, str | None]] = ()) -> None:
         super().__init__(fields)
@@ -120,6 +131,7 @@ class _JSONArrayWriter(StagedWriter):
         self._first = True
         # single-precision columns: the double nearest their shortest decimal, so json prints 9.4055, not 9.40550041
         self._single = [i for i, f in enumerate(self.fields) if f.datatype == "float"]
+        self._text_rows = TextRows(self.fields, self.shapes, JSON_STYLE, self.cell)
 
     def _values(self, row: Sequence[object]) -> list[object]:
         """The row as a list (rows may be asyncpg Records, which json does not take), floats made single."""
@@ -130,6 +142,12 @@ class _JSONArrayWriter(StagedWriter):
 
     def _items(self, rows: Rows) -> list[object]:
         raise NotImplementedError  # pragma: no cover
+
+    def cell(self, index: int, value: object) -> str:
+        """The JSON of one value of column ``index``, as it stands in its row."""
+        if index in self._single:
+            value = _single(value)
+        return _encode_items([value], self._what)
 
     def _rows(self, rows: Rows) -> bytes:
         """One item per row, comma-separated across batches."""
@@ -167,6 +185,16 @@ class JSONWriter(_JSONArrayWriter):
         if self._single:
             return list(map(self._values, rows))
         return list(map(tuple, rows))
+
+    def _textual(self, batch: TextColumns) -> bytes:
+        """A batch of PostgreSQL's text COPY, its text kept where JSON's is the same (:mod:`.textrows`)."""
+        if not len(batch):
+            return b""
+        text = self._text_rows.encode(batch)
+        if not self._first:
+            text = b",\n" + text
+        self._first = False
+        return text
 
 
 # ---------------------------------------------------------------------------
@@ -223,27 +251,123 @@ def _pair(fields: Sequence[Field], lon: str, lat: str, *, main: bool) -> tuple[i
     return None if i is None or j is None else (i, j)
 
 
+def _geometry_columns(fields: Sequence[Field]) -> tuple[str, int, int] | None:
+    """Where the geometry comes from: ``("polygon", k, k)``, ``("point", k, k)`` or ``("pair", lon, lat)``."""
+    xtypes = [(f.xtype or "").lower() for f in fields]
+    if "polygon" in xtypes:
+        k = xtypes.index("polygon")
+        return ("polygon", k, k)
+    pair = _pair(fields, "pos.eq.ra", "pos.eq.dec", main=True)
+    if pair is None and "point" in xtypes:
+        k = xtypes.index("point")
+        return ("point", k, k)
+    if pair is None:
+        pair = _pair(fields, "pos.eq.ra", "pos.eq.dec", main=False)
+    if pair is None:
+        pair = _pair(fields, "pos.bodyrc.lon", "pos.bodyrc.lat", main=False)
+    return None if pair is None else ("pair", *pair)
+
+
 def geometry_source(fields: Sequence[Field]) -> Callable[[Sequence[object]], dict[str, object] | None] | None:
     """How a row's GeoJSON geometry is made, or ``None`` if ``fields`` hold no position (RFC 7946 §3.1).
 
     The order of preference is in the module docstring.
     """
-    xtypes = [(f.xtype or "").lower() for f in fields]
-    if "polygon" in xtypes:
-        k = xtypes.index("polygon")
-        return lambda row: _polygon(row[k])
-    pair = _pair(fields, "pos.eq.ra", "pos.eq.dec", main=True)
-    if pair is None and "point" in xtypes:
-        k = xtypes.index("point")
-        return lambda row: _xtype_point(row[k])
-    if pair is None:
-        pair = _pair(fields, "pos.eq.ra", "pos.eq.dec", main=False)
-    if pair is None:
-        pair = _pair(fields, "pos.bodyrc.lon", "pos.bodyrc.lat", main=False)
-    if pair is None:
+    found = _geometry_columns(fields)
+    if found is None:
         return None
-    i, j = pair
+    kind, i, j = found
+    if kind == "polygon":
+        return lambda row: _polygon(row[i])
+    if kind == "point":
+        return lambda row: _xtype_point(row[i])
     return lambda row: _point(row[i], row[j])
+
+
+def _wrapped(column: TextColumn, rows: np.ndarray[Any, Any]) -> Segments:
+    """The JSON numbers ``repr(lon - 360)`` of the values of ``rows`` (a mask), as segments (RFC 7946 §4).
+
+    The values are read and shifted with numpy and printed by pyarrow, whose
+    shortest decimals have :func:`repr`'s digits; ``.0`` is added to integral
+    ones, and any that pyarrow writes with an exponent, or that are that small,
+    are printed by :func:`repr` itself.
+    """
+    n = len(column)
+    indices = np.flatnonzero(rows)
+    width = 32  # the longest float8 text, "-1.2345678901234567e-308", has 24 characters
+    starts, lengths = column.starts[indices], column.lengths[indices]
+    inside = np.arange(width) < np.minimum(lengths, width)[:, None]
+    text = np.where(inside, column.buf[np.where(inside, starts[:, None] + np.arange(width), 0)], 0)
+    shifted = text.astype(np.uint8).view(f"S{width}").ravel().astype(np.float64) - 360.0
+    printed = pc.cast(pa.array(shifted), pa.string())
+    offsets = np.frombuffer(printed.buffers()[1], dtype=np.int32, count=len(shifted) + 1).astype(np.int64)
+    data = np.frombuffer(printed.buffers()[2] or b"", dtype=np.uint8)
+    sizes = np.diff(offsets)
+    has_e = np.zeros(len(shifted), dtype=bool)
+    has_dot = np.zeros(len(shifted), dtype=bool)
+    if len(data):
+        marks = np.zeros(len(data) + 1, dtype=np.int64)
+        np.cumsum(data == ord("e"), out=marks[1:])
+        has_e = marks[offsets[1:]] > marks[offsets[:-1]]
+        np.cumsum(data == ord("."), out=marks[1:])
+        has_dot = marks[offsets[1:]] > marks[offsets[:-1]]
+    odd = has_e | ((np.abs(shifted) < 1e-4) & (shifted != 0))
+    segment_starts = np.zeros(n, dtype=np.int64)
+    segment_sizes = np.zeros(n, dtype=np.int64)
+    segment_starts[indices] = offsets[:-1]
+    segment_sizes[indices] = np.where(odd, 0, sizes)
+    integral = np.zeros(n, dtype=bool)
+    integral[indices] = ~odd & ~has_dot
+    fallback = np.zeros(n, dtype=bool)
+    fallback[indices[odd]] = True
+    texts = [float.__repr__(v).encode() for v in shifted[odd].tolist()]
+    return [(data, segment_starts, segment_sizes), *const(n, b".0", integral), *_replaced(n, fallback, texts)]
+
+
+def _replaced(n: int, rows: np.ndarray[Any, Any], texts: Sequence[bytes]) -> Segments:
+    """``texts`` in the rows of ``rows`` (a mask), in order, as segments."""
+    sizes = np.zeros(n, dtype=np.int64)
+    sizes[rows] = [len(t) for t in texts]
+    starts = np.cumsum(sizes) - sizes
+    return [(np.frombuffer(b"".join(texts), dtype=np.uint8), starts, sizes)]
+
+
+def _from_180(column: TextColumn, finite: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Which finite values of a ``float8`` column's text are 180 or more, read from their digits.
+
+    A value without an exponent is 180 or more when it is not negative and its
+    integer part has four digits or more, or three from ``180`` on; a value
+    with an exponent (``1e+300``) is read as a number.
+    """
+    digit = [(column.buf[np.minimum(column.starts + i, len(column.buf) - 1)] - ord("0")) for i in range(4)]
+    length = column.lengths
+    is_digit = [(d <= 9) & (length > i) for i, d in enumerate(digit)]
+    three = is_digit[0] & is_digit[1] & is_digit[2]
+    large = three & (is_digit[3] | (100 * digit[0].astype(np.int64) + 10 * digit[1] + digit[2] >= 180))
+    exponent = _exponents(column, finite)
+    if len(exponent):
+        large[exponent] = [float(text) >= 180.0 for text in column.texts(exponent.tolist())]
+    found: np.ndarray[Any, Any] = finite & large
+    return found
+
+
+def _exponents(column: TextColumn, rows: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """The rows whose value has an exponent (``e`` within its last five characters)."""
+    found = np.zeros(len(column), dtype=bool)
+    for back in range(2, 6):
+        position = np.maximum(column.ends - back, column.starts)
+        found |= column.buf[position] == ord("e")
+    indices: np.ndarray[Any, Any] = np.flatnonzero(found & rows)
+    return indices
+
+
+def _numbers(column: TextColumn) -> np.ndarray[Any, Any]:
+    """Which values of a ``float8`` column's text are numbers: not NULL, NaN or infinite."""
+    first = column.buf[np.minimum(column.starts, len(column.buf) - 1)]
+    second = column.buf[np.minimum(column.starts + 1, len(column.buf) - 1)]
+    special = (first == ord("N")) | (first == ord("I")) | ((first == ord("-")) & (second == ord("I")))
+    finite: np.ndarray[Any, Any] = ~column.nulls & ~special
+    return finite
 
 
 class GeoJSONWriter(_JSONArrayWriter):
@@ -269,6 +393,12 @@ class GeoJSONWriter(_JSONArrayWriter):
             )
         self._geometry = source
         self._names = tuple(f.name for f in self.fields)
+        columns = _geometry_columns(self.fields)
+        # the bulk path needs a position pair and distinct names (properties keep the last of a name)
+        distinct = len(set(self._names)) == len(self._names)
+        self._pair = columns[1:] if columns and columns[0] == "pair" and distinct else None
+        # a coordinate's JSON is its property's when the column is a double: repr() of the value
+        self._doubles = [f.datatype == "double" and not s.array for f, s in zip(self.fields, self.shapes, strict=True)]
 
     def _header(self) -> bytes:
         """The collection's metadata and the start of ``features``."""
@@ -282,3 +412,32 @@ class GeoJSONWriter(_JSONArrayWriter):
     def _items(self, rows: Rows) -> list[object]:
         """One ``Feature`` per row; the status after ``features`` is a foreign member."""
         return list(map(self._feature, rows))
+
+    def _textual(self, batch: TextColumns) -> bytes:
+        """A batch of PostgreSQL's text COPY: the features made with numpy, the properties as in JSON.
+
+        Only for a geometry from a pair of ``float8`` columns; the JSON texts of
+        the values are those of :mod:`.textrows`, and a longitude from 180° on
+        is written from its value (``lon - 360``, RFC 7946 §4).
+        """
+        n = len(batch)
+        pair = self._pair
+        if not n or pair is None or any(batch.columns[k].oid != FLOAT8 or not self._doubles[k] for k in pair):
+            return super()._textual(batch)
+        i, j = pair
+        cells = self._text_rows.cells(batch)
+        point = _numbers(batch.columns[i]) & _numbers(batch.columns[j])
+        east = _from_180(batch.columns[i], point)
+        x = masked(cells[i], point & ~east) + _wrapped(batch.columns[i], east)
+        pieces = [const(n, b",", np.arange(n) > 0), const(n, b'{"type":"Feature","geometry":'),
+                  const(n, b'{"type":"Point","coordinates":[', point), x, const(n, b",", point),
+                  masked(cells[j], point), const(n, b"]}", point), const(n, b"null", ~point),
+                  const(n, b',"properties":{')]  # fmt: skip
+        for k, name in enumerate(self._names):
+            pieces += [const(n, (b"," if k else b"") + _encode(name).encode("utf-8") + b":"), cells[k]]
+        pieces.append(const(n, b"}}"))
+        text = interleave(n, pieces)
+        if not self._first:
+            text = b",\n" + text
+        self._first = False
+        return text

@@ -27,12 +27,15 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vostack.errors import InternalError
 from vostack.schema import Field
 from vostack.votable.base import Rows, Shape, StagedWriter, cell_error, check_width, text_of, unique_names
+from vostack.votable.pgcopy import BOOL, FLOAT4, FLOAT8, INT2, INT4, INT8, JSONB, TEXT_TYPES, Columns
+from vostack.votable.pgcopy import Column as PgColumn
 from vostack.votable.writer import VOTableWriter
 
 __all__ = ["VOPARQUET_CONTENT", "VOPARQUET_VERSION", "ParquetWriter", "votable_metadata"]
@@ -104,6 +107,43 @@ def _coercer(field: Field, shape: Shape) -> Callable[[Any], object]:
         return [None if item is None else one(item) for item in value]
 
     return many
+
+
+#: For each Arrow type, the PostgreSQL types whose values pyarrow converts exactly (as from Python values).
+_EXACT: dict[pa.DataType, frozenset[int]] = {
+    pa.int16(): frozenset({INT2}),
+    pa.int32(): frozenset({INT2, INT4}),
+    pa.int64(): frozenset({INT2, INT4, INT8}),
+    pa.float32(): frozenset({INT2, FLOAT4}),
+    pa.float64(): frozenset({INT2, INT4, FLOAT4, FLOAT8}),
+    pa.bool_(): frozenset({BOOL}),
+}
+
+
+def _bulk(arrow_type: pa.DataType, shape: Shape, field: Field, column: PgColumn) -> pa.Array | None:
+    """The Arrow array of a column read from PostgreSQL in bulk, when it converts exactly; else ``None``."""
+    nulls = column.nulls
+    if column.oid in _EXACT.get(arrow_type, ()):
+        values = column.values
+        values = values != 0 if column.oid == BOOL else values.astype(values.dtype.newbyteorder("="))
+        return pa.array(values, type=arrow_type, mask=nulls)
+    if arrow_type == pa.string() and column.oid in TEXT_TYPES and column.oid != JSONB:
+        assert column.starts is not None and column.lengths is not None
+        lengths = np.maximum(column.lengths, 0)
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        if offsets[-1] >= 2**31:
+            return None
+        data = column.buf[np.repeat(column.starts - offsets[:-1], lengths) + np.arange(int(offsets[-1]))]
+        valid = None if nulls is None else pa.py_buffer(np.packbits(~nulls, bitorder="little"))
+        return pa.StringArray.from_buffers(
+            len(lengths),
+            pa.py_buffer(offsets.astype(np.int32)),
+            pa.py_buffer(data),
+            valid,
+            null_count=0 if nulls is None else int(nulls.sum()),
+        )
+    return None
 
 
 def votable_metadata(
@@ -213,8 +253,20 @@ class ParquetWriter(StagedWriter):
             return b""
         check_width(rows, len(self.fields))
         columns = list(zip(*rows, strict=True))
-        arrays = [self._column(i, values) for i, values in enumerate(columns)]
-        batch = pa.RecordBatch.from_arrays(arrays, schema=self._schema)
+        return self._row_group([self._column(i, values) for i, values in enumerate(columns)])
+
+    def _columnar(self, batch: Columns) -> bytes:
+        """A batch read from PostgreSQL in bulk: numbers, booleans and text go to Arrow without Python values."""
+        if not len(batch):
+            return b""
+        arrays = []
+        for i, column in enumerate(batch.columns):
+            array = _bulk(self._types[i], self.shapes[i], self.fields[i], column)
+            arrays.append(array if array is not None else self._column(i, column.pylist()))
+        return self._row_group(arrays)
+
+    def _row_group(self, arrays: Sequence[pa.Array]) -> bytes:
+        batch = pa.RecordBatch.from_arrays(list(arrays), schema=self._schema)
         assert self._writer is not None
         try:
             self._writer.write_batch(batch)

@@ -10,10 +10,10 @@ cursor, a binary COPY) is the caller's business.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator
 
 from vostack.errors import VOError
-from vostack.votable.base import ResultWriter
+from vostack.votable.base import Batch, ResultWriter
 
 __all__ = ["StreamAborted", "iter_result"]
 
@@ -24,7 +24,7 @@ class StreamAborted(VOError):
 
 async def iter_result(
     writer: ResultWriter,
-    batches: AsyncGenerator[Sequence[Sequence[object]], None],
+    batches: AsyncGenerator[Batch, None],
     *,
     limit: int,
     errors_in_band: bool = True,

@@ -77,6 +77,9 @@ from vostack.votable.base import (
     shape_of,
     text_of,
 )
+from vostack.votable.bulk import BinaryColumns
+from vostack.votable.pgcopy import Columns
+from vostack.votable.pgtext import TextColumns
 from vostack.votable.status import (
     QUERY_STATUS,
     REPLACEMENT,
@@ -86,6 +89,7 @@ from vostack.votable.status import (
     xml_attr,
     xml_text,
 )
+from vostack.votable.textrows import TABLEDATA, TextRows
 
 __all__ = ["MEDIA_TYPE", "SERIALIZATIONS", "Param", "ServiceDescriptor", "VOTableWriter"]
 
@@ -792,19 +796,27 @@ class _TableDataRows:
         )
         self._fast = cast(Callable[[Sequence[object]], str], _compile("tr", source, namespace))
 
+    def _slow_cell(self, index: int, value: object) -> str:
+        if value is None:
+            return ""
+        try:
+            return self._codecs[index].slow(value) or ""
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise cell_error(self._fields[index], value, exc) from exc
+
+    def cell(self, index: int, value: object) -> str:
+        """The text of one cell (between ``<TD>`` and ``</TD>``), as :meth:`encode` writes it."""
+        if value is None:
+            return ""
+        try:
+            return self._codecs[index].fast(value)
+        except Exception:
+            return self._slow_cell(index, value)
+
     def _slow(self, row: object) -> str:
         check_width((row,), self._width)  # type: ignore[arg-type]
         values = cast(Sequence[object], row)
-        cells: list[str] = []
-        for index, codec in enumerate(self._codecs):
-            value = values[index]
-            text: str | None = None
-            if value is not None:
-                try:
-                    text = codec.slow(value)
-                except (ValueError, TypeError, OverflowError) as exc:
-                    raise cell_error(self._fields[index], value, exc) from exc
-            cells.append("" if text is None else text)
+        cells = [self._slow_cell(index, values[index]) for index in range(self._width)]
         return "<TR><TD>" + "</TD><TD>".join(cells) + "</TD></TR>\n"
 
     def encode(self, rows: Iterable[Sequence[object]]) -> str:
@@ -970,7 +982,9 @@ class VOTableWriter(StagedWriter):
                 )
         self._magic = tuple(_magic_null(f, s, serialization) for f, s in zip(self.fields, self.shapes, strict=True))
         self._text_rows: _TableDataRows | None = None
+        self._text_bulk: TextRows | None = None
         self._binary_rows: _BinaryRows | None = None
+        self.text_copy = serialization == "tabledata"
         if serialization == "tabledata":
             self._text_rows = _TableDataRows(
                 self.fields, [_text_codec(f, s) for f, s in zip(self.fields, self.shapes, strict=True)]
@@ -979,6 +993,7 @@ class VOTableWriter(StagedWriter):
             legacy = serialization == "binary"
             codecs = [_binary_codec(f, s, legacy) for f, s in zip(self.fields, self.shapes, strict=True)]
             self._binary_rows = _BinaryRows(self.fields, codecs, flags=not legacy)
+            self._bulk = BinaryColumns(self.fields, self.shapes, codecs, flags=not legacy)
         self._carry = b""
 
     # -- pieces of the document -------------------------------------------
@@ -1034,6 +1049,20 @@ class VOTableWriter(StagedWriter):
         parts = [self._carry]
         self._binary_rows.encode(rows, parts)
         return self._stream(b"".join(parts))
+
+    def _columnar(self, batch: Columns) -> bytes:
+        """A batch read from PostgreSQL in bulk: BINARY and BINARY2 rows made with numpy (:mod:`.bulk`)."""
+        if self._binary_rows is None or not self._data:
+            return super()._columnar(batch)
+        return self._stream(self._carry + self._bulk.encode(batch))
+
+    def _textual(self, batch: TextColumns) -> bytes:
+        """A batch of PostgreSQL's text COPY: TABLEDATA rows made with numpy (:mod:`.textrows`)."""
+        if self._text_rows is None or not self._data:
+            return super()._textual(batch)
+        if self._text_bulk is None:
+            self._text_bulk = TextRows(self.fields, self.shapes, TABLEDATA, self._text_rows.cell)
+        return self._text_bulk.encode(batch)
 
     def _stream(self, data: bytes) -> bytes:
         """The base64 text of ``data`` after the carried bytes, whole 3-byte groups only (VOTable 1.4 §5.4)."""
