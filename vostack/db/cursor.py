@@ -165,7 +165,11 @@ async def _transaction(
             await transaction.start()
         try:
             with map_errors(user_query=True):
-                await conn.execute(f"SET LOCAL statement_timeout = {max(1, int(statement_timeout * 1000))}")
+                # extra_float_digits 1 (PostgreSQL's default): a text COPY writes floats as their shortest decimals
+                await conn.execute(
+                    f"SET LOCAL statement_timeout = {max(1, int(statement_timeout * 1000))}; "
+                    "SET LOCAL extra_float_digits = 1"
+                )
                 if temp_tables:
                     await load_temp_tables(conn, temp_tables)
                     await conn.execute("SET TRANSACTION READ ONLY")

@@ -140,7 +140,8 @@ class _Column:
             if self.boolean:
                 return np.array([self._bool(v) for v in values], dtype="S1")
             try:
-                return np.array(values, dtype=self.dtype)  # NaN for None in float columns
+                with np.errstate(over="ignore"):  # a double beyond float32 becomes an infinity, as numpy casts it
+                    return np.array(values, dtype=self.dtype)  # NaN for None in float columns
             except (TypeError, ValueError, OverflowError):
                 return np.array([self._number(v) for v in values], dtype=self.dtype)
         rows: list[list[Any]] = [

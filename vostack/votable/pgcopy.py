@@ -32,14 +32,13 @@ import decimal
 import struct
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 import numpy as np
 
 from vostack.errors import InternalError
 
-__all__ = ["SUPPORTED_TYPES", "Column", "Columns", "CopyParser", "supported"]
+__all__ = ["SUPPORTED_TYPES", "Column", "ColumnBatch", "Columns", "CopyParser", "supported"]
 
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _HEADER = struct.Struct(">11sii")
@@ -93,25 +92,25 @@ def _timestamp_of(micros: int, epoch: dt.datetime = _EPOCH) -> dt.datetime:
 
 
 def _numeric(data: bytes) -> decimal.Decimal:
-    """A ``numeric`` as the :class:`~decimal.Decimal` with the value and display scale PostgreSQL sent."""
+    """A ``numeric`` as the :class:`~decimal.Decimal` asyncpg makes of it: the base-10000 digits PostgreSQL sent
+    (trailing zero groups of an integer stay an exponent: 1E+20), exactly ``dscale`` of them after the point."""
     count, weight, sign, scale = struct.unpack_from(">hhHh", data)
     if sign == _NUMERIC_NAN:
         return decimal.Decimal("NaN")
     if sign in (_NUMERIC_PINF, _NUMERIC_NINF):
         return decimal.Decimal("Infinity" if sign == _NUMERIC_PINF else "-Infinity")
     if count == 0:
-        return decimal.Decimal((0, (0,), -scale))
-    groups = struct.unpack_from(f">{count}H", data, 8)  # base-10000 digits, the first of weight `weight`
+        return decimal.Decimal(f"0e-{scale}")
+    groups = struct.unpack_from(f">{count}H", data, 8)  # the first of weight `weight`: 10000 ** weight
     digits = "".join(f"{g:04d}" for g in groups)
-    exponent = (weight + 1 - count) * 4  # of the last digit
-    # keep exactly `scale` fractional digits: drop the zeros PostgreSQL sent beyond it, add missing ones
-    fraction = -exponent
-    if fraction > scale:
-        digits = digits[: len(digits) - (fraction - scale)]
-    elif fraction < scale:
-        digits += "0" * (scale - fraction)
-    digits = digits.lstrip("0") or "0"
-    return decimal.Decimal((1 if sign == _NUMERIC_NEG else 0, tuple(map(int, digits)), -scale))
+    padding = 4 - len(str(groups[0])) if weight >= 0 else 0  # the leading zeros of an integer part
+    digits = digits[padding:]
+    exponent = (weight + 1) * 4 - padding  # of the point before the first digit kept
+    if scale:  # exactly `scale` digits after the point: drop the zeros sent beyond it, add missing ones
+        missing = scale - (count - weight - 1) * 4
+        digits = digits + "0" * missing if missing > 0 else digits[: len(digits) + missing]
+    text = f"{'-' if sign == _NUMERIC_NEG else ''}0.{digits}" + (f"E{exponent:+d}" if exponent else "")
+    return decimal.Decimal(text)
 
 
 _SCALARS: dict[int, Callable[[bytes], object]] = {
@@ -283,26 +282,45 @@ class Column:
         return list(b"\x00".join(pieces).decode("utf-8").split("\x00"))
 
 
-@dataclass(frozen=True, slots=True)
-class Columns:
-    """A batch of rows as columns (see :class:`Column`); ``len()`` is the row count."""
+class _Column(Protocol):
+    def __len__(self) -> int: ...
 
-    length: int
-    columns: tuple[Column, ...]
+    def head(self, n: int) -> Self: ...
+
+    def pylist(self) -> list[object]: ...
+
+
+ColumnT = TypeVar("ColumnT", bound=_Column)
+
+
+class ColumnBatch(Generic[ColumnT]):
+    """A batch of rows as columns; ``len()`` is the row count, ``batch[:n]`` the first rows."""
+
+    __slots__ = ("columns", "length")
+
+    def __init__(self, length: int, columns: tuple[ColumnT, ...]) -> None:
+        self.length = length
+        self.columns = columns
 
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, rows: slice) -> Columns:
+    def __getitem__(self, rows: slice) -> Self:
         """The first rows, ``batch[:n]`` (the only slice the streaming loop takes)."""
         if rows.start not in (None, 0) or rows.step not in (None, 1):
-            raise InternalError("Columns take only a leading slice")
+            raise InternalError("a batch of columns takes only a leading slice")
         n = min(self.length, self.length if rows.stop is None else max(rows.stop, 0))
-        return Columns(n, tuple(c.head(n) for c in self.columns))
+        return type(self)(n, tuple(c.head(n) for c in self.columns))
 
     def rows(self) -> list[tuple[object, ...]]:
-        """The rows as tuples of Python values (see :meth:`Column.pylist`)."""
+        """The rows as tuples of Python values, as asyncpg decodes them."""
         return list(zip(*[c.pylist() for c in self.columns], strict=True))
+
+
+class Columns(ColumnBatch[Column]):
+    """A batch read from the binary COPY (see :class:`Column`)."""
+
+    __slots__ = ()
 
 
 class CopyParser:

@@ -23,14 +23,26 @@ from __future__ import annotations
 import decimal
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from vostack.errors import InternalError
-from vostack.votable.pgcopy import BOOL, BPCHAR, FLOAT4, FLOAT8, INT2, INT4, INT8, NAME, NUMERIC, TEXT, VARCHAR
+from vostack.votable.pgcopy import (
+    BOOL,
+    BPCHAR,
+    FLOAT4,
+    FLOAT8,
+    INT2,
+    INT4,
+    INT8,
+    NAME,
+    NUMERIC,
+    TEXT,
+    VARCHAR,
+    ColumnBatch,
+)
 
 __all__ = ["TEXT_COPY_TYPES", "TextColumn", "TextColumns", "TextCopyParser", "exact_float32", "unescape"]
 
@@ -65,9 +77,23 @@ def exact_float32(text: str) -> float:
     return float(best)
 
 
+def numeric(text: str) -> decimal.Decimal:
+    """A ``numeric``'s text as the :class:`~decimal.Decimal` asyncpg makes of its binary form.
+
+    PostgreSQL keeps an integer's trailing zeros in groups of four as a weight,
+    which asyncpg's value keeps as an exponent (``1E+20``, ``1.00E+4`` for 10000
+    is ``1E+4``); the value and, with a fraction, the digits are the text's.
+    """
+    if "." in text or not text.lstrip("-").isdigit():
+        return decimal.Decimal(text)
+    zeros = len(text) - len(text.rstrip("0"))
+    groups = zeros // 4 if text.strip("-0") else 0
+    return decimal.Decimal(text[: len(text) - 4 * groups] + f"E{4 * groups}" if groups else text)
+
+
 _DECODE: dict[int, Callable[[str], object]] = {
     INT2: int, INT4: int, INT8: int, FLOAT8: float, FLOAT4: exact_float32,
-    BOOL: lambda t: t == "t", NUMERIC: decimal.Decimal,
+    BOOL: lambda t: t == "t", NUMERIC: numeric,
     TEXT: unescape, VARCHAR: unescape, BPCHAR: unescape, NAME: unescape,
 }  # fmt: skip
 
@@ -88,6 +114,10 @@ class TextColumn:
 
     def __len__(self) -> int:
         return len(self.starts)
+
+    def head(self, n: int) -> TextColumn:
+        """The first ``n`` values."""
+        return TextColumn(self.oid, self.buf, self.starts[:n], self.ends[:n])
 
     @property
     def lengths(self) -> np.ndarray[Any, Any]:
@@ -117,26 +147,10 @@ class TextColumn:
         return [None if text == "\\N" else decode(text) for text in self.texts(rows)]
 
 
-@dataclass(frozen=True, slots=True)
-class TextColumns:
-    """A batch of rows as columns of value texts (see :class:`TextColumn`); ``len()`` is the row count."""
+class TextColumns(ColumnBatch[TextColumn]):
+    """A batch read from the text COPY (see :class:`TextColumn`)."""
 
-    length: int
-    columns: tuple[TextColumn, ...]
-
-    def __len__(self) -> int:
-        return self.length
-
-    def __getitem__(self, rows: slice) -> TextColumns:
-        """The first rows, ``batch[:n]``."""
-        if rows.start not in (None, 0) or rows.step not in (None, 1):
-            raise InternalError("TextColumns take only a leading slice")
-        n = min(self.length, self.length if rows.stop is None else max(rows.stop, 0))
-        return TextColumns(n, tuple(TextColumn(c.oid, c.buf, c.starts[:n], c.ends[:n]) for c in self.columns))
-
-    def rows(self) -> list[tuple[object, ...]]:
-        """The rows as tuples of Python values."""
-        return list(zip(*[c.pylist() for c in self.columns], strict=True))
+    __slots__ = ()
 
 
 class TextCopyParser:

@@ -40,6 +40,8 @@ from vostack.votable.pgtext import TextColumn, TextColumns
 
 __all__ = ["CSV", "JSON", "TABLEDATA", "TSV", "Style", "TextRows", "const", "masked"]
 
+Mask = np.ndarray[Any, Any]  # one boolean per row
+
 _INTEGERS = {"short": {INT2}, "int": {INT2, INT4}, "long": {INT2, INT4, INT8}}
 _TEXT = frozenset({TEXT, VARCHAR, BPCHAR, NAME})
 
@@ -210,17 +212,17 @@ class TextRows:
             if datatype not in ("char", "unicodeChar") or oid not in _TEXT:
                 odd = tokens
             else:
-                self._text(k, column, buffer, cells, tokens, odd)
+                odd = self._text(k, column, buffer, cells)
         elif oid in _INTEGERS.get(datatype, ()):
             cells.add(column.buf, column.starts, np.where(tokens, column.lengths, 0))
         elif (oid, datatype) in ((FLOAT8, "double"), (FLOAT4, "float")):
-            self._float(k, column, buffer, cells, tokens, odd, single=oid == FLOAT4)
+            odd = self._float(k, column, buffer, cells, single=oid == FLOAT4)
         elif oid == BOOL and datatype == "boolean":
             is_true = buffer.first(column) == ord("t")
             cells.const(style.true, tokens & is_true)
             cells.const(style.false, tokens & ~is_true)
         elif datatype in ("char", "unicodeChar") and oid in _TEXT:
-            self._text(k, column, buffer, cells, tokens, odd)
+            odd = self._text(k, column, buffer, cells)
         else:
             odd = tokens
         cells.const(style.null, nulls)
@@ -234,18 +236,11 @@ class TextRows:
         except (ValueError, TypeError, OverflowError) as exc:
             raise cell_error(self._fields[k], value, exc) from exc
 
-    def _float(
-        self,
-        k: int,
-        column: TextColumn,
-        buffer: _Buffer,
-        cells: _Cells,
-        tokens: np.ndarray[Any, Any],
-        odd: np.ndarray[Any, Any],
-        *,
-        single: bool,
-    ) -> None:
+    def _float(self, k: int, column: TextColumn, buffer: _Buffer, cells: _Cells, *, single: bool) -> Mask:
+        """Numbers as PostgreSQL wrote them, ``.0`` added, infinities renamed; the rows to write from the value."""
         style = self._style
+        tokens = ~column.nulls
+        odd = np.zeros(len(column), dtype=bool)
         first = buffer.first(column)
         second = buffer.first(column, 1)
         nan = tokens & (first == ord("N"))
@@ -269,18 +264,13 @@ class TextRows:
         power = last[0] * 10 + last[1] if single else last[0] * 100 + last[1] * 10 + last[2]
         long_power = buffer.first(column, -digits - 1, from_end=True) == ord("-")
         odd |= exponent & long_power & (power >= tiny)
+        return odd
 
-    def _text(
-        self,
-        k: int,
-        column: TextColumn,
-        buffer: _Buffer,
-        cells: _Cells,
-        tokens: np.ndarray[Any, Any],
-        odd: np.ndarray[Any, Any],
-    ) -> None:
+    def _text(self, k: int, column: TextColumn, buffer: _Buffer, cells: _Cells) -> Mask:
+        """Text as PostgreSQL wrote it, cut and quoted; the rows with characters to write from the value."""
         style, shape = self._style, self._shapes[k]
-        odd |= tokens & buffer.has(k, style.special)
+        tokens = ~column.nulls
+        odd: Mask = tokens & buffer.has(k, style.special)
         lengths = np.where(tokens, column.lengths, 0)
         if style.limit:
             limit = 1 if not shape.array else shape.count
@@ -292,3 +282,4 @@ class TextRows:
         cells.const(style.quote, tokens)
         cells.add(column.buf, column.starts, lengths)
         cells.const(style.quote, tokens)
+        return odd
