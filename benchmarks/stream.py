@@ -109,6 +109,9 @@ def main() -> None:
     parser.add_argument("--formats", default=",".join(FORMATS))
     parser.add_argument("--gzip", action="store_true", help="also fetch each format with Accept-Encoding: gzip")
     args = parser.parse_args()
+    hardlimit = demo_config().service.hardlimit
+    if args.rows > hardlimit:
+        parser.error(f"--rows is at most the demo's hardlimit, {hardlimit:,}: more would be cut at MAXREC")
     encodings = ("identity", "gzip") if args.gzip else ("identity",)
     with database(args.dsn) as dsn:
         query = adql_query(args.rows)

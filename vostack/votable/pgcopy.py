@@ -433,7 +433,7 @@ class CopyParser:
         candidates = np.flatnonzero((pairs[:, 0] == count >> 8) & (pairs[:, 1] == count & 0xFF)) + start
         if len(candidates) == 0 or candidates[0] != start:
             return self._empty(), start
-        ends, valid, _ = self._ends(buf, candidates)
+        ends, valid, fields = self._ends(buf, candidates, record=True)
         following = np.searchsorted(candidates, ends)
         inside = following < len(candidates)
         following = np.where(inside, following, 0)
@@ -447,10 +447,10 @@ class CopyParser:
             index = successor[index]
         if not chain:
             return self._empty(), start
-        rows = candidates[chain]
-        _, _, fields = self._ends(buf, rows, record=True)
+        rows = np.array(chain, dtype=np.int64)
         columns = tuple(
-            Column(oid, buf, starts, lengths) for oid, (starts, lengths) in zip(self.type_oids, fields, strict=True)
+            Column(oid, buf, starts[rows], lengths[rows])
+            for oid, (starts, lengths) in zip(self.type_oids, fields, strict=True)
         )
         return Columns(len(rows), columns), int(ends[chain[-1]])
 

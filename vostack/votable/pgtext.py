@@ -66,10 +66,11 @@ def exact_float32(text: str) -> float:
     if text in ("NaN", "Infinity", "-Infinity"):
         return float(text)
     exact = Fraction(text)
-    guess = np.float32(float(text))
-    if not np.isfinite(guess):
-        return float(guess)
-    candidates = [guess, np.nextafter(guess, np.float32(np.inf)), np.nextafter(guess, np.float32(-np.inf))]
+    with np.errstate(over="ignore"):  # the neighbours of the largest float4 are infinities
+        guess = np.float32(float(text))
+        if not np.isfinite(guess):
+            return float(guess)
+        candidates = [guess, np.nextafter(guess, np.float32(np.inf)), np.nextafter(guess, np.float32(-np.inf))]
     best = min(
         (c for c in candidates if np.isfinite(c)),
         key=lambda c: (abs(Fraction(float(c)) - exact), int(c.view(np.uint32)) & 1),
