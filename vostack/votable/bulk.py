@@ -25,6 +25,7 @@ with the row writer's own encoder.  Converted in bulk:
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -204,7 +205,7 @@ class BinaryColumns:
                 except Exception:
                     try:
                         data = codec.slow(value)
-                    except (ValueError, TypeError, OverflowError) as exc:
+                    except (ValueError, TypeError, OverflowError, struct.error) as exc:
                         raise cell_error(field, value, exc) from exc
             if data is None:
                 nulls[index] = True
