@@ -1,8 +1,8 @@
 """The architecture's import rules (STYLE §3), checked on the source: layers point one way.
 
-site, cli → tap, ssa, demo → uws, registry → web → vosi → adql | votable, formats | db → schema, config, dali, errors.
-Only vostack.adql imports sqlglot; only vostack.db imports asyncpg; adql, votable, formats and db never import
-each other's siblings or anything above them.
+site, cli → tap, ssa, demo → uws, registry → web → vosi → adql | votable | db → schema, config, dali, errors.
+Only vostack.adql imports sqlglot; only vostack.db imports asyncpg; adql, votable and db never import each other
+or anything above them.
 """
 
 from __future__ import annotations
@@ -22,14 +22,13 @@ ALLOWED: dict[str, set[str]] = {
     "config": {"errors"},
     "adql": {"errors", "schema", "dali"},
     "votable": {"errors", "schema", "dali"},
-    "formats": {"errors", "schema", "dali", "votable"},
     "db": {"errors", "schema", "dali"},
     "vosi": {"errors", "schema", "dali", "votable"},
     "registry": {"errors", "schema", "dali", "vosi", "web"},
     "web": {"errors", "dali", "config", "votable", "db", "vosi"},
-    "uws": {"errors", "schema", "dali", "db", "votable", "formats", "web"},
-    "tap": {"errors", "schema", "dali", "config", "adql", "votable", "formats", "db", "vosi", "uws", "web"},
-    "ssa": {"errors", "schema", "dali", "config", "adql", "votable", "formats", "db", "vosi", "uws", "web"},
+    "uws": {"errors", "schema", "dali", "db", "votable", "web"},
+    "tap": {"errors", "schema", "dali", "config", "adql", "votable", "db", "vosi", "uws", "web"},
+    "ssa": {"errors", "schema", "dali", "config", "adql", "votable", "db", "vosi", "uws", "web"},
 }
 #: Third-party libraries only one package may import.
 OWNERS = {"sqlglot": "adql", "asyncpg": "db"}

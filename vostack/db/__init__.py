@@ -15,7 +15,7 @@ from vostack.db.catalog import (
     read_tap_schema,
     write_tap_schema,
 )
-from vostack.db.cursor import ResultCursor, open_cursor
+from vostack.db.cursor import CopyReader, ResultColumn, ResultCursor, Statement, open_cursor, open_statement
 from vostack.db.load import copy_rows, execute, row_count
 from vostack.db.pool import Connection, Pool, create_pool, init_connection, ping
 from vostack.db.upload import TEMP_SCHEMA, TempTable
@@ -25,8 +25,11 @@ __all__ = [
     "CatalogColumn",
     "CatalogTable",
     "Connection",
+    "CopyReader",
     "Pool",
+    "ResultColumn",
     "ResultCursor",
+    "Statement",
     "TempTable",
     "copy_rows",
     "create_pool",
@@ -35,6 +38,7 @@ __all__ = [
     "execute",
     "init_connection",
     "open_cursor",
+    "open_statement",
     "ping",
     "quote_ident",
     "read_tap_schema",
