@@ -9,7 +9,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
@@ -24,6 +24,7 @@ from vostack.config import PublishConfig, load_config
 from vostack.db.cluster import EmbeddedPostgres, StateDirectoryInUse, default_state_dir
 from vostack.errors import VOError
 from vostack.registry import RegistryConfig, RegistryService, ServiceDescription, load_registry_config
+from vostack.scs import SCSService
 from vostack.site import Site
 from vostack.ssa import SSAService
 from vostack.tap import TAPService
@@ -39,9 +40,12 @@ def build_app(
     compute: UWSService | None = None,
     registry: RegistryService | None = None,
     ssa: SSAService | None = None,
+    *,
+    scs: Mapping[str, SCSService] | None = None,
 ) -> Starlette:
     """The application ``vostack`` serves: TAP at ``/tap``, the demo's job service at ``/compute``,
-    its OAI-PMH publishing registry at ``/oai``, SSA at ``/ssa``, ``/`` to TAP."""
+    its OAI-PMH publishing registry at ``/oai``, SSA at ``/ssa``, each cone search at ``/scs/{table}``,
+    ``/`` to TAP."""
 
     async def home(request: object) -> Response:
         return RedirectResponse("/tap/", status_code=303)
@@ -51,6 +55,8 @@ def build_app(
         extra.append(Route("/oai", registry))  # an ASGI app on the exact path: harvesters use ".../oai"
     if ssa is not None:
         extra.append(Mount("/ssa", ssa))
+    for table, cone in (scs or {}).items():
+        extra.append(Mount(f"/scs/{table}", cone))
     return Starlette(routes=[Route("/", home), Mount("/tap", tap), *extra])
 
 

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp
 from vostack import db
 from vostack.cli import build_app
 from vostack.demo import demo_config
+from vostack.scs import SCSService
 from vostack.tap import TAPService
 
 
@@ -72,8 +73,12 @@ class LiveServer(threading.Thread):
                 await ssa.start(pool)  # creates ivoa.obscore before TAP publishes it
                 tap = spex.obscore_tap_service(config=demo_config(spectra=True))
             async with tap.serve(pool):
+                # a cone search over Hipparcos, as `vostack demo` serves it
+                scs = {"hipparcos.main": SCSService(tap=tap, table="hipparcos.main", max_sr=10)}
+                for cone in scs.values():
+                    await cone.start(pool)
                 app: ASGIApp
-                app = self.make_app(tap) if ssa is None else self.make_app(tap, ssa=ssa)
+                app = self.make_app(tap, scs=scs) if ssa is None else self.make_app(tap, ssa=ssa, scs=scs)
                 config = uvicorn.Config(app, lifespan="off", log_level="warning")
                 self.server = uvicorn.Server(config)
                 self.ready.set()

@@ -7,7 +7,7 @@ TAP record's access URL is followed by pyvo to a live query.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from tests.interop.conftest import LiveServer
 from tests.schemata import validator
 from vostack.cli import build_app, build_registry
 from vostack.demo.compute import compute_service
+from vostack.scs import SCSService
 from vostack.ssa import SSAService
 from vostack.tap import TAPService
 from vostack.vosi import VOSI_CAPABILITIES_NS, VOSI_TABLES_NS
@@ -35,10 +36,10 @@ DEMO = ["ivo://vostack.demo", "ivo://vostack.demo/compute", "ivo://vostack.demo/
         "ivo://vostack.demo/ssa", "ivo://vostack.demo/tap"]  # fmt: skip
 
 
-def _with_registry(tap: TAPService, *, ssa: SSAService) -> ASGIApp:
+def _with_registry(tap: TAPService, *, ssa: SSAService, scs: Mapping[str, SCSService]) -> ASGIApp:
     registry = build_registry(tap, compute_service(), ssa)
     registry.page_size = 2  # make the harvester follow resumption tokens
-    return build_app(tap, registry=registry, ssa=ssa)
+    return build_app(tap, registry=registry, ssa=ssa, scs=scs)
 
 
 @pytest.fixture(scope="module")
