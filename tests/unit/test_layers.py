@@ -1,7 +1,7 @@
 """The architecture's import rules (STYLE §3), checked on the source: layers point one way.
 
-site, cli → scs → tap, ssa, demo → uws, registry → web → vosi → adql | votable, formats | db → schema, config, dali,
-errors.
+site, cli → scs, moc → tap, ssa, demo → uws, registry → web → vosi → adql | votable, formats | db → schema,
+config, dali, errors.
 Only vostack.adql imports sqlglot; only vostack.db imports asyncpg; adql, votable, formats and db never import
 each other's siblings or anything above them.
 """
@@ -33,6 +33,7 @@ ALLOWED: dict[str, set[str]] = {
     "ssa": {"errors", "schema", "dali", "config", "adql", "votable", "formats", "db", "vosi", "uws", "web"},
     # services built on TAP's query path and metadata
     "scs": {"errors", "schema", "dali", "config", "adql", "votable", "formats", "db", "vosi", "web", "tap"},
+    "moc": {"errors", "schema", "dali", "config", "db", "web", "registry", "tap"},
 }
 #: Third-party libraries only one package may import.
 OWNERS = {"sqlglot": "adql", "asyncpg": "db"}
