@@ -21,24 +21,12 @@ import argparse
 import asyncio
 import statistics
 import time
-from collections.abc import Awaitable, Callable
 
 import httpx
-from common import database, load_hipparcos, serving
+from common import database, load_hipparcos, median_of, serving
 
 from vostack import db
 from vostack.moc import CoverageSpec, compute_space
-
-
-async def _median(repeat: int, run: Callable[[], Awaitable[int]]) -> tuple[float, int]:
-    for _ in range(3):  # warm up connections, plans and the translation cache
-        await run()
-    times, size = [], 0
-    for _ in range(repeat):
-        started = time.perf_counter()
-        size = await run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), size
 
 
 def _adql(ra: float, dec: float, sr: float) -> str:
@@ -61,13 +49,13 @@ async def measure(tap_url: str, repeat: int) -> None:
 
         for ra, dec, sr in ((56.75, 24.12, 1.0), (56.75, 24.12, 0.01)):
             cone = {"RA": str(ra), "DEC": str(dec), "SR": str(sr), "RESPONSEFORMAT": "votable/td"}
-            scs, scs_size = await _median(repeat, lambda cone=cone: get(f"{root}/scs/hipparcos.main/", cone))  # type: ignore[misc]
+            scs, scs_size = await median_of(repeat, lambda cone=cone: get(f"{root}/scs/hipparcos.main/", cone))  # type: ignore[misc]
             sync = {"LANG": "ADQL", "QUERY": _adql(ra, dec, sr), "RESPONSEFORMAT": "votable/td"}
-            tap, tap_size = await _median(repeat, lambda sync=sync: get(f"{tap_url}/sync", sync))  # type: ignore[misc]
+            tap, tap_size = await median_of(repeat, lambda sync=sync: get(f"{tap_url}/sync", sync))  # type: ignore[misc]
             print(f"cone of {sr} deg, SCS               median {scs * 1000:7.2f} ms  ({scs_size:,} bytes)")
             print(f"same cone, TAP /sync              median {tap * 1000:7.2f} ms  ({tap_size:,} bytes)")
             print(f"SCS / TAP time ratio              {scs / tap:7.2f}")
-        took, size = await _median(repeat, lambda: get(f"{root}/moc/hipparcos.main/space.fits", {}))
+        took, size = await median_of(repeat, lambda: get(f"{root}/moc/hipparcos.main/space.fits", {}))
         print(f"MOC of Hipparcos as FITS          median {took * 1000:7.2f} ms  ({size:,} bytes)")
 
 

@@ -10,13 +10,12 @@ are in the order a :class:`vostack.Site` must start them: the EPN-TAP views and 
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vostack.config import ConfigError, PublishConfig, parse_config
+from vostack.config import ConfigError, PublishConfig, parse_config, read_toml
 from vostack.epntap import EPNCollection, collection_from_toml
 from vostack.moc import CoverageConfig, CoverageService, parse_coverage_config
 from vostack.registry import Coverage, ResourceName, ServiceDescription
@@ -148,13 +147,7 @@ def load_publication(path: Path, **options: Any) -> Publication:
     ``[scs."<table>"]`` cone searches, ``[coverage]`` (MOCs of every table with a main position; on unless
     ``[coverage] enabled = false``) and ``[epntap.<schema>]`` collections; ``options`` go to
     :func:`build_publication`."""
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    data = read_toml(path)
     coverage_data = dict(data.get("coverage", {}))
     enabled = coverage_data.pop("enabled", True)
     if not isinstance(enabled, bool):

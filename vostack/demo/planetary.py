@@ -26,16 +26,16 @@ import re
 import subprocess
 import sys
 import tarfile
-import tomllib
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO
 from xml.etree import ElementTree
 
 from vostack import db
+from vostack.config import read_toml
+from vostack.demo.spex import LoadReport
 from vostack.epntap import EPNCollection, collection_from_toml
 from vostack.errors import VOError
 
@@ -45,7 +45,6 @@ __all__ = [
     "EXOPLANETS",
     "FEATURES",
     "STELLARIUM_PACKAGE",
-    "LoadReport",
     "collections",
     "ensure_planetary",
     "exoplanet_rows",
@@ -145,19 +144,6 @@ def fetch_astroquery_wheel(cache_dir: Path) -> Path:
     if not found:
         raise VOError(f"pip download {ASTROQUERY_WHEEL} left no wheel in {cache_dir}")
     return found[0]
-
-
-@dataclass
-class LoadReport:
-    """How many source records became rows, and why the others did not."""
-
-    rows: int = 0
-    loaded: int = 0
-    skipped: dict[str, int] = field(default_factory=dict)
-
-    def skip(self, reason: str) -> None:
-        """Count one record left out for ``reason``."""
-        self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
 
 # ---------------------------------------------------------------------- the gazetteer
@@ -422,6 +408,5 @@ async def ensure_planetary(pool: db.Pool, stellarium: Path, astroquery_wheel: Pa
 
 def collections(path: Path = COLLECTIONS_PATH) -> list[EPNCollection]:
     """The EPN-TAP collections declared in the TOML file ``path`` (``[epntap.<schema>]`` tables)."""
-    with path.open("rb") as fh:
-        data = tomllib.load(fh)
+    data = read_toml(path)
     return [collection_from_toml(schema, table) for schema, table in data.get("epntap", {}).items()]
