@@ -12,6 +12,7 @@ from vostack.db.catalog import (
     create_tap_schema_tables,
     describe_tables,
     quote_ident,
+    quote_literal,
     read_tap_schema,
     write_tap_schema,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "open_statement",
     "ping",
     "quote_ident",
+    "quote_literal",
     "read_tap_schema",
     "row_count",
     "write_tap_schema",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -92,6 +93,25 @@ ORDER BY con.conname
 def quote_ident(name: str) -> str:
     """``name`` as a delimited SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: object) -> str:
+    """A constant as a SQL literal (strings quoted, numbers checked); for DDL built from configuration.
+
+    Views cannot take bind parameters: the ObsCore and EPN-TAP views write their constants with this.
+    Dates and times become ``'ISO 8601'`` strings, to be cast by the caller.
+    """
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, float):
+        return repr(float(value)) + "::float8"
+    if isinstance(value, (dt.date, dt.datetime)):
+        value = value.isoformat()
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 _KINDS = {"r": "table", "p": "table", "f": "table", "v": "view", "m": "view"}
