@@ -352,3 +352,16 @@ async def test_a_query_error_during_the_copy_is_a_vo_error(pool: db.Pool) -> Non
         with pytest.raises(VOError, match="division by zero"):
             while await reader.read() is not None:
                 pass
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        f"SELECT MIN(ra) AS a, MAX(dec) AS b FROM {TABLE} WHERE hip < 0",  # one row, every value NULL
+        f"(SELECT ra, dec FROM {TABLE} ORDER BY hip LIMIT 50) UNION ALL SELECT NULL, NULL",  # a NULL row last
+        f"SELECT NULL::float8 AS a, 1.5::float8 AS b UNION ALL (SELECT ra, dec FROM {TABLE} ORDER BY hip LIMIT 50)",
+    ],
+)
+async def test_rows_with_nulls_next_to_rows_without_are_all_read(pool: db.Pool, hipparcos: None, sql: str) -> None:
+    # the fixed-layout reading takes the rows without NULLs; a NULL row before the trailer is read too
+    assert await _check_every_format(pool, sql, [("a", "float8"), ("b", "float8")], variants=False) > 0

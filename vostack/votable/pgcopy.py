@@ -371,6 +371,15 @@ class CopyParser:
             self._header_done = True
         buf = np.frombuffer(buffer, dtype=np.uint8)
         columns, end = self._fixed_rows(buf, start)
+        # what follows the rows of the fixed layout may be whole rows it cannot read (with NULLs): then the
+        # whole chunk is read the general way, so that no whole row waits for a chunk that never comes
+        if (
+            columns is not None
+            and end < len(buffer)
+            and buffer[end : end + 2] != b"\xff\xff"
+            and len(self._general_rows(buf, end)[0])
+        ):
+            columns = None
         if columns is None:
             columns, end = self._general_rows(buf, start)
         if buffer[end : end + 2] == b"\xff\xff":
@@ -395,6 +404,8 @@ class CopyParser:
         if dtype is None:
             return None, start
         count = (len(buf) - start) // dtype.itemsize
+        if count == 0:  # a part of a row, or rows shorter than the layout (NULLs): for the general path
+            return None, start
         rows = np.frombuffer(buf, dtype=dtype, count=count, offset=start)
         if not (rows["n"] == self._count).all():
             return None, start
