@@ -18,7 +18,7 @@ from vostack.db.catalog import (
 )
 from vostack.db.cursor import CopyReader, ResultColumn, ResultCursor, Statement, open_cursor, open_statement
 from vostack.db.load import copy_rows, execute, row_count
-from vostack.db.pool import Connection, Pool, create_pool, init_connection, ping
+from vostack.db.pool import Connection, Pool, create_pool, init_connection, ping, reset_connection
 from vostack.db.upload import TEMP_SCHEMA, TempTable
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "quote_ident",
     "quote_literal",
     "read_tap_schema",
+    "reset_connection",
     "row_count",
     "write_tap_schema",
 ]
