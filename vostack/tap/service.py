@@ -48,12 +48,23 @@ async def _wait_for_disconnect(receive: Receive) -> None:
             return
 
 
+#: A result document that ends within this many bytes goes out as one body with its Content-Length (a small
+#: query's answer in one write, not one per piece); a longer one streams from there on.
+SMALL_DOCUMENT = 64 * 1024
+
+
 class QueryResponse:
-    """Runs a query and streams its document; a client that goes away cancels it in PostgreSQL."""
+    """Runs a query and streams its document; a client that goes away cancels it in PostgreSQL.
+
+    A document that ends within :data:`SMALL_DOCUMENT` bytes is sent whole, with
+    its ``Content-Length``; a longer one is streamed (chunked) after its first
+    :data:`SMALL_DOCUMENT` bytes, so memory stays flat whatever its size.
+    """
 
     def __init__(self, start: Callable[[], Awaitable[QueryRun]], *, filename: str) -> None:
         self._start = start
         self._filename = filename
+        self._finished = False  # the last message of the response is sent
 
     async def _respond(self, send: Send) -> None:
         run = await self._start()  # a failure before the first byte: the service's edge answers it
@@ -62,29 +73,64 @@ class QueryResponse:
             (b"content-type", fmt.mime.encode()),
             (b"content-disposition", f'inline; filename="{self._filename}.{fmt.extension}"'.encode()),
         ]
+        pending: list[bytes] | None = []  # the first bytes, until they are sent
+        size = 0
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
             async with aclosing(run.iter_bytes()) as chunks:
                 async for chunk in chunks:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    if pending is None:
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                        continue
+                    pending.append(chunk)
+                    size += len(chunk)
+                    if size > SMALL_DOCUMENT:
+                        await self._stream(send, headers, pending)
+                        pending = None
+            if pending is None:
+                self._finished = True
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            else:
+                headers.append((b"content-length", str(size).encode()))
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                self._finished = True
+                await send({"type": "http.response.body", "body": b"".join(pending), "more_body": False})
         except StreamAborted as exc:
+            if pending is not None:  # failed within the first bytes: they go out as a stream would send them
+                await self._stream(send, headers, pending)
             # no final chunk: the client sees an incomplete transfer, not a silently short table
             log.warning("result stream aborted after its first byte: %s", exc.message)
         finally:
             await run.aclose()  # at once, also when cancelled: the connection goes back to the pool
 
+    @staticmethod
+    async def _stream(send: Send, headers: list[tuple[bytes, bytes]], first: list[bytes]) -> None:
+        """Start a streamed (chunked) response with the ``first`` bytes."""
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"".join(first), "more_body": True})
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        respond = asyncio.ensure_future(self._respond(send))
-        watch = asyncio.ensure_future(_wait_for_disconnect(receive))
-        try:
-            await asyncio.wait((respond, watch), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (respond, watch):
+        # the response is made in this task; a watcher cancels it when the client goes away (one task more per
+        # request, not two: a task costs event loop turns, a small query's answer a few of them)
+        task = asyncio.current_task()
+        assert task is not None
+        gone = False
+
+        async def watch() -> None:
+            nonlocal gone
+            await _wait_for_disconnect(receive)
+            if not self._finished:  # uvicorn also reports a disconnect once the response is complete
+                gone = True
                 task.cancel()
-            await asyncio.gather(respond, watch, return_exceptions=True)
-        if respond.done() and not respond.cancelled() and respond.exception() is not None:
-            raise respond.exception()  # type: ignore[misc]
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            await self._respond(send)
+        except asyncio.CancelledError:
+            if not gone:
+                raise
+            task.uncancel()  # the client went away: its query is cancelled, nobody is left to answer
+        finally:
+            watcher.cancel()
 
 
 class TAPService:
