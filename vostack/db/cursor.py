@@ -123,7 +123,8 @@ class CopyReader:
 
 
 class Statement:
-    """A query prepared in its transaction: :attr:`columns` first, then :meth:`cursor` or :meth:`copy`, once."""
+    """A query prepared in its transaction: :attr:`columns` first, then :meth:`fetch`, :meth:`cursor` or
+    :meth:`copy`, once."""
 
     def __init__(self, conn: asyncpg.Connection, prepared: asyncpg.prepared_stmt.PreparedStatement, sql: str,
                  args: Sequence[object]) -> None:  # fmt: skip
@@ -133,6 +134,12 @@ class Statement:
         self._args = tuple(args)
         self._copy: CopyReader | None = None
         self.columns = tuple(ResultColumn(a.name, a.type.oid, a.type.name) for a in prepared.get_attributes())
+
+    async def fetch(self) -> Sequence[Sequence[object]]:
+        """Every row of the prepared statement, in one round trip (for results known to be small)."""
+        with map_errors(user_query=True):
+            rows: list[asyncpg.Record] = await self._prepared.fetch(*self._args)
+        return rows
 
     async def cursor(self) -> ResultCursor:
         """A server-side cursor over the rows of the prepared statement."""

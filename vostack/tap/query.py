@@ -6,9 +6,12 @@ transaction and reads the first rows, so that every error the client caused
 is known before the first byte is sent; :meth:`QueryRun.iter_bytes` then
 streams the document batch by batch, holding one batch in memory at a time.
 
-The rows are read as a ``COPY`` of the translated query whenever the result's
-types allow, and the writers transcode whole batches with numpy instead of
-making a Python object per value; every path gives the same bytes:
+A query that returns at most :data:`SMALL_RESULT` rows (its ``TOP``, or MAXREC
++ 1) has them fetched at once as Python values from the statement prepared to
+learn its columns, and written by the row writers.  Larger results are read as
+a ``COPY`` of the translated query whenever the result's types allow, and the
+writers transcode whole batches with numpy instead of making a Python object per
+value; every path gives the same bytes:
 
 * the text formats (TABLEDATA, CSV, TSV, JSON) read PostgreSQL's text COPY
   when every column is a number, a boolean or text
@@ -47,6 +50,11 @@ __all__ = ["BATCH_ROWS", "QueryRun", "StreamAborted", "fetch_preview"]
 
 #: Rows read before the first byte is sent, and fetched from a cursor per step.
 BATCH_ROWS = 5_000
+
+#: A query that returns at most this many rows (``TOP``, or MAXREC + 1) has its rows fetched at once, as
+#: Python values: one statement for PostgreSQL to plan and run (a COPY parses and plans the query again), and
+#: no copy task, buffer and bulk transcoding, whose fixed costs outweigh their speed for a few rows.
+SMALL_RESULT = 100
 
 
 #: Query texts longer than this (generated lists of thousands of values) are translated in a worker
@@ -118,7 +126,7 @@ class QueryRun:
             statement = await stack.enter_async_context(
                 open_statement(pool, translation.sql, statement_timeout=time_limit, temp_tables=temp_tables(uploads))
             )
-            batches = await _batches(statement, writer, request.maxrec)
+            batches = await _batches(statement, writer, request.maxrec, translation.limit)
             first = await _prefetch(batches, min(BATCH_ROWS, request.maxrec + 1))
         except BaseException:
             await stack.aclose()
@@ -183,14 +191,25 @@ async def _fetched(cursor: ResultCursor, maxrec: int) -> AsyncGenerator[Batch, N
         yield batch
 
 
-async def _batches(statement: Statement, writer: ResultWriter, maxrec: int) -> AsyncGenerator[Batch, None]:
-    """How the rows are read (see the module docstring): the text or binary COPY the writer prefers, or a cursor."""
+async def _batches(
+    statement: Statement, writer: ResultWriter, maxrec: int, limit: int | None
+) -> AsyncGenerator[Batch, None]:
+    """How the rows are read (see the module docstring): at once when they are few (at most
+    :data:`SMALL_RESULT`), else the text or binary COPY the writer prefers, or a cursor."""
+    if limit is not None and limit <= SMALL_RESULT:
+        return _fetched_at_once(statement)
     types = [column.type_oid for column in statement.columns]
     if writer.text_copy and all(oid in TEXT_COPY_TYPES for oid in types):
         return _copied(statement.copy(binary=False), TextCopyParser(types))
     if supported(types):
         return _copied(statement.copy(binary=True), CopyParser(types))
     return _fetched(await statement.cursor(), maxrec)
+
+
+async def _fetched_at_once(statement: Statement) -> AsyncGenerator[Batch, None]:
+    """All the rows of a small result, as one batch."""
+    if rows := await statement.fetch():
+        yield rows
 
 
 async def _copied(reader: CopyReader, parser: CopyParser | TextCopyParser) -> AsyncGenerator[Batch, None]:
