@@ -20,7 +20,6 @@ from urllib.parse import quote
 
 from lxml import etree
 from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route, Router
@@ -42,6 +41,7 @@ from vostack.web import (
     ErrorDocuments,
     RequestLimits,
     availability_response,
+    compressed,
     dali_document,
     mount_url,
     request_params,
@@ -132,7 +132,7 @@ class SSAService:
         app: ASGIApp = ErrorDocuments(
             router, service="SSA", document=dali_document(infos=(("SERVICE_PROTOCOL", "1.1", "SSAP"),))
         )
-        app = GZipMiddleware(app, minimum_size=1024, compresslevel=1)
+        app = compressed(app)
         if self.settings.cors_origins:
             app = CORSMiddleware(app, allow_origins=list(self.settings.cors_origins), allow_methods=["GET", "POST"])
         self._app = app

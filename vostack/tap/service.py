@@ -9,7 +9,6 @@ from contextlib import aclosing, asynccontextmanager
 from typing import Any
 
 from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route, Router
@@ -189,7 +188,7 @@ class TAPService:
         # errors as DALI documents (DALI 1.1 §4.2); compress when the client asks (DALI clients do);
         # allow browser pages (Aladin Lite) to call us
         app: ASGIApp = web.ErrorDocuments(self._router, service="TAP", document=web.dali_document())
-        app = GZipMiddleware(app, minimum_size=1024, compresslevel=1)
+        app = web.compressed(app)
         if self.config.service.cors_origins:
             app = CORSMiddleware(
                 app,

@@ -13,16 +13,18 @@ from starlette.responses import Response
 
 from vostack import db, vosi
 from vostack.errors import TransientError, VOError
-from vostack.web.edge import Document, ErrorDocuments, dali_document
+from vostack.web.edge import GZIP_MINIMUM, Document, ErrorDocuments, compressed, dali_document
 from vostack.web.forms import HEAD_ALLOWANCE, RequestLimits, request_form, request_pairs, request_params
 
 __all__ = [
+    "GZIP_MINIMUM",
     "HEAD_ALLOWANCE",
     "XML",
     "Document",
     "ErrorDocuments",
     "RequestLimits",
     "availability_response",
+    "compressed",
     "dali_document",
     "mount_url",
     "request_form",
