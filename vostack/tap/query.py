@@ -91,6 +91,8 @@ class QueryRun:
         batches: AsyncGenerator[Batch, None],
         first: Sequence[Batch],
         deadline: float,
+        *,
+        read: bool = False,
     ) -> None:
         self.request = request
         self.translation = translation
@@ -99,6 +101,7 @@ class QueryRun:
         self._batches = batches
         self._first = first
         self._deadline = deadline
+        self._read = read  # every row is in ``first``
 
     @classmethod
     async def start(
@@ -127,14 +130,19 @@ class QueryRun:
                 open_statement(pool, translation.sql, statement_timeout=time_limit, temp_tables=temp_tables(uploads))
             )
             batches = await _batches(statement, writer, request.maxrec, translation.limit)
-            first = await _prefetch(batches, min(BATCH_ROWS, request.maxrec + 1))
+            first, read = await _prefetch(batches, min(BATCH_ROWS, request.maxrec + 1))
         except BaseException:
             await stack.aclose()
             raise
-        return cls(request, translation, writer, stack, batches, first, deadline)
+        return cls(request, translation, writer, stack, batches, first, deadline, read=read)
 
     async def aclose(self) -> None:
-        """Release the statement and its connection (idempotent)."""
+        """Release the statement and its connection (idempotent).
+
+        A result whose rows were all read by :meth:`start` keeps its connection until then (its
+        document can be sent first: the client has it a round trip sooner); a longer one gives it
+        back as soon as its last rows are read, before the end of its document is sent.
+        """
         await self._stack.aclose()
 
     def iter_bytes(self) -> AsyncGenerator[bytes, None]:
@@ -148,7 +156,7 @@ class QueryRun:
         return iter_result(self._writer, self._rows(), limit=self.request.maxrec, errors_in_band=self.errors_in_band)
 
     async def _rows(self) -> AsyncGenerator[Batch, None]:
-        """The rows read before the first byte, then the rest; the connection is released at the end."""
+        """The rows read before the first byte, then the rest; then the connection is released (see :meth:`aclose`)."""
         try:
             for batch in self._first:
                 yield batch
@@ -166,21 +174,23 @@ class QueryRun:
                 yield batch
         finally:
             await self._batches.aclose()
-            await self.aclose()
+            if not self._read:
+                await self.aclose()
 
 
-async def _prefetch(batches: AsyncGenerator[Batch, None], rows: int) -> list[Batch]:
-    """The first batches, until ``rows`` rows or the end: a query that fails early fails before the first byte."""
+async def _prefetch(batches: AsyncGenerator[Batch, None], rows: int) -> tuple[list[Batch], bool]:
+    """The first batches, until ``rows`` rows or the end (a query that fails early fails before the first byte),
+    and whether that was the end."""
     first: list[Batch] = []
     count = 0
     while count < rows:
         try:
             batch = await anext(batches)
         except StopAsyncIteration:
-            break
+            return first, True
         first.append(batch)
         count += len(batch)
-    return first
+    return first, False
 
 
 async def _fetched(cursor: ResultCursor, maxrec: int) -> AsyncGenerator[Batch, None]:

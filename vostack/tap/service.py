@@ -47,6 +47,9 @@ async def _wait_for_disconnect(receive: Receive) -> None:
             return
 
 
+#: Seconds a query runs before a client that goes away is watched for (and then its query cancelled at once).
+WATCH_AFTER = 0.05
+
 #: A result document that ends within this many bytes goes out as one body with its Content-Length (a small
 #: query's answer in one write, not one per piece); a longer one streams from there on.
 SMALL_DOCUMENT = 64 * 1024
@@ -108,10 +111,12 @@ class QueryResponse:
         await send({"type": "http.response.body", "body": b"".join(first), "more_body": True})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # the response is made in this task; a watcher cancels it when the client goes away (one task more per
-        # request, not two: a task costs event loop turns, a small query's answer a few of them)
+        # The response is made in this task.  A query still running after WATCH_AFTER seconds gets a task that
+        # waits for the client to go away and then cancels this one; most queries end sooner, and a task per
+        # request costs them several turns of the event loop.
         task = asyncio.current_task()
         assert task is not None
+        watcher: asyncio.Task[None] | None = None
         gone = False
 
         async def watch() -> None:
@@ -121,7 +126,11 @@ class QueryResponse:
                 gone = True
                 task.cancel()
 
-        watcher = asyncio.ensure_future(watch())
+        def start_watching() -> None:
+            nonlocal watcher
+            watcher = asyncio.ensure_future(watch())
+
+        timer = asyncio.get_running_loop().call_later(WATCH_AFTER, start_watching)
         try:
             await self._respond(send)
         except asyncio.CancelledError:
@@ -129,7 +138,9 @@ class QueryResponse:
                 raise
             task.uncancel()  # the client went away: its query is cancelled, nobody is left to answer
         finally:
-            watcher.cancel()
+            timer.cancel()
+            if watcher is not None:
+                watcher.cancel()
 
 
 class TAPService:
