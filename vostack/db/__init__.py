@@ -9,14 +9,14 @@ from __future__ import annotations
 from vostack.db.catalog import (
     CatalogColumn,
     CatalogTable,
-    create_tap_schema_tables,
     describe_tables,
+    generate_tap_schema,
     quote_ident,
     read_tap_schema,
-    write_tap_schema,
 )
 from vostack.db.cursor import ResultCursor, open_cursor
 from vostack.db.load import copy_rows, execute, row_count
+from vostack.db.locks import ensure_relation, exclusive
 from vostack.db.pool import Connection, Pool, create_pool, init_connection, ping
 from vostack.db.upload import TEMP_SCHEMA, TempTable
 
@@ -30,14 +30,15 @@ __all__ = [
     "TempTable",
     "copy_rows",
     "create_pool",
-    "create_tap_schema_tables",
     "describe_tables",
+    "ensure_relation",
+    "exclusive",
     "execute",
+    "generate_tap_schema",
     "init_connection",
     "open_cursor",
     "ping",
     "quote_ident",
     "read_tap_schema",
     "row_count",
-    "write_tap_schema",
 ]

@@ -59,10 +59,11 @@ def progress_bar(total: int, *, label: str = "loading", width: int = 40) -> Call
 async def ensure_hipparcos(pool: db.Pool, *, progress: bool = True) -> bool:
     """Load the Hipparcos catalogue unless it is already there, complete; returns whether it loaded now."""
     expected = hipparcos.count_rows()
-    if await db.row_count(pool, hipparcos.TABLE) == expected:
-        return False
-    await db.execute(pool, f"DROP TABLE IF EXISTS {hipparcos.TABLE} CASCADE;\n{hipparcos.DDL}")
-    bar = progress_bar(expected, label="loading Hipparcos") if progress else None
-    await db.copy_rows(pool, hipparcos.TABLE, hipparcos.COLUMNS, hipparcos.iter_rows(), progress=bar)
-    await db.execute(pool, hipparcos.INDEX_DDL)
+    async with db.exclusive(pool, f"vostack.demo:{hipparcos.TABLE}"):  # demos started together load it once
+        if await db.row_count(pool, hipparcos.TABLE) == expected:
+            return False
+        await db.execute(pool, f"DROP TABLE IF EXISTS {hipparcos.TABLE} CASCADE;\n{hipparcos.DDL}")
+        bar = progress_bar(expected, label="loading Hipparcos") if progress else None
+        await db.copy_rows(pool, hipparcos.TABLE, hipparcos.COLUMNS, hipparcos.iter_rows(), progress=bar)
+        await db.execute(pool, hipparcos.INDEX_DDL)
     return True

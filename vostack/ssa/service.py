@@ -32,7 +32,7 @@ from vostack.dali import Params
 from vostack.errors import NotFoundError, ParameterError, TransientError, VOError
 from vostack.schema import Field
 from vostack.ssa.mapping import MappingError, SSAMapping
-from vostack.ssa.obscore import DATALINK_FORMAT, obscore_view_sql
+from vostack.ssa.obscore import DATALINK_FORMAT, OBSCORE_TABLE, obscore_view_comment, obscore_view_sql
 from vostack.ssa.params import SSARequest, parse_ssa_request
 from vostack.ssa.query import COMPLIANT, GRAPHIC, NATIVE, VOTABLE_MIME, build_query, kinds_for, output_fields
 from vostack.ssa.spectrum import ProductStore, Spectrum, preview_svg, spectrum_votable
@@ -153,7 +153,14 @@ class SSAService:
         if absent:
             raise MappingError(f"the SSA mapping names columns that {self.mapping.table} lacks: {', '.join(absent)}")
         if self.public_url is not None:
-            await db.execute(pool, obscore_view_sql(self.mapping, datalink_url=self.public_url + "/datalink"))
+            # once, by the first of the servers starting together; unchanged views are left alone
+            datalink_url = self.public_url + "/datalink"
+            await db.ensure_relation(
+                pool,
+                relation=OBSCORE_TABLE,
+                comment=obscore_view_comment(self.mapping, datalink_url=datalink_url),
+                sql=obscore_view_sql(self.mapping, datalink_url=datalink_url),
+            )
         self._pool = pool
 
     async def stop(self) -> None:

@@ -184,13 +184,12 @@ class TAPService:
         """Borrow ``pool``, generate TAP_SCHEMA if configured to, and load it (TAP 1.1 §4)."""
         settings = self.settings
         if settings.tap_schema_source == "generate":
-            await db.create_tap_schema_tables(pool, settings.tap_schema)
-            names = [*self.config.tables, *(f"{settings.tap_schema}.{t}" for t in _TAP_SCHEMA_TABLES)]
-            catalog = await db.describe_tables(pool, names)
-            await db.write_tap_schema(
+            # servers started together write it once, one after another; the others find it done
+            await db.generate_tap_schema(
                 pool,
-                build_tableset(catalog, self.config, tap_schema=settings.tap_schema),
                 settings.tap_schema,
+                list(self.config.tables),
+                lambda catalog: build_tableset(catalog, self.config, tap_schema=settings.tap_schema),
             )
         tableset = await db.read_tap_schema(pool, settings.tap_schema)
         self._examples = check_examples(self.config.examples, tableset, udfs=self.udfs)
@@ -333,6 +332,3 @@ class TAPService:
             error=error,
         )
         return HTMLResponse(page, status_code=200 if error is None else 400)
-
-
-_TAP_SCHEMA_TABLES = ("schemas", "tables", "columns", "keys", "key_columns")
