@@ -1,8 +1,8 @@
 """The architecture's import rules (STYLE §3), checked on the source: layers point one way.
 
-site, cli → tap, ssa, demo → uws, registry → web → vosi → adql | votable, formats | db → schema, config, dali, errors.
-Only vostack.adql imports sqlglot; only vostack.db imports asyncpg; adql, votable, formats and db never import
-each other's siblings or anything above them.
+site, cli, node → tap, ssa, demo → uws, registry → web → vosi → adql | votable, formats | db | objects → schema,
+config, dali, errors.  Only vostack.adql imports sqlglot; only vostack.db imports asyncpg; only vostack.objects
+imports obstore; adql, votable, formats, db and objects never import each other's siblings or anything above them.
 """
 
 from __future__ import annotations
@@ -24,15 +24,17 @@ ALLOWED: dict[str, set[str]] = {
     "votable": {"errors", "schema", "dali"},
     "formats": {"errors", "schema", "dali", "votable"},
     "db": {"errors", "schema", "dali"},
+    "objects": {"errors"},
     "vosi": {"errors", "schema", "dali", "votable"},
     "registry": {"errors", "schema", "dali", "vosi", "web"},
     "web": {"errors", "dali", "config", "votable", "db", "vosi"},
-    "uws": {"errors", "schema", "dali", "db", "votable", "formats", "web"},
+    "uws": {"errors", "schema", "dali", "db", "votable", "formats", "web", "objects"},
     "tap": {"errors", "schema", "dali", "config", "adql", "votable", "formats", "db", "vosi", "uws", "web"},
-    "ssa": {"errors", "schema", "dali", "config", "adql", "votable", "formats", "db", "vosi", "uws", "web"},
+    "ssa": {"errors", "schema", "dali", "config", "adql", "votable", "formats", "db", "vosi", "uws", "web", "objects"},
+    "node": {"errors", "config", "db", "objects", "uws"},
 }
 #: Third-party libraries only one package may import.
-OWNERS = {"sqlglot": "adql", "asyncpg": "db"}
+OWNERS = {"sqlglot": "adql", "asyncpg": "db", "obstore": "objects"}
 
 
 def _package(path: Path) -> str:
