@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from vostack.uws.function import FunctionExecutor, Parameter
 from vostack.uws.model import ACTIVE_PHASES, FINAL_PHASES, ErrorSummary, ErrorType, ExecutionPhase, Job, JobResult
-from vostack.uws.results import DirectoryResultStore, ResultStore
+from vostack.uws.results import DirectoryResultStore, ObjectResultStore, ResultStore
 from vostack.uws.routes import MAX_WAIT_HEADER, Identity, UWSService
 from vostack.uws.runner import Executor, JobContext, Runner
 from vostack.uws.store import JobStore
@@ -34,6 +34,7 @@ __all__ = [
     "JobContext",
     "JobResult",
     "JobStore",
+    "ObjectResultStore",
     "Parameter",
     "ResultStore",
     "Runner",

@@ -466,19 +466,25 @@ class UWSService:
         return Response(results_document(job, job_url=self._job_url(request, job_id)), media_type=XML)
 
     async def _result(self, request: Request) -> Response:
-        """One result: streamed from the result store, or a 303 to the store's own URL."""
+        """One result: streamed from the result store, or a 303 to the store's own URL.
+
+        HEAD is answered here, from the job's record (a presigned URL is signed for GET only).
+        """
         job_id, result_id = request.path_params["job_id"], request.path_params["result_id"]
         job = await self.store.get(job_id, owner=self._owner_of(request))
         result = next((r for r in job.results if r.result_id == result_id), None)
         if result is None:
             state = job.phase.value if job.error is None else f"{job.phase.value}: {job.error.message}"
             raise NotFoundError(f"job {job_id} has no result {result_id!r} (it is {state})")
+        media_type = result.mime_type or "application/octet-stream"
+        if request.method == "HEAD" and result.size is not None:
+            return Response(headers={"content-length": str(result.size)}, media_type=media_type)
         url = await self.results.url(result.location)
         if url is not None:
             return RedirectResponse(url, status_code=303)
         chunks = self.results.iter_bytes(result.location)
         first = await anext(chunks, b"")  # a missing file is a 404, before any byte is sent
-        return StreamingResponse(_prepend(first, chunks), media_type=result.mime_type or "application/octet-stream")
+        return StreamingResponse(_prepend(first, chunks), media_type=media_type)
 
 
 def _asgi(endpoint: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
