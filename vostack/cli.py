@@ -13,6 +13,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit
 
 import uvicorn
 from starlette.applications import Starlette
@@ -23,6 +25,7 @@ from vostack import db
 from vostack.config import PublishConfig, load_config
 from vostack.db.cluster import EmbeddedPostgres, StateDirectoryInUse, default_state_dir
 from vostack.errors import VOError
+from vostack.node import NodeConfig, load_node_config
 from vostack.registry import RegistryConfig, RegistryService, ServiceDescription, load_registry_config
 from vostack.site import Site
 from vostack.ssa import SSAService
@@ -144,11 +147,24 @@ async def _serve(
     load_demo: bool,
     registry_config: RegistryConfig | None = None,
     show_dsn: bool = False,
+    node: NodeConfig | None = None,
 ) -> None:
     port = listener.getsockname()[1]  # the one chosen when --port 0
+    node = node or NodeConfig()
+    results = node.results.result_store()  # before connecting: a missing credential is reported at once
+    async_options: dict[str, Any] = {"schema": node.database.jobs_schema}
+    if results is not None:
+        async_options["results"] = results
     pool = await db.create_pool(dsn)
+    # replicas that are down at start are skipped (and taken back once a check finds them up)
+    replicas = [(_server_name(r), await db.create_pool(r, min_size=0)) for r in node.database.replicas]
+    reads = (
+        db.ReadPools(pool, replicas, max_lag=node.database.max_lag, check_interval=node.database.check_interval)
+        if replicas
+        else None
+    )
     try:
-        tap = TAPService(config=config)
+        tap = TAPService(config=config, async_options=async_options)
         compute = ssa = None
         if load_demo:
             from vostack.demo import ensure_hipparcos, spex
@@ -165,8 +181,8 @@ async def _serve(
                 settings=config.service,
                 public_url=f"http://{_public_host(host)}:{port}/ssa",  # ObsCore access_url (fixed in the view)
             )
-            tap = spex.obscore_tap_service(config=config)
-            compute = compute_service()
+            tap = spex.obscore_tap_service(config=config, async_options=async_options)
+            compute = compute_service(**async_options)
         # SSA first: it creates ivoa.obscore, which TAP then publishes
         site = Site(
             services=[*([ssa] if ssa else []), tap, *([compute] if compute else [])], title=config.service.title
@@ -175,7 +191,7 @@ async def _serve(
             registry: RegistryService | None = build_registry(tap, compute, ssa)
         else:
             registry = config_registry(tap, registry_config) if registry_config is not None else None
-        async with site.serve(pool):
+        async with site.serve(pool, reads=reads):
             # uvicorn's h11 refuses a request head over 16 KiB with a bare 400 and closes: let heads up to the
             # query-string limit + 16 KiB through, so that an over-long query string gets its 414 document
             app = build_app(tap, compute, registry, ssa)
@@ -207,7 +223,15 @@ async def _serve(
             print("Stop with Ctrl-C.", flush=True)
             await serving
     finally:
+        for _, replica in replicas:
+            await replica.close()
         await pool.close()
+
+
+def _server_name(dsn: str) -> str:
+    """``host:port`` of a DSN, for the log (no user name or password)."""
+    netloc = urlsplit(dsn).netloc
+    return netloc.rpartition("@")[2] or dsn.split("?")[0]
 
 
 @contextmanager
@@ -247,6 +271,7 @@ def _run(
     *,
     load_demo: bool,
     registry_config: RegistryConfig | None = None,
+    node: NodeConfig | None = None,
 ) -> int:
     try:
         with _sigterm_as_ctrl_c(), ExitStack() as stack:
@@ -269,6 +294,7 @@ def _run(
                     load_demo=load_demo,
                     registry_config=registry_config,
                     show_dsn=args.dsn is None,
+                    node=node,
                 )
             )
     except KeyboardInterrupt:
@@ -287,9 +313,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     demo.add_argument("--dsn", help="use this PostgreSQL database instead of the embedded one")
     demo.add_argument("--state-dir", help="where the embedded PostgreSQL keeps its data")
-    serve.add_argument("--dsn", required=True, help="PostgreSQL DSN, e.g. postgresql://user@host/db")
     serve.add_argument(
-        "--config", required=True, type=Path, help="TOML file naming the tables to publish ([registry]: /oai too)"
+        "--dsn", help="PostgreSQL DSN, e.g. postgresql://user@host/db (default: the config's [database] primary)"
+    )
+    serve.add_argument(
+        "--config",
+        required=True,
+        type=Path,
+        help="TOML file naming the tables to publish ([registry]: /oai too; [results], [database]: vostack.node)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -300,7 +331,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args, demo_config(spectra=True), load_demo=True)
         args.state_dir = None
         registry_config = load_registry_config(args.config, required=False)  # [registry]: publish /oai
-        return _run(args, load_config(args.config), load_demo=False, registry_config=registry_config)
+        config = load_config(args.config)
+        node = load_node_config(args.config)  # [results] and [database]: a node of a site on several machines
+        args.dsn = args.dsn or node.database.primary
+        if args.dsn is None:
+            raise VOError("vostack serve needs a database: --dsn, or primary in the config's [database] section")
+        return _run(args, config, load_demo=False, registry_config=registry_config, node=node)
     except VOError as exc:
         print(f"vostack: {exc.message}", file=sys.stderr)
         return 1

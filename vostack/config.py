@@ -228,8 +228,9 @@ def _examples(data: Any) -> tuple[Example, ...]:
 
 def parse_config(data: Mapping[str, Any]) -> PublishConfig:
     """Build a :class:`PublishConfig` from parsed TOML, checking every key."""
-    # [registry] belongs to vostack.registry (records and OAI-PMH), which reads the same file
-    _check_keys("config", data, {"service", "schemas", "tables", "examples", "registry"})
+    # [registry] belongs to vostack.registry (records and OAI-PMH), [results] and [database] to vostack.node
+    # (a node of a site on several machines), which read the same file
+    _check_keys("config", data, {"service", "schemas", "tables", "examples", "registry", "results", "database"})
     schemas: dict[str, str | None] = {}
     for name, meta in data.get("schemas", {}).items():
         _check_keys(f"[schemas.{name}]", meta, {"description"})

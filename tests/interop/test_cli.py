@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import http.client
 import os
 import shutil
@@ -13,7 +14,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from queue import Empty, Queue
@@ -48,14 +49,15 @@ def _free_port() -> int:
 class Command:
     """``vostack ARGS`` running in a process of its own, its output collected line by line."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, env: Mapping[str, str] | None = None) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "vostack.cli", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
+        self.url = ""
         assert self.proc.stdout is not None
         self.pid = self.proc.pid
         self.lines: list[str] = []
@@ -85,6 +87,7 @@ class Command:
             if line.startswith("TAP service: "):
                 url = line.split(": ", 1)[1].strip()
         assert url is not None, "".join(lines)
+        self.url = url
         return url
 
     def stop(self, stop: signal.Signals = signal.SIGINT) -> None:
@@ -394,6 +397,8 @@ def test_kept_alive_connections_are_answered_without_nagle_delay(bind: str) -> N
             sock.close()
 
 
+@pytest.mark.filterwarnings("ignore::ResourceWarning")  # pyvo's submit_job leaves a response unclosed
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_two_serve_processes_started_together_both_come_up(postgres_dsn: str, pool: object, tmp_path: Path) -> None:
     # Both generate the same TAP_SCHEMA at the same moment on a database that has none yet: one writes it,
     # the other waits for it and reuses it (before, one exited with a foreign-key violation). Many tables
@@ -432,6 +437,7 @@ def test_two_serve_processes_started_together_both_come_up(postgres_dsn: str, po
     finally:
         for command in commands:
             command.stop()
+    gc.collect()  # here, under this test's filters
 
 
 TWIN_TABLES = 60

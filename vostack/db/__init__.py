@@ -18,6 +18,7 @@ from vostack.db.cursor import ResultCursor, open_cursor
 from vostack.db.load import copy_rows, execute, row_count
 from vostack.db.locks import ensure_relation, exclusive
 from vostack.db.pool import Connection, Pool, create_pool, init_connection, ping
+from vostack.db.replicas import ReadPools, ReplicaState
 from vostack.db.upload import TEMP_SCHEMA, TempTable
 
 __all__ = [
@@ -26,6 +27,8 @@ __all__ = [
     "CatalogTable",
     "Connection",
     "Pool",
+    "ReadPools",
+    "ReplicaState",
     "ResultCursor",
     "TempTable",
     "copy_rows",

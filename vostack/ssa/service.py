@@ -118,6 +118,7 @@ class SSAService:
         self.public_url = public_url.rstrip("/") if public_url else None
         self._fields = output_fields(mapping)
         self._pool: db.Pool | None = None
+        self._reads: db.ReadPools | None = None
         self.limits = RequestLimits.of(self.settings)
         router = Router(
             routes=[
@@ -144,6 +145,15 @@ class SSAService:
         if self._pool is None:
             raise TransientError("the SSA service is starting; try again in a moment")
         return self._pool
+
+    def read_from(self, reads: db.ReadPools) -> None:
+        """Run queries on ``reads`` (the read replicas, or the primary when none is fit)."""
+        self._reads = reads
+
+    def reader(self) -> db.Pool:
+        """The pool for the next query: a read replica, or the primary."""
+        pool = self.pool
+        return self._reads.reader() if self._reads is not None else pool
 
     async def start(self, pool: db.Pool) -> None:
         """Check the mapping against the database and create ``ivoa.obscore`` when configured (ObsCore 1.1 §4)."""
@@ -291,7 +301,7 @@ class SSAService:
         timeout = self.settings.sync_timeout
         try:
             cursor = await stack.enter_async_context(
-                db.open_cursor(self.pool, query.sql, statement_timeout=timeout, args=query.args)
+                db.open_cursor(self.reader(), query.sql, statement_timeout=timeout, args=query.args)
             )
             first = await cursor.fetch(_BATCH)
         except BaseException:
@@ -339,7 +349,7 @@ class SSAService:
             + f" WHERE {db.quote_ident(columns['publisher_did'])} = $1"
         )  # fmt: skip
         async with db.open_cursor(
-            self.pool, sql, statement_timeout=self.settings.sync_timeout, args=(ident.strip(),)
+            self.reader(), sql, statement_timeout=self.settings.sync_timeout, args=(ident.strip(),)
         ) as cursor:
             rows = await cursor.fetch(1)
         if not rows:

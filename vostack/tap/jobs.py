@@ -27,9 +27,9 @@ from vostack import adql
 from vostack.config import ServiceConfig
 from vostack.dali import OutputFormat, Params
 from vostack.formats import ResultWriter
-from vostack.tap.params import parse_tap_request
+from vostack.tap.params import TAPRequest, parse_tap_request
 from vostack.tap.query import QueryRun
-from vostack.tap.upload import UploadLimits, UploadSource, load_uploads
+from vostack.tap.upload import Upload, UploadLimits, UploadSource, load_uploads
 from vostack.uws import JobContext, ResultStore, UWSService
 from vostack.uws.routes import FILE_PARAMETER
 from vostack.votable import MEDIA_TYPE, error_document
@@ -52,6 +52,15 @@ class _TAP(Protocol):
 
     @property
     def jobs(self) -> UWSService: ...
+
+    async def open_query(
+        self,
+        request: TAPRequest,
+        *,
+        time_limit: float,
+        uploads: Sequence[Upload] = (),
+        run: type[QueryRun] = QueryRun,
+    ) -> QueryRun: ...
 
 
 def votable_error(message: str) -> tuple[bytes, str]:
@@ -77,9 +86,8 @@ class TAPJobExecutor:
         files = await _kept_files(self.tap.jobs.results, params, request.uploads)
         uploads = await load_uploads(request.uploads, files, UploadLimits.of(settings))
         time_limit = float(context.job.execution_duration) or _UNLIMITED
-        run = await _JobQueryRun.start(
-            context.pool, self.tap.translator, request, time_limit=time_limit, uploads=uploads
-        )
+        # on a read replica unless it has uploads; the job's own bookkeeping stays on the primary
+        run = await self.tap.open_query(request, time_limit=time_limit, uploads=uploads, run=_JobQueryRun)
         try:
             await context.write_result("result", run.iter_bytes(), mime_type=request.format.mime)
         finally:

@@ -32,9 +32,9 @@ from vostack.tap.examples import CheckedExample, check_examples, examples_docume
 from vostack.tap.jobs import async_service
 from vostack.tap.metadata import build_tableset
 from vostack.tap.page import PREVIEW_ROWS, render_page
-from vostack.tap.params import TAP_FORMATS, parse_tap_request
+from vostack.tap.params import TAP_FORMATS, TAPRequest, parse_tap_request
 from vostack.tap.query import QueryRun, StreamAborted, fetch_preview
-from vostack.tap.upload import UploadLimits, load_uploads
+from vostack.tap.upload import Upload, UploadLimits, load_uploads
 
 __all__ = ["TAPService"]
 
@@ -123,6 +123,7 @@ class TAPService:
         self.udfs = tuple(udfs)
         self.data_models = tuple(data_models)
         self._pool: db.Pool | None = None
+        self._reads: db.ReadPools | None = None
         self._tableset: TableSet | None = None
         self._translator: adql.Translator | None = None
         self._examples: tuple[CheckedExample, ...] = ()
@@ -180,6 +181,36 @@ class TAPService:
             raise TransientError("the TAP service is starting; try again in a moment")
         return self._pool
 
+    def read_from(self, reads: db.ReadPools) -> None:
+        """Run queries (sync, async, the query page) on ``reads``: the read replicas, or the primary when none
+        is fit.  Queries with uploads, jobs and TAP_SCHEMA stay on the primary (a standby refuses writes)."""
+        self._reads = reads
+
+    def reader(self) -> db.Pool:
+        """The pool for the next query without uploads: a read replica, or the primary."""
+        pool = self.pool
+        return self._reads.reader() if self._reads is not None else pool
+
+    async def open_query(
+        self,
+        request: TAPRequest,
+        *,
+        time_limit: float,
+        uploads: Sequence[Upload] = (),
+        run: type[QueryRun] = QueryRun,
+    ) -> QueryRun:
+        """Start ``request`` as a ``run`` (TAP 1.1 §2.7) on a read replica, or on the primary when it has
+        uploads (their temporary tables are writes) or when the replica turns out to be unreachable."""
+        pool = self.pool if uploads else self.reader()
+        try:
+            return await run.start(pool, self.translator, request, time_limit=time_limit, uploads=uploads)
+        except TransientError:
+            if pool is self.pool or self._reads is None:
+                raise
+            self._reads.failed(pool)  # gone since its last check: skipped until a check finds it back
+            log.warning("a read replica failed a query; running it on the primary")
+            return await run.start(self.pool, self.translator, request, time_limit=time_limit, uploads=uploads)
+
     async def start(self, pool: db.Pool) -> None:
         """Borrow ``pool``, generate TAP_SCHEMA if configured to, and load it (TAP 1.1 §4)."""
         settings = self.settings
@@ -224,13 +255,10 @@ class TAPService:
         tap_request = parse_tap_request(
             params, formats=self.formats, maxrec=settings.maxrec, hardlimit=settings.hardlimit
         )
-        pool, translator = self.pool, self.translator
 
         async def start() -> QueryRun:
             uploads = await load_uploads(tap_request.uploads, files, UploadLimits.of(settings))
-            return await QueryRun.start(
-                pool, translator, tap_request, time_limit=settings.sync_timeout, uploads=uploads
-            )
+            return await self.open_query(tap_request, time_limit=settings.sync_timeout, uploads=uploads)
 
         return QueryResponse(start, filename="result")
 
@@ -314,7 +342,7 @@ class TAPService:
         if query:
             try:
                 preview = await fetch_preview(
-                    self.pool, self.translator, query, rows=PREVIEW_ROWS, time_limit=self.settings.sync_timeout
+                    self.reader(), self.translator, query, rows=PREVIEW_ROWS, time_limit=self.settings.sync_timeout
                 )
             except VOError as exc:
                 error = exc.message
