@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterable, AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 import obstore
@@ -114,14 +115,32 @@ class Bucket:
     def __repr__(self) -> str:
         return f"Bucket(endpoint={self.endpoint!r}, bucket={self.bucket!r})"
 
-    async def _call(self, function: Callable[..., _T], *args: object, key: str = "", **kwargs: object) -> _T:
-        """``function(*args, **kwargs)`` (a blocking obstore call) in a worker thread, its errors mapped."""
+    @contextmanager
+    def _mapped(self, key: str) -> Iterator[None]:
+        """obstore's errors raised in the block as :class:`NotFoundError` or :class:`TransientError`."""
         try:
-            return await asyncio.to_thread(function, *args, **kwargs)
+            yield
         except FileNotFoundError:
             raise NotFoundError(f"the object store has no object {key!r} in bucket {self.bucket!r}") from None
         except (BaseError, OSError) as exc:
             raise TransientError(f"the object store at {self.endpoint} failed: {_first_line(exc)}") from None
+
+    async def _call(self, function: Callable[..., _T], *args: object, key: str = "", **kwargs: object) -> _T:
+        """``function(*args, **kwargs)`` (a blocking obstore call) in a worker thread, its errors mapped."""
+        with self._mapped(key):
+            return await asyncio.to_thread(function, *args, **kwargs)
+
+    def read_blocking(self, key: str, *, start: int = 0, end: int | None = None) -> bytes:
+        """:meth:`read`, blocking: for code that already runs in a worker thread (an SSA product store)."""
+        with self._mapped(key):
+            if end is None:
+                return _get_from(self._store, key, start)
+            return bytes(obstore.get_range(self._store, key, start=start, end=end))
+
+    def size_blocking(self, key: str) -> int:
+        """:meth:`size`, blocking: for code that already runs in a worker thread."""
+        with self._mapped(key):
+            return int(obstore.head(self._store, key)["size"])
 
     async def put(self, key: str, chunks: AsyncIterable[bytes], *, media_type: str | None = None) -> int:
         """Store the chunks as the object ``key`` (a multipart upload); returns its size in bytes.
@@ -166,16 +185,11 @@ class Bucket:
 
     async def read(self, key: str, *, start: int = 0, end: int | None = None) -> bytes:
         """The object's bytes from ``start`` up to ``end`` (exclusive), in one piece (a small object or range)."""
-        if end is None:
-            result = await self._call(_get_from, self._store, key, start, key=key)
-            return result
-        data = await self._call(obstore.get_range, self._store, key, key=key, start=start, end=end)
-        return bytes(data)
+        return await asyncio.to_thread(self.read_blocking, key, start=start, end=end)
 
     async def size(self, key: str) -> int:
         """The object's size in bytes (:class:`NotFoundError` when it does not exist)."""
-        meta = await self._call(obstore.head, self._store, key, key=key)
-        return int(meta["size"])
+        return await asyncio.to_thread(self.size_blocking, key)
 
     async def keys(self, prefix: str) -> list[str]:
         """The keys of the objects under ``prefix`` (a prefix of whole path segments: ``job/`` or ``job``)."""
