@@ -189,28 +189,33 @@ def template_of(tree: exp.Expr, shape: Shape, generate: Callable[[exp.Expr], str
         for node in found[index]:
             node.set("this", f"\x00{index}\x00")
     try:
-        written = generate(tree)
-        slots = _slots(written, shape)
+        cut = _cut(generate(tree), shape)
     except Exception:  # the caller writes the tree again, with its values, and gets the error as it is
-        slots = None
-    if slots is None or not set(slots) <= set(free):
+        cut = None
+    if cut is None or not set(cut[1]) <= set(free):
         for index in free:
             for node in found[index]:
                 node.set("this", shape.value(index))
         return None
+    parts, slots = cut
     pinned.update(set(free) - set(slots))  # in the tree but not in the SQL: it may have been read (pinned is safe)
-    parts = tuple(_SLOT.split(written)[0::2])
-    return Template(tuple(sorted((index, shape.literals[index]) for index in pinned)), parts, tuple(slots))
+    return Template(tuple(sorted((index, shape.literals[index]) for index in pinned)), parts, slots)
 
 
-def _slots(written: str, shape: Shape) -> list[int] | None:
-    """The literal indices of the markers in ``written``, or ``None`` if a marker is not as it was written."""
-    slots = []
+def _cut(written: str, shape: Shape) -> tuple[tuple[str, ...], tuple[int, ...]] | None:
+    """``written`` cut at its markers: the text between them and the literal index of each, or ``None`` if a
+    marker is not as it was written (a string's in quotes, a number's bare)."""
+    parts: list[str] = []
+    slots: list[int] = []
+    last = 0
     for match in _SLOT.finditer(written):
         index = int(match.group(1))
         text = match.group()
         quoted = text[0] == "'" and text[-1] == "'"
         if index >= len(shape.literals) or quoted != shape.strings[index] or (not quoted and "'" in text):
             return None
+        parts.append(written[last : match.start()])
         slots.append(index)
-    return slots
+        last = match.end()
+    parts.append(written[last:])
+    return tuple(parts), tuple(slots)

@@ -21,5 +21,7 @@ async def test_harmless_attack_runs_without_side_effects(pool: db.Pool, tap: TAP
             rows = await conn.fetch(sql)
         except asyncpg.NumericValueOutOfRangeError:
             rows = []  # the literal too big for a double: PostgreSQL refuses it
+        except asyncpg.StatementTooComplexError:
+            rows = []  # 5,000 '+' in a row: beyond PostgreSQL's stack (SQLSTATE 54001, a 400 through TAP)
     assert len(rows) <= 5
     assert await pool.fetchval("SELECT COUNT(*) FROM hipparcos.main") == before > 0
