@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import secrets
+import socket
 from collections.abc import AsyncIterator
 
 import httpx
@@ -117,3 +118,24 @@ async def test_a_compute_result_and_an_upload_kept_with_a_job_live_in_the_bucket
     for url in (job, pending):
         await node.http.delete(url)
         assert await node.keys(url) == []
+
+
+async def test_a_job_whose_store_is_unreachable_ends_in_error_saying_so(uws_pool: db.Pool, hipparcos: None) -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    bucket = Bucket(endpoint=f"http://127.0.0.1:{port}", bucket="gone", access_key_id="a", secret_access_key="b")
+    schema = f"uws_objects_{secrets.token_hex(4)}"
+    compute = compute_service(schema=schema, results=ObjectResultStore(bucket), max_wait=3.0)
+    await compute.start(uws_pool)
+    try:
+        app = Starlette(routes=compute.routes("/compute"))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+            created = await http.post("/compute", data={"RA": "10", "DEC": "20", "PHASE": "RUN"})
+            root = await wait_final(http, created.headers["location"])
+        assert phase_of(root) == "ERROR"
+        error = find(root, "uws:errorSummary")
+        assert error.get("type") == "transient" and "object store" in str(error.findtext("uws:message", namespaces=NS))
+    finally:
+        await compute.stop()
+        await db.execute(uws_pool, f"DROP SCHEMA {schema} CASCADE")
