@@ -421,6 +421,11 @@ class EmbeddedPostgres:
         The DSN of a running server to follow: on first use the cluster is a
         copy of it (``pg_basebackup -R``), started as a hot standby that
         streams its changes (a read replica); nothing is created in it.
+    listen, trusted
+        Addresses to listen on besides 127.0.0.1, and networks (CIDR) whose
+        connections are trusted like local ones (written when the cluster is
+        created): for servers other machines reach, such as the sites of
+        ``benchmarks/cluster.py``.  Trust means no password: a private network only.
 
     Examples
     --------
@@ -439,6 +444,8 @@ class EmbeddedPostgres:
         log: Callable[[str], None] | None = None,
         ephemeral: bool = False,
         primary: str | None = None,
+        listen: Sequence[str] = (),
+        trusted: Sequence[str] = (),
     ) -> None:
         state_dir = Path(state_dir).expanduser().absolute()
         if _SHELL_UNSAFE.search(str(state_dir)):
@@ -458,6 +465,10 @@ class EmbeddedPostgres:
         self._log = log if log is not None else _logger.info
         self._ephemeral = ephemeral
         self._primary = primary
+        if any(not re.fullmatch(r"[0-9A-Fa-f.:/]+", item) for item in (*listen, *trusted)):
+            raise ClusterError("listen addresses and trusted networks are IP addresses and CIDR networks")
+        self._listen = tuple(listen)
+        self._trusted = tuple(trusted)
         self._found_bindir: Path | None = None
         self._port: int | None = None
         self._dsn: str | None = None
@@ -680,9 +691,11 @@ class EmbeddedPostgres:
             "host    all          all   127.0.0.1/32  trust\n"
             "# streaming replicas on this machine (EmbeddedPostgres(primary=...), pg_basebackup)\n"
             "local   replication  all                 trust\n"
-            "host    replication  all   127.0.0.1/32  trust\n",
+            "host    replication  all   127.0.0.1/32  trust\n"
+            + "".join(f"host    {kind}  all   {network}  trust\n" for network in self._trusted
+                      for kind in ("all        ", "replication")),
             user,
-        )
+        )  # fmt: skip
         conf = staging / "postgresql.conf"
         text = conf.read_text(encoding="utf-8")
         self._write_server_file(
@@ -813,7 +826,7 @@ class EmbeddedPostgres:
             sockets = ""
         lines = [
             "# Written by vostack on every start; it overrides postgresql.conf.",
-            "listen_addresses = '127.0.0.1'",
+            f"listen_addresses = {_conf_string(','.join(('127.0.0.1', *self._listen)))}",
             f"port = {port}",
             f"unix_socket_directories = {_conf_string(sockets)}",
             "shared_buffers = '128MB'",
