@@ -45,7 +45,16 @@ from typing import Any
 
 from vostack.errors import VOError
 
-__all__ = ["ColumnMeta", "ConfigError", "Example", "PublishConfig", "ServiceConfig", "TableMeta", "load_config"]
+__all__ = [
+    "ColumnMeta",
+    "ConfigError",
+    "Example",
+    "PublishConfig",
+    "ServiceConfig",
+    "TableMeta",
+    "load_config",
+    "read_toml",
+]
 
 
 class ConfigError(VOError):
@@ -246,13 +255,17 @@ def parse_config(data: Mapping[str, Any]) -> PublishConfig:
     )
 
 
-def load_config(path: Path) -> PublishConfig:
-    """Read a publishing configuration from a TOML file."""
+def read_toml(path: Path) -> dict[str, Any]:
+    """The parsed TOML file; :class:`ConfigError` when it cannot be read or is not TOML."""
     try:
         with path.open("rb") as fh:
-            data = tomllib.load(fh)
+            return tomllib.load(fh)
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    return parse_config(data)
+
+
+def load_config(path: Path) -> PublishConfig:
+    """Read a publishing configuration from a TOML file."""
+    return parse_config(read_toml(path))

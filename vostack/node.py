@@ -34,14 +34,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vostack import objects
-from vostack.config import ConfigError
+from vostack.config import ConfigError, read_toml
 from vostack.uws import DirectoryResultStore, ObjectResultStore, ResultStore
 
 __all__ = ["DatabaseConfig", "NodeConfig", "ResultsConfig", "load_node_config", "parse_node_config"]
@@ -187,11 +186,4 @@ def parse_node_config(data: Mapping[str, Any]) -> NodeConfig:
 
 def load_node_config(path: Path) -> NodeConfig:
     """Read the ``[results]`` and ``[database]`` sections of a TOML config file."""
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
-    return parse_node_config(data)
+    return parse_node_config(read_toml(path))
