@@ -408,7 +408,10 @@ def test_two_serve_processes_started_together_both_come_up(postgres_dsn: str, po
     async def fresh() -> None:
         conn = await asyncpg.connect(postgres_dsn)
         try:
-            await conn.execute("DROP SCHEMA IF EXISTS twin_tap_schema CASCADE; DROP SCHEMA IF EXISTS twins CASCADE")
+            await conn.execute(
+                "DROP SCHEMA IF EXISTS twin_tap_schema CASCADE; DROP SCHEMA IF EXISTS twin_uws CASCADE;"
+                " DROP SCHEMA IF EXISTS twins CASCADE"
+            )
             await conn.execute("CREATE SCHEMA twins")
             for name in tables:
                 columns = ", ".join(f"c{j} real" for j in range(20))
@@ -419,7 +422,11 @@ def test_two_serve_processes_started_together_both_come_up(postgres_dsn: str, po
 
     asyncio.run(fresh())
     config = tmp_path / "site.toml"
-    config.write_text('[service]\ntap_schema = "twin_tap_schema"\n' + "".join(f'[tables."{t}"]\n' for t in tables))
+    # a job queue of their own: the session's other servers (another configuration) share the default one
+    config.write_text(
+        '[service]\ntap_schema = "twin_tap_schema"\n[database]\njobs_schema = "twin_uws"\n'
+        + "".join(f'[tables."{t}"]\n' for t in tables)
+    )
     commands = [
         Command("serve", "--dsn", postgres_dsn, "--config", str(config), "--port", str(_free_port())) for _ in (1, 2)
     ]
