@@ -9,12 +9,13 @@ import random
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -54,6 +55,19 @@ def best_of(repeat: int, run: Callable[[], int]) -> tuple[float, int]:
         size = run()
         best = min(best, time.perf_counter() - start)
     return best, size
+
+
+async def median_of(repeat: int, run: Callable[[], Awaitable[int]]) -> tuple[float, int]:
+    """The median time of ``repeat`` awaited runs after three warm-up ones (connections, plans, caches), in
+    seconds, and the bytes the last one returned."""
+    for _ in range(3):
+        await run()
+    times, size = [], 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        size = await run()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), size
 
 
 def cpu_seconds(pid: int) -> float:

@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
-from common import database, serving
+from common import database, median_of, serving
 
 from vostack import db
 from vostack.demo import ensure_hipparcos
@@ -32,17 +30,6 @@ from vostack.demo.spex import ensure_spex, fetch_wheel
 
 RA, DEC, DIAMETER = 201.0, 5.0, 30.0
 PUBDID = "ivo://vostack.demo/spex?10001"
-
-
-async def _median(repeat: int, run: Callable[[], Awaitable[int]]) -> tuple[float, int]:
-    for _ in range(3):  # warm up connections and plans
-        await run()
-    times, size = [], 0
-    for _ in range(repeat):
-        started = time.perf_counter()
-        size = await run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), size
 
 
 async def measure(tap_url: str, repeat: int) -> None:
@@ -59,8 +46,8 @@ async def measure(tap_url: str, repeat: int) -> None:
             return len(response.content)
 
         ssa_params = {"REQUEST": "queryData", "POS": f"{RA},{DEC}", "SIZE": str(DIAMETER), "FORMAT": "native"}
-        ssa, ssa_size = await _median(repeat, lambda: get(ssa_url, ssa_params, b"<BINARY2>"))
-        tap, tap_size = await _median(
+        ssa, ssa_size = await median_of(repeat, lambda: get(ssa_url, ssa_params, b"<BINARY2>"))
+        tap, tap_size = await median_of(
             repeat, lambda: get(tap_url + "/sync", {"LANG": "ADQL", "QUERY": adql}, b"<BINARY2>")
         )
         print(f"cone of {DIAMETER} deg, SSA queryData       median {ssa * 1000:7.1f} ms  ({ssa_size:,} bytes)")
@@ -70,11 +57,11 @@ async def measure(tap_url: str, repeat: int) -> None:
             "getData FITS (original file)": {"REQUEST": "getData", "PUBDID": PUBDID},
             "getData Spectrum VOTable": {"REQUEST": "getData", "PUBDID": PUBDID, "FORMAT": "votable"},
         }
-        base, _ = await _median(repeat, lambda: get(ssa_url, products["getData FITS (original file)"]))
+        base, _ = await median_of(repeat, lambda: get(ssa_url, products["getData FITS (original file)"]))
         for name, params in products.items():
-            took, size = await _median(repeat, lambda params=params: get(ssa_url, params))  # type: ignore[misc]
+            took, size = await median_of(repeat, lambda params=params: get(ssa_url, params))  # type: ignore[misc]
             print(f"{name:<35} median {took * 1000:7.1f} ms  ({size:,} bytes)  ratio to FITS {took / base:5.2f}")
-        took, size = await _median(repeat, lambda: get(ssa_url + "preview", {"ID": PUBDID}, b"<svg"))
+        took, size = await median_of(repeat, lambda: get(ssa_url + "preview", {"ID": PUBDID}, b"<svg"))
         print(f"{'SVG preview':<35} median {took * 1000:7.1f} ms  ({size:,} bytes)  ratio to FITS {took / base:5.2f}")
 
 

@@ -123,3 +123,20 @@ async def spex(pool: db.Pool, spex_wheel: Path) -> None:
     from vostack.demo.spex import ensure_spex
 
     await ensure_spex(pool, spex_wheel)
+
+
+@pytest.fixture(scope="session")
+def planetary_data() -> tuple[Path, Path]:
+    """Stellarium's nomenclature files and the astroquery wheel, fetched once into ``<repo>/.vostack/planetary``."""
+    from vostack.demo.planetary import fetch_astroquery_wheel, fetch_stellarium
+
+    cache = Path(__file__).resolve().parent.parent / ".vostack" / "planetary"
+    return fetch_stellarium(cache), fetch_astroquery_wheel(cache)
+
+
+@pytest.fixture(scope="session")
+async def planetary(pool: db.Pool, planetary_data: tuple[Path, Path]) -> None:
+    """The source tables of the demo's EPN-TAP collections (planetary.nomenclature, planetary.exoplanets)."""
+    from vostack.demo.planetary import ensure_planetary
+
+    await ensure_planetary(pool, *planetary_data)

@@ -43,6 +43,7 @@ IMPORTS: tuple[tuple[str, str], ...] = (
     ("http://www.ivoa.net/xml/VODataService/v1.1", "VODataService.xsd"),
     ("http://www.ivoa.net/xml/TAPRegExt/v1.0", "TAPRegExt.xsd"),
     ("http://www.ivoa.net/xml/SSA/v1.1", "SSA.xsd"),
+    ("http://www.ivoa.net/xml/ConeSearch/v1.0", "ConeSearch.xsd"),
     ("http://www.ivoa.net/xml/VOSICapabilities/v1.0", "VOSICapabilities.xsd"),
     ("http://www.ivoa.net/xml/VOSIAvailability/v1.0", "VOSIAvailability.xsd"),
     ("http://www.ivoa.net/xml/VOSITables/v1.0", "VOSITables.xsd"),

@@ -9,7 +9,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
@@ -25,8 +25,11 @@ from vostack import db
 from vostack.config import PublishConfig, load_config
 from vostack.db.cluster import EmbeddedPostgres, StateDirectoryInUse, default_state_dir
 from vostack.errors import VOError
+from vostack.moc import CoverageService
 from vostack.node import NodeConfig, load_node_config
+from vostack.publish import Publication, load_publication
 from vostack.registry import RegistryConfig, RegistryService, ServiceDescription, load_registry_config
+from vostack.scs import SCSService
 from vostack.site import Site
 from vostack.ssa import SSAService
 from vostack.tap import TAPService
@@ -42,9 +45,13 @@ def build_app(
     compute: UWSService | None = None,
     registry: RegistryService | None = None,
     ssa: SSAService | None = None,
+    *,
+    scs: Mapping[str, SCSService] | None = None,
+    coverage: CoverageService | None = None,
 ) -> Starlette:
     """The application ``vostack`` serves: TAP at ``/tap``, the demo's job service at ``/compute``,
-    its OAI-PMH publishing registry at ``/oai``, SSA at ``/ssa``, ``/`` to TAP."""
+    its OAI-PMH publishing registry at ``/oai``, SSA at ``/ssa``, each cone search at ``/scs/{table}``,
+    the MOCs at ``/moc``, ``/`` to TAP."""
 
     async def home(request: object) -> Response:
         return RedirectResponse("/tap/", status_code=303)
@@ -54,34 +61,69 @@ def build_app(
         extra.append(Route("/oai", registry))  # an ASGI app on the exact path: harvesters use ".../oai"
     if ssa is not None:
         extra.append(Mount("/ssa", ssa))
+    for table, cone in (scs or {}).items():
+        extra.append(Mount(f"/scs/{table}", cone))
+    if coverage is not None:
+        extra.append(Mount("/moc", coverage))
     return Starlette(routes=[Route("/", home), Mount("/tap", tap), *extra])
 
 
-def build_registry(
-    tap: TAPService, compute: UWSService | None = None, ssa: SSAService | None = None
-) -> RegistryService:
-    """The demo's publishing registry (RegistryInterface 1.1): ``ivo://vostack.demo``, TAP and compute records."""
-    from vostack.registry.demo import demo_registry, uws_capabilities
+def publication_app(publication: Publication, registry: RegistryService | None = None) -> Starlette:
+    """:func:`build_app` for every service of ``publication``."""
+    return build_app(
+        publication.tap,
+        publication.compute,
+        registry,
+        publication.ssa,
+        scs=publication.cones,
+        coverage=publication.coverage,
+    )
 
+
+def build_registry(
+    tap: TAPService,
+    compute: UWSService | None = None,
+    ssa: SSAService | None = None,
+    publication: Publication | None = None,
+) -> RegistryService:
+    """The demo's publishing registry (RegistryInterface 1.1): ``ivo://vostack.demo``, TAP and compute records,
+    and those of ``publication``'s cone searches and EPN-TAP collections."""
+    from vostack.registry.demo import demo_registry, demo_site, uws_capabilities
+
+    extra = []
+    if publication is not None:
+        extra = publication.descriptions(
+            authority=demo_site().authority, tap_title="vostack demo TAP service: Hipparcos, the New Reduction"
+        )
     return demo_registry(
         tap_capabilities=tap.capabilities,  # the same list as TAP's /capabilities
         tableset=lambda: tap.tableset,
         compute_capabilities=uws_capabilities if compute is not None else None,
         ssa_capabilities=ssa.capabilities if ssa is not None else None,
+        extra=extra,
     )
 
 
-def config_registry(tap: TAPService, registry: RegistryConfig) -> RegistryService:
-    """The publishing registry a ``[registry]`` section describes: its site and the TAP service (RI 1.1, OAI-PMH)."""
+def config_registry(
+    tap: TAPService, registry: RegistryConfig, publication: Publication | None = None
+) -> RegistryService:
+    """The publishing registry a ``[registry]`` section describes: its site, the TAP service, and the cone
+    searches and EPN-TAP collections of ``publication`` (RI 1.1, OAI-PMH)."""
     settings = tap.settings
-    service = ServiceDescription(
-        key="tap",
-        title=settings.title,
-        description=settings.description or settings.title,
-        capabilities=tap.capabilities,
-        tableset=lambda: tap.tableset,
+    services = [
+        ServiceDescription(
+            key="tap",
+            title=settings.title,
+            description=settings.description or settings.title,
+            capabilities=tap.capabilities,
+            tableset=lambda: tap.tableset,
+        )
+    ]
+    if publication is not None:
+        services += publication.descriptions(authority=registry.site.authority, tap_title=settings.title)
+    return RegistryService(
+        site=registry.site, services=[registry.describe(s) for s in services], deleted=registry.deleted
     )
-    return RegistryService(site=registry.site, services=[registry.describe(service)], deleted=registry.deleted)
 
 
 def _public_host(host: str) -> str:
@@ -147,6 +189,7 @@ async def _serve(
     load_demo: bool,
     registry_config: RegistryConfig | None = None,
     show_dsn: bool = False,
+    config_path: Path | None = None,
     node: NodeConfig | None = None,
 ) -> None:
     port = listener.getsockname()[1]  # the one chosen when --port 0
@@ -164,10 +207,8 @@ async def _serve(
         else None
     )
     try:
-        tap = TAPService(config=config, async_options=async_options)
-        compute = ssa = None
         if load_demo:
-            from vostack.demo import ensure_hipparcos, spex
+            from vostack.demo import demo_publication, ensure_hipparcos, planetary, spex
             from vostack.demo.compute import compute_service
 
             await ensure_hipparcos(pool)
@@ -175,26 +216,36 @@ async def _serve(
             report = await spex.ensure_spex(pool, wheel)
             if report is not None:
                 print(f"Loaded {report.loaded:,} of {report.rows:,} SpeX spectra (left out: {report.skipped})")
-            ssa = SSAService(
+            planetary_cache = default_state_dir("planetary")
+            stellarium = planetary.fetch_stellarium(planetary_cache)
+            loaded = await planetary.ensure_planetary(
+                pool, stellarium, planetary.fetch_astroquery_wheel(planetary_cache)
+            )
+            for table, done in loaded.items():
+                print(f"Loaded {done.loaded:,} of {done.rows:,} rows into {table} (left out: {done.skipped})")
+            spectra = SSAService(
                 mapping=spex.MAPPING,
                 products=spex.SpexProducts(wheel),
                 settings=config.service,
                 public_url=f"http://{_public_host(host)}:{port}/ssa",  # ObsCore access_url (fixed in the view)
             )
-            tap = spex.obscore_tap_service(config=config, async_options=async_options)
-            compute = compute_service(**async_options)
-        # SSA first: it creates ivoa.obscore, which TAP then publishes
-        site = Site(
-            services=[*([ssa] if ssa else []), tap, *([compute] if compute else [])], title=config.service.title
-        )
-        if load_demo:
-            registry: RegistryService | None = build_registry(tap, compute, ssa)
+            publication = demo_publication(ssa=spectra, compute=compute_service(), planetary=True)
         else:
-            registry = config_registry(tap, registry_config) if registry_config is not None else None
+            assert config_path is not None
+            # [results] and [database] jobs_schema: the job queue and result store every node of the site shares
+            publication = load_publication(config_path, tap_options={"async_options": async_options})
+        tap, compute, ssa = publication.tap, publication.compute, publication.ssa
+        # in start order: EPN-TAP views and SSA's ObsCore view first (TAP publishes them), then TAP, then the
+        # services reading TAP's metadata (cone searches, coverage)
+        site = Site(services=publication.services, title=config.service.title)
+        if load_demo:
+            registry: RegistryService | None = build_registry(tap, compute, ssa, publication)
+        else:
+            registry = config_registry(tap, registry_config, publication) if registry_config is not None else None
         async with site.serve(pool, reads=reads):
             # uvicorn's h11 refuses a request head over 16 KiB with a bare 400 and closes: let heads up to the
             # query-string limit + 16 KiB through, so that an over-long query string gets its 414 document
-            app = build_app(tap, compute, registry, ssa)
+            app = publication_app(publication, registry)
             head = tap.limits.head_bytes
             server = _Server(
                 site, uvicorn.Config(app, lifespan="off", log_level="warning", h11_max_incomplete_event_size=head)
@@ -216,6 +267,13 @@ async def _serve(
             if ssa is not None:
                 print(f"SSA service (SpeX spectra, DataLink, ObsCore in TAP): http://{host}:{port}/ssa/"
                       "?REQUEST=queryData&POS=84.97,-0.98&SIZE=0.1", flush=True)  # fmt: skip
+            for table in publication.cones:
+                print(f"Simple Cone Search of {table}: http://{host}:{port}/scs/{table}/?RA=56.75&DEC=24.12&SR=1",
+                      flush=True)  # fmt: skip
+            if publication.coverage is not None:
+                print(f"MOC coverage of the tables: http://{host}:{port}/moc/", flush=True)
+            for collection in publication.collections:
+                print(f"EPN-TAP 2.0 collection (in TAP): {collection.table}", flush=True)
             if registry is not None:
                 print(f"OAI-PMH publishing registry: http://{host}:{port}/oai?verb=Identify", flush=True)
             if show_dsn:
@@ -232,6 +290,27 @@ def _server_name(dsn: str) -> str:
     """``host:port`` of a DSN, for the log (no user name or password)."""
     netloc = urlsplit(dsn).netloc
     return netloc.rpartition("@")[2] or dsn.split("?")[0]
+
+
+async def _coverage(dsn: str, config_path: Path, tables: Sequence[str]) -> int:
+    """``vostack coverage``: compute the MOCs of ``tables`` (default: all covered ones) anew and keep them."""
+    publication = load_publication(config_path)
+    coverage = publication.coverage
+    if coverage is None:
+        raise VOError(f"{config_path} turns coverage off ([coverage] enabled = false)")
+    pool = await db.create_pool(dsn, max_size=2)
+    try:
+        await publication.tap.start(pool)
+        try:
+            await coverage.start(pool)  # computes what is missing
+            for stored in await coverage.recompute(tables or None):
+                print(f"{stored.table}: {stored.kind} MOC of {stored.rows:,} rows at order {stored.order}", flush=True)
+            await coverage.stop()
+        finally:
+            await publication.tap.stop()
+    finally:
+        await pool.close()
+    return 0
 
 
 @contextmanager
@@ -271,6 +350,7 @@ def _run(
     *,
     load_demo: bool,
     registry_config: RegistryConfig | None = None,
+    config_path: Path | None = None,
     node: NodeConfig | None = None,
 ) -> int:
     try:
@@ -294,6 +374,7 @@ def _run(
                     load_demo=load_demo,
                     registry_config=registry_config,
                     show_dsn=args.dsn is None,
+                    config_path=config_path,
                     node=node,
                 )
             )
@@ -322,6 +403,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         help="TOML file naming the tables to publish ([registry]: /oai too; [results], [database]: vostack.node)",
     )
+    coverage = sub.add_parser(
+        "coverage", help="compute the MOC coverage of the tables a TOML config publishes anew (after data changes)"
+    )
+    coverage.add_argument("--dsn", required=True, help="PostgreSQL DSN, e.g. postgresql://user@host/db")
+    coverage.add_argument("--config", required=True, type=Path, help="the TOML file `vostack serve` uses")
+    coverage.add_argument("tables", nargs="*", help="the tables to recompute (default: every covered table)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -330,13 +417,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return _run(args, demo_config(spectra=True), load_demo=True)
         args.state_dir = None
-        registry_config = load_registry_config(args.config, required=False)  # [registry]: publish /oai
+        registry_config = (
+            load_registry_config(args.config, required=False) if args.command == "serve" else None
+        )  # [registry]: publish /oai
+        if args.command == "coverage":
+            return asyncio.run(_coverage(args.dsn, args.config, args.tables))
         config = load_config(args.config)
         node = load_node_config(args.config)  # [results] and [database]: a node of a site on several machines
         args.dsn = args.dsn or node.database.primary
         if args.dsn is None:
             raise VOError("vostack serve needs a database: --dsn, or primary in the config's [database] section")
-        return _run(args, config, load_demo=False, registry_config=registry_config, node=node)
+        return _run(args, config, load_demo=False, registry_config=registry_config, config_path=args.config, node=node)
     except VOError as exc:
         print(f"vostack: {exc.message}", file=sys.stderr)
         return 1

@@ -73,6 +73,8 @@ class ColumnMeta:
     arraysize: str | None = None
     principal: bool = False
     std: bool = False
+    datatype: str | None = None
+    """``"unicodeChar"`` publishes a text column whose values are not all ASCII (VOTable ``char`` is ASCII)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +187,12 @@ def _service(data: Mapping[str, Any]) -> ServiceConfig:
     return config
 
 
+def _datatype(where: str, value: Any) -> str | None:
+    if value is not None and value not in ("char", "unicodeChar"):
+        raise ConfigError(f'{where}: datatype may only be "unicodeChar" (or "char") for a text column, not {value!r}')
+    return _str(where, "datatype", value)
+
+
 def _column(where: str, data: Mapping[str, Any]) -> ColumnMeta:
     _check_keys(where, data, _COLUMN_KEYS)
     for flag in ("principal", "std"):
@@ -197,6 +205,7 @@ def _column(where: str, data: Mapping[str, Any]) -> ColumnMeta:
         utype=_str(where, "utype", data.get("utype")),
         xtype=_str(where, "xtype", data.get("xtype")),
         arraysize=_str(where, "arraysize", data.get("arraysize")),
+        datatype=_datatype(where, data.get("datatype")),
         principal=bool(data.get("principal", False)),
         std=bool(data.get("std", False)),
     )
@@ -237,9 +246,11 @@ def _examples(data: Any) -> tuple[Example, ...]:
 
 def parse_config(data: Mapping[str, Any]) -> PublishConfig:
     """Build a :class:`PublishConfig` from parsed TOML, checking every key."""
-    # [registry] belongs to vostack.registry (records and OAI-PMH), [results] and [database] to vostack.node
-    # (a node of a site on several machines), which read the same file
-    _check_keys("config", data, {"service", "schemas", "tables", "examples", "registry", "results", "database"})
+    # [registry] belongs to vostack.registry (records and OAI-PMH), [scs], [coverage] and [epntap] to
+    # vostack.scs, vostack.moc and vostack.epntap (vostack.publish reads them all from the same file),
+    # [results] and [database] to vostack.node (a node of a site on several machines)
+    sections = {"service", "schemas", "tables", "examples", "registry", "scs", "coverage", "epntap"}
+    _check_keys("config", data, sections | {"results", "database"})
     schemas: dict[str, str | None] = {}
     for name, meta in data.get("schemas", {}).items():
         _check_keys(f"[schemas.{name}]", meta, {"description"})
@@ -256,7 +267,7 @@ def parse_config(data: Mapping[str, Any]) -> PublishConfig:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    """The parsed TOML file; :class:`ConfigError` when it cannot be read or is not TOML."""
+    """The parsed TOML file ``path``; :class:`ConfigError` when it cannot be read or is not TOML."""
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)

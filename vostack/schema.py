@@ -10,7 +10,7 @@ columns become :class:`Field` values for VOTable ``FIELD`` elements.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 __all__ = ["Column", "Field", "ForeignKey", "Schema", "Table", "TableSet"]
 
@@ -163,6 +163,18 @@ class TableSet:
             if table.name == name:
                 return table
         return self._by_name.get(name.lower())
+
+    def only(self, *names: str) -> TableSet:
+        """The table set of the tables ``names`` alone, in their schemas, with the keys between them
+        (a registry record's tableset for one data collection)."""
+        wanted = {name.lower() for name in names}
+        schemas = tuple(
+            replace(schema, tables=tables)
+            for schema in self.schemas
+            if (tables := tuple(t for t in schema.tables if t.name.lower() in wanted))
+        )
+        keys = tuple(k for k in self.keys if {k.from_table.lower(), k.target_table.lower()} <= wanted)
+        return TableSet(schemas=schemas, keys=keys)
 
     def keys_from(self, table_name: str) -> tuple[ForeignKey, ...]:
         """The foreign keys whose ``from_table`` is ``table_name``."""

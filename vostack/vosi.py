@@ -63,6 +63,7 @@ NAMESPACES: dict[str, str] = {
     "vs": "http://www.ivoa.net/xml/VODataService/v1.1",
     "tr": "http://www.ivoa.net/xml/TAPRegExt/v1.0",
     "ssa": "http://www.ivoa.net/xml/SSA/v1.1",
+    "cs": "http://www.ivoa.net/xml/ConeSearch/v1.0",
     "xsi": XSI_NS,
 }
 """The canonical prefixes usable in ``xsi:type`` values.

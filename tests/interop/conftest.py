@@ -12,33 +12,37 @@ import pytest
 import uvicorn
 from starlette.types import ASGIApp
 
-from vostack import db
-from vostack.cli import build_app
-from vostack.demo import demo_config
-from vostack.tap import TAPService
+from vostack import Site, db
+from vostack.cli import publication_app
+from vostack.demo import demo_publication
+from vostack.publish import Publication
 
 
 class LiveServer(threading.Thread):
-    """uvicorn serving the demo TAP service (and what ``make_app`` adds) until :meth:`stop`.
+    """uvicorn serving the demo's services (:func:`vostack.demo.demo_publication`) until :meth:`stop`.
 
-    With ``spectra`` (the splat wheel) it also serves SSA, which ``make_app`` receives as ``ssa=``, and
-    (re)creates the ``ivoa.obscore`` view with access URLs to itself unless ``obscore_view`` is false: the view
-    is shared by every server on the database, so a second server must not point it at itself.
+    TAP over Hipparcos, its cone search and MOC coverage always; with ``spectra`` (the splat wheel) also SSA
+    and ``ivoa.obscore`` in TAP, whose view is (re)created with access URLs to this server unless
+    ``obscore_view`` is false (the view is shared by every server on the database, so a second server must not
+    point it at itself); with ``planetary`` the EPN-TAP collections (their source tables must be loaded).
+    ``make_app`` turns the :class:`vostack.publish.Publication` into the ASGI app.
     """
 
     def __init__(
         self,
         dsn: str,
-        make_app: Callable[..., ASGIApp] = build_app,
+        make_app: Callable[[Publication], ASGIApp] = publication_app,
         *,
         spectra: Path | None = None,
         obscore_view: bool = True,
+        planetary: bool = False,
     ) -> None:
         super().__init__(daemon=True)
         self.dsn = dsn
         self.make_app = make_app
         self.spectra = spectra  # the splat wheel: serve SSA at /ssa and ivoa.obscore in TAP
         self.obscore_view = obscore_view
+        self.planetary = planetary
         # IPPROTO_TCP, not 0: asyncio then sets TCP_NODELAY on accepted connections (see vostack.cli.listen)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.sock.bind(("127.0.0.1", 0))
@@ -58,7 +62,6 @@ class LiveServer(threading.Thread):
     async def _main(self) -> None:
         pool = await db.create_pool(self.dsn, max_size=4)
         try:
-            tap = TAPService(config=demo_config())
             ssa = None
             if self.spectra is not None:
                 from vostack.demo import spex
@@ -69,11 +72,9 @@ class LiveServer(threading.Thread):
                     products=spex.SpexProducts(self.spectra),
                     public_url=f"{self.root}/ssa" if self.obscore_view else None,
                 )
-                await ssa.start(pool)  # creates ivoa.obscore before TAP publishes it
-                tap = spex.obscore_tap_service(config=demo_config(spectra=True))
-            async with tap.serve(pool):
-                app: ASGIApp
-                app = self.make_app(tap) if ssa is None else self.make_app(tap, ssa=ssa)
+            publication = demo_publication(ssa=ssa, planetary=self.planetary)
+            async with Site(services=publication.services).serve(pool):
+                app = self.make_app(publication)
                 config = uvicorn.Config(app, lifespan="off", log_level="warning")
                 self.server = uvicorn.Server(config)
                 self.ready.set()
@@ -121,8 +122,10 @@ class LiveServer(threading.Thread):
 
 
 @pytest.fixture(scope="session")
-def live_server(postgres_dsn: str, hipparcos: None, spex: None, spex_wheel: Path) -> Iterator[LiveServer]:
-    server = LiveServer(postgres_dsn, spectra=spex_wheel)
+def live_server(
+    postgres_dsn: str, hipparcos: None, spex: None, spex_wheel: Path, planetary: None
+) -> Iterator[LiveServer]:
+    server = LiveServer(postgres_dsn, spectra=spex_wheel, planetary=True)
     server.start_serving()
     yield server
     server.stop()

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
+import numpy as np
 import pytest
 import pyvo
 import uvicorn
@@ -448,3 +449,103 @@ def test_two_serve_processes_started_together_both_come_up(postgres_dsn: str, po
 
 
 TWIN_TABLES = 60
+
+
+def test_serve_publishes_cone_searches_mocs_and_epn_tap_from_the_toml_alone(
+    postgres_dsn: str, hipparcos: None, planetary: None, tmp_path: Path
+) -> None:
+    config = tmp_path / "site.toml"
+    config.write_text(
+        """
+[service]
+title = "Stars and planets"
+tap_schema = "toml_tap_schema"
+
+[tables."hipparcos.main"]
+description = "Hipparcos"
+[tables."hipparcos.main".columns.hip]
+ucd = "meta.id;meta.main"
+principal = true
+[tables."hipparcos.main".columns.ra]
+ucd = "pos.eq.ra;meta.main"
+unit = "deg"
+principal = true
+[tables."hipparcos.main".columns.dec]
+ucd = "pos.eq.dec;meta.main"
+unit = "deg"
+principal = true
+
+[scs."hipparcos.main"]
+max_sr = 5
+
+[coverage]
+order = 5
+
+[epntap.exo_toml]
+source = "planetary.exoplanets"
+title = "Exoplanets"
+description = "Planets of other stars, declared in TOML."
+subjects = ["exoplanet-astronomy"]
+[epntap.exo_toml.columns]
+granule_uid = "name"
+obs_id = "name"
+target_name = "name"
+c1min = "ra"
+c1max = "ra"
+c2min = "dec"
+c2max = "dec"
+ra = "ra"
+dec = "dec"
+creation_date = "last_update"
+modification_date = "last_update"
+release_date = "last_update"
+[epntap.exo_toml.constants]
+granule_gid = "planets"
+dataproduct_type = "ci"
+target_class = "exoplanet"
+spatial_frame_type = "celestial"
+
+[registry]
+authority = "ivo://toml.example"
+organisation = "TOML archive"
+title = "TOML archive"
+description = "Everything from one file."
+reference_url = "https://toml.example/"
+created = 2024-01-15T00:00:00Z
+updated = 2025-03-01T00:00:00Z
+[registry.contact]
+name = "Archive staff"
+email = "vo@toml.example"
+"""
+    )
+    from mocpy import MOC
+
+    from tests.catalogues import hipparcos_within
+    from tests.epntap_validator import validate
+
+    port = _free_port()
+    root = f"http://127.0.0.1:{port}"
+    with vostack("serve", "--dsn", postgres_dsn, "--config", str(config), "--port", str(port)) as (url, lines, _):
+        stars = pyvo.dal.SCSService(f"{root}/scs/hipparcos.main/?").search(pos=(56.75, 24.12), radius=1)
+        assert {str(h) for h in stars.to_table()["hip"]} == hipparcos_within(56.75, 24.12, 1)
+        moc = MOC.from_string(httpx.get(f"{root}/moc/hipparcos.main/space.txt").text, format="ascii")
+        assert moc.max_order == 5
+        tap = pyvo.dal.TAPService(url)
+
+        def query(adql: str) -> list[tuple[object, ...]]:
+            table = tap.run_sync(adql, maxrec=100_000).to_table()
+            return [tuple(None if v is np.ma.masked else v for v in row) for row in table.iterrows()]
+
+        assert validate(query) == {"exo_toml.epn_core": []}
+        listed = httpx.get(f"{root}/oai", params={"verb": "ListIdentifiers", "metadataPrefix": "ivo_vor"})
+        ids = etree.fromstring(listed.content).xpath("//oai:identifier/text()", namespaces={"oai": OAI})
+        assert {"ivo://toml.example/scs/hipparcos.main", "ivo://toml.example/epn/exo_toml"} <= set(ids)
+    assert any(line.startswith(f"Simple Cone Search of hipparcos.main: {root}/scs/hipparcos.main/") for line in lines)
+    # after the data change, one command computes the MOCs anew for every server of the site
+    done = subprocess.run(
+        [sys.executable, "-m", "vostack.cli", "coverage", "--dsn", postgres_dsn, "--config", str(config),
+         "hipparcos.main"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "hipparcos.main: space MOC of 117,955 rows at order 5" in done.stdout

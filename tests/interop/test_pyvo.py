@@ -58,9 +58,9 @@ def test_pyvo_reads_capabilities_and_tables(live_url: str) -> None:
     assert "hpmag" in [c.name for c in service.tables[TABLE].columns]
 
 
-def _raw_request(live_url: str, query: str, maxrec: int) -> socket.socket:
+def _raw_request(live_url: str, query: str, maxrec: int, fmt: str = "votable") -> socket.socket:
     parts = urllib.parse.urlsplit(live_url)
-    body = urllib.parse.urlencode({"LANG": "ADQL", "QUERY": query, "MAXREC": str(maxrec)})
+    body = urllib.parse.urlencode({"LANG": "ADQL", "QUERY": query, "MAXREC": str(maxrec), "RESPONSEFORMAT": fmt})
     sock = socket.create_connection((parts.hostname, parts.port), timeout=30)
     sock.sendall(
         f"POST {parts.path}/sync HTTP/1.1\r\nHost: {parts.netloc}\r\n"
@@ -92,6 +92,52 @@ def test_first_bytes_leave_before_the_result_is_read(live_url: str, postgres_dsn
         assert states, "the query's cursor should still be open while the first bytes are read"
     finally:
         sock.close()
+
+
+@pytest.mark.parametrize("fmt", ["votable", "csv"])  # read from the binary and from the text COPY
+def test_a_client_that_goes_away_mid_stream_cancels_its_query(live_url: str, postgres_dsn: str, fmt: str) -> None:
+    # 117,955 x 20 rows streamed: the client reads the first bytes, then closes the connection
+    query = f"SELECT a.hip, a.ra, a.dec, 2 AS m_77c2 FROM {TABLE} AS a, (SELECT TOP 20 hip FROM {TABLE}) AS b"
+    sock = _raw_request(live_url, query, 2_000_000, fmt)
+    try:
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        assert asyncio.run(_backends(postgres_dsn, "m_77c2")) == ["active"]  # still streaming
+    finally:
+        sock.close()
+    deadline = time.monotonic() + 5
+    while "active" in asyncio.run(_backends(postgres_dsn, "m_77c2")):
+        assert time.monotonic() < deadline, "the abandoned COPY is still running in PostgreSQL"
+        time.sleep(0.1)
+
+
+def _chunks(body: bytes) -> list[bytes]:
+    """The chunks of an HTTP/1.1 chunked body, as far as it goes (RFC 9112 §7.1); ``b""`` is the last chunk."""
+    chunks = []
+    while body:
+        size_line, _, rest = body.partition(b"\r\n")
+        size = int(size_line, 16)
+        if len(rest) < size + 2:
+            break
+        chunks.append(rest[:size])
+        body = rest[size + 2 :]
+    return chunks
+
+
+def test_a_csv_that_fails_after_its_first_rows_ends_without_the_final_chunk(live_url: str) -> None:
+    # a division by zero far beyond the first rows
+    last = f"(SELECT MIN(t.hip) FROM (SELECT TOP 100000 hip FROM {TABLE} ORDER BY hip DESC) AS t)"
+    sock = _raw_request(live_url, f"SELECT hip, 1 / (hip - {last}) AS x FROM {TABLE} ORDER BY hip", 2_000_000, "csv")
+    received = b""
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    finally:
+        sock.close()
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and b"transfer-encoding: chunked" in head.lower()
+    chunks = _chunks(body)
+    assert b"".join(chunks).count(b"\r\n") > 1000  # rows were sent
+    assert b"" not in chunks  # but not the last chunk: the client sees a broken transfer, not a short table
 
 
 def test_a_client_that_goes_away_cancels_its_query(live_url: str, postgres_dsn: str) -> None:

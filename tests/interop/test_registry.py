@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 import pyvo
 import requests
+from astropy import units
 from lxml import etree
+from mocpy import MOC
 from pyvo.io.vosi import parse_capabilities, parse_tables
 from pyvo.io.vosi.tapregext import TableAccess
 from sickle import Sickle
@@ -21,31 +23,32 @@ from starlette.types import ASGIApp
 
 from tests.interop.conftest import LiveServer
 from tests.schemata import validator
-from vostack.cli import build_app, build_registry
+from vostack.cli import build_registry, publication_app
 from vostack.demo.compute import compute_service
-from vostack.ssa import SSAService
-from vostack.tap import TAPService
+from vostack.publish import Publication
 from vostack.vosi import VOSI_CAPABILITIES_NS, VOSI_TABLES_NS
 
 pytestmark = pytest.mark.interop
 
 RI = "http://www.ivoa.net/xml/RegistryInterface/v1.0"
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
-DEMO = ["ivo://vostack.demo", "ivo://vostack.demo/compute", "ivo://vostack.demo/org", "ivo://vostack.demo/registry",
-        "ivo://vostack.demo/ssa", "ivo://vostack.demo/tap"]  # fmt: skip
+DEMO = ["ivo://vostack.demo", "ivo://vostack.demo/compute", "ivo://vostack.demo/epn/gazetteer",
+        "ivo://vostack.demo/epn/oec", "ivo://vostack.demo/org", "ivo://vostack.demo/registry",
+        "ivo://vostack.demo/scs/hipparcos.main", "ivo://vostack.demo/scs/oec.epn_core", "ivo://vostack.demo/ssa",
+        "ivo://vostack.demo/tap"]  # fmt: skip
 
 
-def _with_registry(tap: TAPService, *, ssa: SSAService) -> ASGIApp:
-    registry = build_registry(tap, compute_service(), ssa)
+def _with_registry(publication: Publication) -> ASGIApp:
+    registry = build_registry(publication.tap, compute_service(), publication.ssa, publication)
     registry.page_size = 2  # make the harvester follow resumption tokens
-    return build_app(tap, registry=registry, ssa=ssa)
+    return publication_app(publication, registry)
 
 
 @pytest.fixture(scope="module")
 def demo_url(postgres_dsn: str, live_url: str, spex_wheel: Path) -> Iterator[str]:
     # as `vostack demo` serves it: TAP, SSA over the SpeX spectra, the compute service, the registry;
     # ivoa.obscore stays the one live_url's server made (its access URLs point there)
-    server = LiveServer(postgres_dsn, _with_registry, spectra=spex_wheel, obscore_view=False)
+    server = LiveServer(postgres_dsn, _with_registry, spectra=spex_wheel, obscore_view=False, planetary=True)
     server.start_serving()
     yield server.root
     server.stop()
@@ -88,7 +91,11 @@ def test_harvester_pages_through_every_record(sickle: Sickle) -> None:
     assert types == {
         "ivo://vostack.demo": "vg:Authority",
         "ivo://vostack.demo/compute": "vr:Service",
+        "ivo://vostack.demo/epn/gazetteer": "vs:CatalogService",
+        "ivo://vostack.demo/epn/oec": "vs:CatalogService",
         "ivo://vostack.demo/org": "vr:Organisation",
+        "ivo://vostack.demo/scs/hipparcos.main": "vs:CatalogService",
+        "ivo://vostack.demo/scs/oec.epn_core": "vs:CatalogService",
         "ivo://vostack.demo/registry": "vg:Registry",
         "ivo://vostack.demo/ssa": "vs:CatalogService",
         "ivo://vostack.demo/tap": "vs:CatalogService",
@@ -138,3 +145,48 @@ def test_the_ssa_record_points_pyvo_at_the_spectra(sickle: Sickle, demo_url: str
     with requests.Session() as session:
         results = pyvo.dal.SSAService(access_url, session=session).search(pos=(0.0564, 25.905), diameter=0.05)
         assert len(results) >= 1
+
+
+def test_an_epn_tap_collection_is_an_auxiliary_tap_capability_served_by_the_tap_service(
+    sickle: Sickle, demo_url: str
+) -> None:
+    record = sickle.GetRecord(identifier="ivo://vostack.demo/epn/oec", metadataPrefix="ivo_vor")
+    resource = _resource(record.xml)
+    (capability,) = resource.findall("capability")
+    assert capability.get("standardID") == "ivo://ivoa.net/std/TAP#aux"
+    assert capability.findtext("interface/accessURL") == f"{demo_url}/tap"
+    relation = resource.find("content/relationship")
+    assert relation is not None and relation.findtext("relationshipType") == "IsServedBy"
+    assert relation.find("relatedResource").get("ivo-id") == "ivo://vostack.demo/tap"  # type: ignore[union-attr]
+    assert "exoplanet-astronomy" in [s.text for s in resource.findall("content/subject")]
+    (table,) = resource.findall("tableset/schema/table")
+    assert (table.findtext("name"), table.findtext("utype")) == ("oec.epn_core", "ivo://ivoa.net/std/epntap#table-2.0")
+    spatial = resource.findtext("coverage/spatial")  # the exoplanets are on the sky: their MOC
+    assert spatial is not None
+    moc = MOC.from_string(spatial, format="ascii")
+    assert moc.max_order == 6 and moc.contains_lonlat([185.179] * units.deg, [17.793] * units.deg).all()  # 11 Com
+    gazetteer = _resource(sickle.GetRecord(identifier="ivo://vostack.demo/epn/gazetteer", metadataPrefix="ivo_vor").xml)
+    assert gazetteer.find("coverage") is None  # planetary surfaces are not on the sky
+    # RegTAP's EPN-TAP discovery (EPN-TAP 2.0 §4.2): a table utype and a TAP capability's access URL
+    with requests.Session() as session:
+        rows = pyvo.dal.TAPService(capability.findtext("interface/accessURL"), session=session).run_sync(
+            f"SELECT COUNT(*) AS n FROM {table.findtext('name')}"
+        )
+    assert rows.to_table()["n"][0] == 1_793
+
+
+def test_a_cone_search_record_has_its_capability_table_and_moc(sickle: Sickle, demo_url: str) -> None:
+    record = sickle.GetRecord(identifier="ivo://vostack.demo/scs/hipparcos.main", metadataPrefix="ivo_vor")
+    resource = _resource(record.xml)
+    (cone,) = [c for c in resource.findall("capability") if c.get("standardID") == "ivo://ivoa.net/std/ConeSearch"]
+    assert cone.get(XSI_TYPE) == "cs:ConeSearch" and cone.findtext("maxSR") == "10"
+    access_url = cone.findtext("interface/accessURL")
+    assert access_url == f"{demo_url}/scs/hipparcos.main/?"
+    assert [t.findtext("name") for t in resource.findall("tableset/schema/table")] == ["hipparcos.main"]
+    footprint = resource.find("coverage/footprint")
+    assert footprint is not None and footprint.get("ivo-id") == "ivo://ivoa.net/std/moc"
+    assert footprint.text == f"{demo_url}/moc/hipparcos.main/space.fits"
+    with requests.Session() as session:
+        assert session.get(footprint.text, timeout=30).headers["content-type"] == "application/fits"
+        stars = pyvo.dal.SCSService(access_url, session=session).search(pos=(56.75, 24.12), radius=0.2)
+    assert len(stars) > 0

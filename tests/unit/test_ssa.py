@@ -11,10 +11,10 @@ from astropy.io.votable import parse
 from lxml import etree
 
 from vostack.dali import Params
+from vostack.db import quote_literal as sql_literal
 from vostack.demo.spex import MAPPING
 from vostack.errors import ParameterError
 from vostack.ssa import SSA_FIELDS, MappingError, Spectrum, SSAMapping, obscore_view_sql, preview_svg, spectrum_votable
-from vostack.ssa.obscore import sql_literal
 from vostack.ssa.params import Range, parse_range_list, parse_ssa_request
 from vostack.ssa.query import build_query, kinds_for
 

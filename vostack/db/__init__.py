@@ -12,9 +12,10 @@ from vostack.db.catalog import (
     describe_tables,
     generate_tap_schema,
     quote_ident,
+    quote_literal,
     read_tap_schema,
 )
-from vostack.db.cursor import ResultCursor, open_cursor
+from vostack.db.cursor import CopyReader, ResultColumn, ResultCursor, Statement, open_cursor, open_statement
 from vostack.db.load import copy_rows, execute, row_count
 from vostack.db.locks import ensure_relation, exclusive
 from vostack.db.pool import Connection, Pool, create_pool, init_connection, ping
@@ -26,10 +27,13 @@ __all__ = [
     "CatalogColumn",
     "CatalogTable",
     "Connection",
+    "CopyReader",
     "Pool",
     "ReadPools",
     "ReplicaState",
+    "ResultColumn",
     "ResultCursor",
+    "Statement",
     "TempTable",
     "copy_rows",
     "create_pool",
@@ -40,8 +44,10 @@ __all__ = [
     "generate_tap_schema",
     "init_connection",
     "open_cursor",
+    "open_statement",
     "ping",
     "quote_ident",
+    "quote_literal",
     "read_tap_schema",
     "row_count",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -93,6 +94,25 @@ ORDER BY con.conname
 def quote_ident(name: str) -> str:
     """``name`` as a delimited SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: object) -> str:
+    """A constant as a SQL literal (strings quoted, numbers checked); for DDL built from configuration.
+
+    Views cannot take bind parameters: the ObsCore and EPN-TAP views write their constants with this.
+    Dates and times become ``'ISO 8601'`` strings, to be cast by the caller.
+    """
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, float):
+        return repr(float(value)) + "::float8"
+    if isinstance(value, (dt.date, dt.datetime)):
+        value = value.isoformat()
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 _KINDS = {"r": "table", "p": "table", "f": "table", "v": "view", "m": "view"}
@@ -246,12 +266,8 @@ async def generate_tap_schema(
                 await conn.executemany(f"INSERT INTO {s}.{table_name} VALUES ({marks})", values)
             # row estimates for TAP_SCHEMA itself (VODataService nrows), like any published table
             await conn.execute(f"ANALYZE {', '.join(f'{s}.{t}' for t in _TAP_SCHEMA_TABLES)}")
-            await conn.execute(f"COMMENT ON SCHEMA {s} IS {_literal(mark)}")
+            await conn.execute(f"COMMENT ON SCHEMA {s} IS {quote_literal(mark)}")
     return True
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 async def _columns_of(conn: asyncpg.Connection, schema_name: str, table_name: str) -> set[str]:

@@ -1,4 +1,5 @@
-"""The demo: Hipparcos, the New Reduction, and the SpeX prism spectra, loaded once and published over TAP and SSA."""
+"""The demo: Hipparcos, the New Reduction, the SpeX prism spectra and planetary collections, loaded once and
+published over TAP, SSA, Simple Cone Search and EPN-TAP, with MOC coverage."""
 
 from __future__ import annotations
 
@@ -6,12 +7,18 @@ import dataclasses
 import sys
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from vostack import db
 from vostack.config import PublishConfig, load_config
 from vostack.demo import hipparcos
 
-__all__ = ["demo_config", "ensure_hipparcos", "progress_bar"]
+if TYPE_CHECKING:
+    from vostack.publish import Publication
+    from vostack.ssa import SSAService
+    from vostack.uws import UWSService
+
+__all__ = ["demo_config", "demo_publication", "ensure_hipparcos", "progress_bar"]
 
 
 def demo_config(*, spectra: bool = False) -> PublishConfig:
@@ -38,6 +45,47 @@ def demo_config(*, spectra: bool = False) -> PublishConfig:
         "searchable through SSA and, as ivoa.obscore (ObsCore 1.1), through TAP.",
     )
     return dataclasses.replace(config, service=service, schemas=schemas, tables=tables)
+
+
+def demo_publication(
+    *, ssa: SSAService | None = None, compute: UWSService | None = None, planetary: bool = False
+) -> Publication:
+    """The demo's services: TAP over Hipparcos (and, with ``ssa``, the SpeX spectra and ObsCore), a cone search
+    of Hipparcos, MOC coverage of every table with positions, and with ``planetary`` the EPN-TAP collections of
+    :mod:`vostack.demo.planetary` (whose source tables must be loaded) with a cone search of the exoplanets."""
+    from vostack.moc import CoverageConfig, TableCoverage
+    from vostack.publish import build_publication
+    from vostack.scs import ConeConfig
+
+    cones = [ConeConfig("hipparcos.main", max_sr=10, title="Hipparcos, the New Reduction: cone search")]
+    coverage: dict[str, TableCoverage] = {}
+    options: dict[str, Any] = {}
+    collections = []
+    if ssa is not None:
+        from vostack.demo.spex import TABLE
+        from vostack.ssa import OBSCORE_DATA_MODEL
+        from vostack.tap import DataModel
+
+        coverage[TABLE] = TableCoverage(order=10, time_min="t_min", time_max="t_max", time_format="mjd")
+        options["data_models"] = [DataModel(*OBSCORE_DATA_MODEL)]
+    if planetary:
+        from vostack.demo.planetary import collections as planetary_collections
+
+        collections = planetary_collections()
+        cones.append(
+            ConeConfig(
+                "oec.epn_core", ident="granule_uid", title="Open Exoplanet Catalogue: cone search of the planets"
+            )
+        )
+    return build_publication(
+        demo_config(spectra=ssa is not None),
+        cones=cones,
+        coverage=CoverageConfig(order=8, tables=coverage),
+        collections=collections,
+        ssa=ssa,
+        compute=compute,
+        tap_options=options,
+    )
 
 
 def progress_bar(total: int, *, label: str = "loading", width: int = 40) -> Callable[[int], None]:

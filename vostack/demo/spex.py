@@ -240,14 +240,14 @@ def _number(text: str) -> float | None:
 
 @dataclass
 class LoadReport:
-    """How many metadata rows became spectra, and why the others did not."""
+    """How many source records became rows (spectra, features, planets), and why the others did not."""
 
     rows: int = 0
     loaded: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
 
     def skip(self, reason: str) -> None:
-        """Count one row left out for ``reason``."""
+        """Count one record left out for ``reason``."""
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
 

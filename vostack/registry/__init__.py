@@ -13,6 +13,7 @@ from vostack.registry.oai import METADATA_FORMATS, DeletedRecord, ErrorCode, Met
 from vostack.registry.records import (
     Contact,
     Content,
+    Coverage,
     Creator,
     Curation,
     Date,
@@ -36,6 +37,7 @@ __all__ = [
     "METADATA_FORMATS",
     "Contact",
     "Content",
+    "Coverage",
     "Creator",
     "Curation",
     "Date",

@@ -62,8 +62,10 @@ def demo_registry(
     compute_capabilities: CapabilitiesOf | None = None,
     ssa_capabilities: CapabilitiesOf | None = None,
     base_url: str | None = None,
+    extra: Sequence[ServiceDescription] = (),
 ) -> RegistryService:
-    """The demo's publishing registry: authority, organisation, registry, TAP and, when given, compute and SSA."""
+    """The demo's publishing registry: authority, organisation, registry, TAP and, when given, compute, SSA
+    and the ``extra`` services (cone searches, EPN-TAP collections)."""
     services = [
         ServiceDescription(
             key="tap",
@@ -104,4 +106,5 @@ def demo_registry(
                 resource_type="vs:CatalogService",
             )
         )
+    services.extend(extra)
     return RegistryService(site=demo_site(), services=services, base_url=base_url)

@@ -38,6 +38,7 @@ __all__ = [
     "VOR_VERSION",
     "Contact",
     "Content",
+    "Coverage",
     "Creator",
     "Curation",
     "Date",
@@ -229,6 +230,30 @@ class Content:
 
 
 @dataclass(frozen=True, slots=True)
+class Coverage:
+    """``vs:Coverage`` (VODataService 1.2 §3.3): where on the sky and when a resource has data.
+
+    ``spatial`` is a MOC in its ASCII serialisation (MOC 2.0 §4.3.2), ICRS; ``temporal`` are
+    ``(start, end)`` intervals in MJD; ``footprint`` is the URL of a finer MOC
+    (``ivo-id="ivo://ivoa.net/std/moc"``); ``wavebands`` are terms of the IVOA messenger vocabulary.
+    """
+
+    spatial: str | None = None
+    temporal: tuple[tuple[float, float], ...] = ()
+    footprint: str | None = None
+    wavebands: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for start, end in self.temporal:
+            if not start <= end:
+                raise ValueError(f"a temporal interval must not end before it starts: {start} {end}")
+
+
+MOC_STANDARD = "ivo://ivoa.net/std/moc"
+"""The ``ivo-id`` of a ``footprint`` that is a MOC (VODataService 1.2 §3.3)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Rights:
     """A ``vr:Rights`` statement (VOResource 1.1 §3.2.1), with an optional licence URI."""
 
@@ -259,6 +284,8 @@ class Resource:
         ``vr:Organisation``, ``vs:DataService`` and ``vs:CatalogService`` only.
     tableset
         ``vs:CatalogService`` and ``vg:Registry`` only.
+    coverage
+        ``vs:DataService`` and ``vs:CatalogService`` only.
     managing_org
         Required for ``vg:Authority``.
     full, managed_authorities
@@ -283,6 +310,7 @@ class Resource:
     facilities: tuple[ResourceName, ...] = ()
     instruments: tuple[ResourceName, ...] = ()
     tableset: TableSet | None = None
+    coverage: Coverage | None = None
     managing_org: ResourceName | None = None
     full: bool = False
     managed_authorities: tuple[str, ...] = ()
@@ -310,6 +338,8 @@ class Resource:
             raise ValueError(f"{kind} has no rights or capabilities; only services do")
         if kind not in _DATA_TYPES | {"vr:Organisation"} and (self.facilities or self.instruments):
             raise ValueError(f"{kind} has no facility or instrument")
+        if kind not in _DATA_TYPES and self.coverage is not None:
+            raise ValueError(f"{kind} has no coverage; use vs:DataService or vs:CatalogService")
         if kind not in ("vs:CatalogService", "vg:Registry") and self.tableset is not None:
             raise ValueError(f"{kind} has no tableset; use vs:CatalogService")
         if kind != "vg:Registry" and (self.full or self.managed_authorities or self.oai_url):
@@ -400,6 +430,18 @@ def _tableset(tableset: TableSet) -> etree._Element:
     return el
 
 
+def _coverage(coverage: Coverage) -> etree._Element:
+    """``coverage`` in VODataService 1.2 order: spatial, temporal, footprint, waveband."""
+    el = etree.Element("coverage")
+    _sub(el, "spatial", coverage.spatial)
+    for start, end in coverage.temporal:
+        _sub(el, "temporal", f"{start!r} {end!r}")
+    _sub(el, "footprint", coverage.footprint, **{"ivo-id": MOC_STANDARD})
+    for band in coverage.wavebands:
+        _sub(el, "waveband", band)
+    return el
+
+
 def _harvest(oai_url: str, max_records: int) -> etree._Element:
     """The ``vg:Harvest`` capability with its ``vg:OAIHTTP`` interface (RegistryInterface 1.1 §2.2)."""
     el = etree.Element("capability", standardID=REGISTRY)
@@ -446,6 +488,8 @@ def resource_element(resource: Resource) -> etree._Element:
             _name(el, "facility", facility)
         for instrument in resource.instruments:
             _name(el, "instrument", instrument)
+        if resource.coverage is not None:
+            el.append(_coverage(resource.coverage))
     if kind == "vg:Registry":
         etree.SubElement(el, "full").text = "true" if resource.full else "false"
         for authority in resource.managed_authorities:
@@ -571,6 +615,8 @@ class ServiceDescription:
         The record's timestamps (and OAI-PMH datestamp); default: the site's.
     alt_identifiers
         Other URIs, typically the DOIs of the data served (:func:`doi`).
+    coverage
+        Given the site's public base URL, the ``vs:Coverage`` of the data served (MOCs), or ``None``.
     """
 
     key: str
@@ -597,6 +643,7 @@ class ServiceDescription:
     updated: datetime | None = None
     version: str | None = None
     status: Literal["active", "inactive"] = "active"
+    coverage: Callable[[str], Coverage | None] | None = None
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[\w\-.~]+(/[\w\-.~]+)*", self.key, re.ASCII):
@@ -710,6 +757,7 @@ def service_record(site: SiteDescription, service: ServiceDescription, *, base_u
         facilities=service.facilities if service.resource_type in _DATA_TYPES else (),
         instruments=service.instruments if service.resource_type in _DATA_TYPES else (),
         tableset=tableset,
+        coverage=service.coverage(base_url) if service.coverage and service.resource_type in _DATA_TYPES else None,
     )
 
 

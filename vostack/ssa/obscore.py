@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 
 from vostack.config import ColumnMeta, TableMeta
-from vostack.db import quote_ident
+from vostack.db import quote_ident, quote_literal
 from vostack.ssa.fields import OBSCORE_COLUMNS
 from vostack.ssa.mapping import SSAMapping
 
@@ -35,24 +35,11 @@ DATALINK_FORMAT = "application/x-votable+xml;content=datalink"
 """The media type of a DataLink links document (DataLink 1.1 §3)."""
 
 
-def sql_literal(value: object) -> str:
-    """A constant as a SQL literal (strings quoted, numbers checked); for DDL built from configuration."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int):
-        return str(int(value))
-    if isinstance(value, float):
-        return repr(float(value)) + "::float8"
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def _expr(mapping: SSAMapping, key: str, cast: str) -> str:
     if key in mapping.columns:
         return f"{quote_ident(mapping.columns[key])}::{cast}"
     if key in mapping.constants:
-        return f"{sql_literal(mapping.constants[key])}::{cast}"
+        return f"{quote_literal(mapping.constants[key])}::{cast}"
     return f"NULL::{cast}"
 
 
@@ -67,7 +54,7 @@ def obscore_view_sql(mapping: SSAMapping, *, datalink_url: str) -> str:
         "CREATE SCHEMA IF NOT EXISTS ivoa;\n"
         f"DROP VIEW IF EXISTS ivoa.obscore;\n"
         f"CREATE VIEW ivoa.obscore AS {definition};\n"
-        f"COMMENT ON VIEW ivoa.obscore IS {sql_literal(_comment(definition))};\n"
+        f"COMMENT ON VIEW ivoa.obscore IS {quote_literal(_comment(definition))};\n"
     )
 
 
@@ -98,11 +85,11 @@ def _view_definition(mapping: SSAMapping, *, datalink_url: str) -> str:
     values = {
         "dataproduct_type": "'spectrum'::text",
         "calib_level": _expr(mapping, "calib_level", "integer"),
-        "obs_collection": f"{sql_literal(mapping.collection)}::text",
+        "obs_collection": f"{quote_literal(mapping.collection)}::text",
         "obs_id": _expr(mapping, "obs_id", "text"),
         "obs_publisher_did": f"{pubdid}::text",
-        "access_url": f"{sql_literal(datalink_url.rstrip('/') + '?ID=')} || {escaped}",
-        "access_format": f"{sql_literal(DATALINK_FORMAT)}::text",
+        "access_url": f"{quote_literal(datalink_url.rstrip('/') + '?ID=')} || {escaped}",
+        "access_format": f"{quote_literal(DATALINK_FORMAT)}::text",
         "access_estsize": size,
         "target_name": _expr(mapping, "target_name", "text"),
         "s_ra": f"{c['ra']}::float8",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import AsyncExitStack
 from urllib.parse import quote
 
@@ -30,15 +30,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from vostack import db, vosi
 from vostack.config import ServiceConfig
 from vostack.dali import Params
-from vostack.errors import NotFoundError, ParameterError, TransientError, VOError
+from vostack.errors import NotFoundError, ParameterError, TransientError
 from vostack.schema import Field
 from vostack.ssa.mapping import MappingError, SSAMapping
 from vostack.ssa.obscore import DATALINK_FORMAT, OBSCORE_TABLE, obscore_view_comment, obscore_view_sql
 from vostack.ssa.params import SSARequest, parse_ssa_request
 from vostack.ssa.query import COMPLIANT, GRAPHIC, NATIVE, VOTABLE_MIME, build_query, kinds_for, output_fields
 from vostack.ssa.spectrum import ProductStore, RangedProductStore, Spectrum, preview_svg, spectrum_votable
-from vostack.votable import MEDIA_TYPE, Param, VOTableWriter
-from vostack.votable.status import xml_attr
+from vostack.votable import MEDIA_TYPE, InputParam, Param, ServiceDescriptor, VOTableWriter, iter_result
 from vostack.web import (
     XML,
     ErrorDocuments,
@@ -252,17 +251,14 @@ class SSAService:
                 records.append(tuple(out))
         return records
 
-    def _service_descriptor(self, base: str) -> str:
+    def _service_descriptor(self, base: str) -> ServiceDescriptor:
         """The DataLink service descriptor resource (DataLink 1.1 §4) referencing the publisher_did field."""
-        return (
-            '<RESOURCE type="meta" utype="adhoc:service" name="datalink">\n'
-            "<DESCRIPTION>DataLink links of each spectrum: file, preview, Spectrum VOTable</DESCRIPTION>\n"
-            f'<PARAM name="standardID" datatype="char" arraysize="*" value="{DATALINK_LINKS}"/>\n'
-            f'<PARAM name="accessURL" datatype="char" arraysize="*" value="{xml_attr(base + "/datalink")}"/>\n'
-            '<GROUP name="inputParams">\n'
-            '<PARAM name="ID" datatype="char" arraysize="*" value="" ref="publisher_did" '
-            'ucd="meta.id;meta.main"/>\n'
-            "</GROUP>\n</RESOURCE>\n"
+        return ServiceDescriptor(
+            base + "/datalink",
+            standard_id=DATALINK_LINKS,
+            name="datalink",
+            description="DataLink links of each spectrum: file, preview, Spectrum VOTable",
+            input_params=(InputParam("ID", column="publisher_did", ucd="meta.id;meta.main"),),
         )
 
     # ------------------------------------------------------------------ endpoints
@@ -312,31 +308,19 @@ class SSAService:
             [f for _, f in self._fields],
             infos=(("SERVICE_PROTOCOL", "1.1", "SSAP"), ("REQUEST", "queryData", None)),
             table_name="results",
+            resources=[self._service_descriptor(base)],
         )
 
-        async def body() -> AsyncIterator[bytes]:
-            sent, overflow, error = 0, False, None
+        async def records() -> AsyncGenerator[Sequence[Sequence[object]], None]:
             try:
-                yield writer.header()
                 batch = first
                 while batch and kinds:
-                    records = self._records(batch, query.columns, kinds, base)
-                    if sent + len(records) > limit:
-                        records, overflow = records[: limit - sent], True
-                    yield writer.rows(records)
-                    sent += len(records)
-                    if overflow:
-                        break
+                    yield self._records(batch, query.columns, kinds, base)
                     batch = await cursor.fetch(_BATCH)
-            except VOError as exc:
-                error = exc.message
             finally:
                 await stack.aclose()
-            footer = writer.footer(overflow=overflow, error=error).decode("utf-8")
-            end = footer.rindex("</VOTABLE>")
-            yield (footer[:end] + self._service_descriptor(base) + footer[end:]).encode("utf-8")
 
-        return StreamingResponse(body(), media_type=MEDIA_TYPE)
+        return StreamingResponse(iter_result(writer, records(), limit=limit), media_type=MEDIA_TYPE)
 
     async def _product(self, ident: str | None, *, param: str) -> tuple[str, dict[str, object]]:
         """The product key and metadata of the spectrum with publisher DID ``ident``."""

@@ -20,13 +20,12 @@ fetched when the job runs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from vostack import adql
 from vostack.config import ServiceConfig
 from vostack.dali import OutputFormat, Params
-from vostack.formats import ResultWriter
 from vostack.tap.params import TAPRequest, parse_tap_request
 from vostack.tap.query import QueryRun
 from vostack.tap.upload import Upload, UploadLimits, UploadSource, load_uploads
@@ -94,33 +93,11 @@ class TAPJobExecutor:
             await run.aclose()
 
 
-class _StatusOutOfBand:
-    """A result writer that cannot carry an error in the document, so that :class:`QueryRun` raises it."""
-
-    status_in_band = False
-
-    def __init__(self, writer: ResultWriter) -> None:
-        self._writer = writer
-
-    def header(self) -> bytes:
-        return self._writer.header()
-
-    def rows(self, rows: Sequence[Sequence[object]]) -> bytes:
-        return self._writer.rows(rows)
-
-    def footer(self, *, overflow: bool = False, error: str | None = None) -> bytes:
-        return self._writer.footer(overflow=overflow, error=error)
-
-    def iter_footer(self, *, overflow: bool = False, error: str | None = None) -> Iterator[bytes]:
-        return self._writer.iter_footer(overflow=overflow, error=error)
-
-
 class _JobQueryRun(QueryRun):
-    """The query of a job: an error after the first byte raises :class:`~vostack.tap.query.StreamAborted`
+    """The query of a job: an error after the first byte raises :class:`~vostack.votable.StreamAborted`
     (the job ends in ERROR and its partial result is removed) instead of being written after the table."""
 
-    def __init__(self, request: Any, translation: Any, writer: ResultWriter, *rest: Any) -> None:
-        super().__init__(request, translation, _StatusOutOfBand(writer), *rest)
+    errors_in_band = False
 
 
 async def _kept_files(store: ResultStore, params: Params, sources: Sequence[UploadSource]) -> dict[str, bytes]:

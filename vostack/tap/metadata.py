@@ -84,6 +84,10 @@ TAP_SCHEMA_META: Mapping[str, TableMeta] = {
 def _column(cat_col: CatalogColumn, meta: ColumnMeta | None, index: int) -> Column:
     datatype, arraysize, xtype = db_type_to_votable(cat_col.db_type)
     meta = meta or ColumnMeta()
+    if meta.datatype is not None:
+        if datatype not in ("char", "unicodeChar"):
+            raise ConfigError(f"{cat_col.name} is {cat_col.db_type}: only a text column can be {meta.datatype}")
+        datatype = meta.datatype
     return Column(
         name=delimit(cat_col.name),
         datatype=datatype,

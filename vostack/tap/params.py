@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from vostack.dali import OutputFormat, Params, choose_format, parse_maxrec
 from vostack.errors import ParameterError
-from vostack.formats import TAP_FORMATS, VOTABLE_FORMATS
 from vostack.tap.upload import UploadSource, parse_upload
+from vostack.votable import TAP_FORMATS, VOTABLE_FORMATS
 
 __all__ = ["LANGUAGES", "TAP_FORMATS", "VOTABLE_FORMATS", "TAPRequest", "parse_tap_request"]
 

@@ -1,10 +1,27 @@
 """The one query path of TAP: ADQL in, a streamed result document out (TAP 1.1 §2.7, §2.9).
 
 Both the synchronous endpoint and asynchronous jobs run a :class:`QueryRun`:
-:meth:`QueryRun.start` translates the query, opens a server-side cursor and
-reads the first batch, so that every error the client caused is known before
-the first byte is sent; :meth:`QueryRun.iter_bytes` then streams the document
-batch by batch, holding one batch in memory at a time.
+:meth:`QueryRun.start` translates the query, prepares it in its read-only
+transaction and reads the first rows, so that every error the client caused
+is known before the first byte is sent; :meth:`QueryRun.iter_bytes` then
+streams the document batch by batch, holding one batch in memory at a time.
+
+The rows are read as a ``COPY`` of the translated query whenever the result's
+types allow, and the writers transcode whole batches with numpy instead of
+making a Python object per value; every path gives the same bytes:
+
+* the text formats (TABLEDATA, CSV, TSV, JSON) read PostgreSQL's text COPY
+  when every column is a number, a boolean or text
+  (:data:`~vostack.votable.pgtext.TEXT_COPY_TYPES`): PostgreSQL writes the
+  numbers, on its own processor (:mod:`vostack.votable.textrows`);
+* otherwise, and for the binary formats, PostgreSQL's binary COPY when every
+  column has a type :mod:`vostack.votable.pgcopy` reads (numbers, booleans,
+  text, ``numeric``, timestamps, dates, ``uuid``, JSON, ``bytea`` and arrays
+  of these, which covers the DALI geometry arrays the translator makes of
+  pgSphere values; :mod:`vostack.votable.bulk`);
+* results with any other type (``interval``, ``time``, network or geometric
+  types, ranges, composites, enums, domains, extension types) are read from a
+  server-side cursor, as before.
 """
 
 from __future__ import annotations
@@ -17,21 +34,19 @@ from functools import partial
 from typing import Self
 
 from vostack import adql
-from vostack.db import Pool, ResultCursor, open_cursor
-from vostack.errors import QueryTimeoutError, VOError
-from vostack.formats import ResultWriter, writer_for
+from vostack.db import CopyReader, Pool, ResultCursor, Statement, open_cursor, open_statement
+from vostack.errors import QueryTimeoutError
 from vostack.tap.page import Preview
 from vostack.tap.params import TAPRequest
 from vostack.tap.upload import Upload, temp_tables, with_uploads
+from vostack.votable import Batch, ResultWriter, StreamAborted, iter_result, writer_for
+from vostack.votable.pgcopy import CopyParser, supported
+from vostack.votable.pgtext import TEXT_COPY_TYPES, TextCopyParser
 
 __all__ = ["BATCH_ROWS", "QueryRun", "StreamAborted", "fetch_preview"]
 
-#: Rows fetched from the cursor and encoded per step.
+#: Rows read before the first byte is sent, and fetched from a cursor per step.
 BATCH_ROWS = 5_000
-
-
-class StreamAborted(VOError):
-    """A result failed after its first byte in a format that cannot say so in the document."""
 
 
 #: Query texts longer than this (generated lists of thousands of values) are translated in a worker
@@ -56,21 +71,24 @@ async def translate(
 class QueryRun:
     """One ADQL query being executed; use :meth:`start`, then :meth:`iter_bytes`, then :meth:`aclose`."""
 
+    #: Whether an error after the first byte is written into the document (sync) or raised (async jobs).
+    errors_in_band = True
+
     def __init__(
         self,
         request: TAPRequest,
         translation: adql.Translation,
         writer: ResultWriter,
         stack: AsyncExitStack,
-        cursor: ResultCursor,
-        first: Sequence[Sequence[object]],
+        batches: AsyncGenerator[Batch, None],
+        first: Sequence[Batch],
         deadline: float,
     ) -> None:
         self.request = request
         self.translation = translation
         self._writer = writer
         self._stack = stack
-        self._cursor = cursor
+        self._batches = batches
         self._first = first
         self._deadline = deadline
 
@@ -97,58 +115,91 @@ class QueryRun:
         deadline = time.monotonic() + time_limit
         stack = AsyncExitStack()
         try:
-            cursor = await stack.enter_async_context(
-                open_cursor(pool, translation.sql, statement_timeout=time_limit, temp_tables=temp_tables(uploads))
+            statement = await stack.enter_async_context(
+                open_statement(pool, translation.sql, statement_timeout=time_limit, temp_tables=temp_tables(uploads))
             )
-            first = await cursor.fetch(min(BATCH_ROWS, request.maxrec + 1))
+            batches = await _batches(statement, writer, request.maxrec)
+            first = await _prefetch(batches, min(BATCH_ROWS, request.maxrec + 1))
         except BaseException:
             await stack.aclose()
             raise
-        return cls(request, translation, writer, stack, cursor, first, deadline)
+        return cls(request, translation, writer, stack, batches, first, deadline)
 
     async def aclose(self) -> None:
-        """Release the cursor and its connection (idempotent)."""
+        """Release the statement and its connection (idempotent)."""
         await self._stack.aclose()
 
-    async def iter_bytes(self) -> AsyncGenerator[bytes, None]:
+    def iter_bytes(self) -> AsyncGenerator[bytes, None]:
         """The result document, batch by batch; MAXREC overflow is marked after the table (DALI 1.1 §3.2.2).
 
         A failure after the first byte (a timeout, a lost connection) ends the
         table and is reported as ``INFO name="QUERY_STATUS" value="ERROR"``
-        after it (TAP 1.1 §2.9), since the HTTP status is already sent.
+        after it (TAP 1.1 §2.9), since the HTTP status is already sent; see
+        :func:`~vostack.votable.iter_result`.
         """
-        writer = self._writer
-        maxrec = self.request.maxrec
-        sent = 0
-        overflow = False
-        error: str | None = None
+        return iter_result(self._writer, self._rows(), limit=self.request.maxrec, errors_in_band=self.errors_in_band)
+
+    async def _rows(self) -> AsyncGenerator[Batch, None]:
+        """The rows read before the first byte, then the rest; the connection is released at the end."""
         try:
-            yield writer.header()
-            batch = self._first
-            while batch:
-                if sent + len(batch) > maxrec:
-                    batch = batch[: maxrec - sent]
-                    overflow = True
-                if batch:
-                    yield writer.rows(batch)
-                    sent += len(batch)
-                if overflow:
-                    break
+            for batch in self._first:
+                yield batch
+            self._first = ()
+            while True:
                 if time.monotonic() > self._deadline:
                     raise QueryTimeoutError(
                         "the query was stopped at its execution time limit while its rows were being sent; "
                         "use the asynchronous endpoint (/async) for long queries"
                     )
-                batch = await self._cursor.fetch(min(BATCH_ROWS, maxrec + 1 - sent))
-        except VOError as exc:
-            error = exc.message
+                try:
+                    batch = await anext(self._batches)
+                except StopAsyncIteration:
+                    break
+                yield batch
         finally:
+            await self._batches.aclose()
             await self.aclose()
-        if error is not None and not writer.status_in_band:
-            # CSV and TSV have nowhere to say so: end the transfer broken rather than as a short table
-            raise StreamAborted(error)
-        for piece in writer.iter_footer(overflow=overflow, error=error):
-            yield piece
+
+
+async def _prefetch(batches: AsyncGenerator[Batch, None], rows: int) -> list[Batch]:
+    """The first batches, until ``rows`` rows or the end: a query that fails early fails before the first byte."""
+    first: list[Batch] = []
+    count = 0
+    while count < rows:
+        try:
+            batch = await anext(batches)
+        except StopAsyncIteration:
+            break
+        first.append(batch)
+        count += len(batch)
+    return first
+
+
+async def _fetched(cursor: ResultCursor, maxrec: int) -> AsyncGenerator[Batch, None]:
+    """Batches of rows from a cursor, never more than MAXREC + 1 rows in all."""
+    sent = 0
+    while batch := await cursor.fetch(min(BATCH_ROWS, maxrec + 1 - sent)):
+        sent += len(batch)
+        yield batch
+
+
+async def _batches(statement: Statement, writer: ResultWriter, maxrec: int) -> AsyncGenerator[Batch, None]:
+    """How the rows are read (see the module docstring): the text or binary COPY the writer prefers, or a cursor."""
+    types = [column.type_oid for column in statement.columns]
+    if writer.text_copy and all(oid in TEXT_COPY_TYPES for oid in types):
+        return _copied(statement.copy(binary=False), TextCopyParser(types))
+    if supported(types):
+        return _copied(statement.copy(binary=True), CopyParser(types))
+    return _fetched(await statement.cursor(), maxrec)
+
+
+async def _copied(reader: CopyReader, parser: CopyParser | TextCopyParser) -> AsyncGenerator[Batch, None]:
+    """Batches of columns from a COPY, one per piece of data that has arrived (with at least a row)."""
+    while (data := await reader.read()) is not None:
+        batch = parser.feed(data)
+        if len(batch):
+            yield batch
+    parser.close()
 
 
 async def fetch_preview(

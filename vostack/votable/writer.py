@@ -52,22 +52,34 @@ Serialisation rules (VOTable 1.4 §5 and §6; DALI 1.1 §3):
 from __future__ import annotations
 
 import binascii
-import datetime as dt
 import decimal
-import json
 import math
 import operator
 import re
 import struct
 import sys
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import starmap
 from typing import Any, SupportsIndex, cast
 
 from vostack.errors import InternalError
 from vostack.schema import Field
+from vostack.votable.base import (
+    Rows,
+    Shape,
+    StagedWriter,
+    cell_error,
+    check_width,
+    float32_text,
+    float_word,
+    shape_of,
+    text_of,
+)
+from vostack.votable.bulk import BinaryColumns
+from vostack.votable.pgcopy import Columns
+from vostack.votable.pgtext import TextColumns
 from vostack.votable.status import (
     QUERY_STATUS,
     REPLACEMENT,
@@ -77,8 +89,9 @@ from vostack.votable.status import (
     xml_attr,
     xml_text,
 )
+from vostack.votable.textrows import TABLEDATA, TextRows
 
-__all__ = ["MEDIA_TYPE", "SERIALIZATIONS", "Param", "VOTableWriter", "float32_text", "text_of"]
+__all__ = ["MEDIA_TYPE", "SERIALIZATIONS", "Param", "ServiceDescriptor", "VOTableWriter"]
 
 SERIALIZATIONS = ("tabledata", "binary", "binary2")
 """The VOTable serialisations the writer produces (VOTable 1.4 §5)."""
@@ -97,6 +110,63 @@ class Param:
 
     field: Field
     value: object
+
+
+@dataclass(frozen=True, slots=True)
+class InputParam:
+    """A ``PARAM`` of a service descriptor's ``inputParams`` ``GROUP`` (DataLink 1.1 §4.1).
+
+    With ``column``, the value of each row comes from that result column (the
+    ``PARAM`` refers to its ``FIELD``); otherwise ``value`` is the default.
+    """
+
+    name: str
+    column: str | None = None
+    ucd: str | None = None
+    datatype: str = "char"
+    arraysize: str | None = "*"
+    value: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceDescriptor:
+    """A service descriptor ``RESOURCE`` after the results (DataLink 1.1 §4): how to call a service for a row.
+
+    Written as ``RESOURCE type="meta" utype="adhoc:service"`` with the
+    ``standardID`` and ``accessURL`` ``PARAM`` elements and a ``GROUP
+    name="inputParams"`` of :class:`InputParam`.
+    """
+
+    access_url: str
+    standard_id: str | None = None
+    name: str | None = None
+    description: str | None = None
+    input_params: tuple[InputParam, ...] = ()
+
+    def xml(self, field_ids: Mapping[str, str]) -> str:
+        """The ``RESOURCE`` element; ``field_ids`` maps result column names to their ``FIELD`` IDs."""
+        name = f' name="{xml_attr(self.name)}"' if self.name else ""
+        parts = [f'<RESOURCE type="meta" utype="adhoc:service"{name}>\n']
+        if self.description:
+            parts.append(f"<DESCRIPTION>{xml_text(self.description)}</DESCRIPTION>\n")
+        for name, value in (("standardID", self.standard_id), ("accessURL", self.access_url)):
+            if value is not None:
+                parts.append(f'<PARAM name="{name}" datatype="char" arraysize="*" value="{xml_attr(value)}"/>\n')
+        if self.input_params:
+            parts.append('<GROUP name="inputParams">\n')
+            for param in self.input_params:
+                attrs = [("name", param.name), ("datatype", param.datatype), ("arraysize", param.arraysize),
+                         ("value", param.value)]  # fmt: skip
+                if param.column is not None:
+                    if param.column not in field_ids:
+                        raise InternalError(f"service descriptor parameter {param.name!r}: no column {param.column!r}")
+                    attrs.append(("ref", field_ids[param.column]))
+                attrs.append(("ucd", param.ucd))
+                text = "".join(f' {key}="{xml_attr(value)}"' for key, value in attrs if value is not None)
+                parts.append(f"<PARAM{text}/>\n")
+            parts.append("</GROUP>\n")
+        parts.append("</RESOURCE>\n")
+        return "".join(parts)
 
 
 # ---------------------------------------------------------------------------
@@ -132,7 +202,6 @@ _ARRAY_CODES = {
 _SWAP = sys.byteorder == "little"
 _U32 = struct.Struct(">I").pack
 _NAN = math.nan
-_FLOAT_WORDS = {"nan": "NaN", "inf": "+Inf", "-inf": "-Inf"}
 _BOOL_NULL = object()  # stands for a null boolean in the null-substitution path
 _BOOL_BYTES: dict[object, bytes] = {True: b"T", False: b"F", _BOOL_NULL: b"?"}
 _BOOL_WORDS = {True: "T", False: "F"}
@@ -155,44 +224,6 @@ class _CellError(ValueError):
 
 # ---------------------------------------------------------------------------
 # Value coercion (the slow path)
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return text_of(value)
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).hex()
-    return str(value)
-
-
-def text_of(value: object) -> str:
-    """The text of a non-null value in a ``char``/``unicodeChar`` column (VOTable 1.4 §2.1).
-
-    ``datetime`` values become DALI timestamps in UTC without a zone (DALI 1.1
-    §3.3.3), dates and times ISO 8601, lists and dicts JSON, bytes UTF-8 text.
-    """
-    if isinstance(value, str):
-        return value
-    if value is None:
-        raise TypeError("null")
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            offset = value.utcoffset()
-            if offset is not None:
-                value = value - offset
-            value = value.replace(tzinfo=None)
-        return value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dt.time):
-        return value.isoformat()
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).decode("utf-8", "replace")
-    if isinstance(value, list | tuple | dict):
-        return json.dumps(value, default=_json_default, ensure_ascii=False)
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
 
 
 def _as_int(value: object) -> int | None:
@@ -251,34 +282,6 @@ def _in_range(value: int, datatype: str) -> int:
     return value
 
 
-def _float_word(value: float) -> str:
-    text = float.__repr__(value)
-    return _FLOAT_WORDS.get(text, text)
-
-
-_F32 = struct.Struct(">f")
-
-
-def float32_text(value: float) -> str:
-    """The shortest decimal that reads back as the same single-precision ``value`` (VOTable ``float``).
-
-    PostgreSQL ``real`` values arrive as doubles; ``repr`` would show their
-    binary noise (``9.405500411987305`` for 9.4055).  Non-finite values are
-    ``NaN``, ``+Inf`` and ``-Inf`` as in TABLEDATA (VOTable 1.4 §6).
-    """
-    try:
-        packed = _F32.pack(value)
-    except OverflowError:  # not a float32 value at all: show it exactly
-        return _float_word(value)
-    if not math.isfinite(value):
-        return _float_word(value)
-    for digits in (6, 7, 8, 9):  # nine significant digits always identify a float32
-        text = f"{value:.{digits}g}"
-        if digits == 9 or _F32.pack(float(text)) == packed:
-            break
-    return text if "." in text or "e" in text else text + ".0"  # a float reads as a float, as with repr
-
-
 def _ascii(text: str) -> str:
     """``text`` as XML-safe 7-bit ASCII, unescaped: other characters become ``?``."""
     return _ASCII_FORBIDDEN.sub("?", text.encode("ascii", "replace").decode("ascii"))
@@ -296,38 +299,6 @@ def _fit_utf16(encoded: bytes, units: int) -> bytes:
 
 # ---------------------------------------------------------------------------
 # Column shapes
-
-
-@dataclass(frozen=True, slots=True)
-class _Shape:
-    """What ``arraysize`` says: a scalar, a fixed array or a variable one."""
-
-    array: bool
-    count: int | None  # fixed element count, or the bound of a variable array
-    variable: bool
-    dimensions: int = 1
-
-
-def _parse_arraysize(field: Field) -> _Shape:
-    size = field.arraysize
-    if size is None or size == "":
-        return _Shape(array=False, count=None, variable=False)
-    size = size.strip()
-    if size == "*":
-        return _Shape(array=True, count=None, variable=True)
-    dims = size.split("x")
-    variable = dims[-1].endswith("*")
-    if variable:
-        dims[-1] = dims[-1][:-1]
-    try:
-        numbers = [int(d) for d in dims if d != "" or not variable]
-    except ValueError:
-        raise InternalError(f"column {field.name!r}: invalid arraysize {field.arraysize!r}") from None
-    if any(n < 0 for n in numbers) or (not variable and any(n == 0 for n in numbers)):
-        raise InternalError(f"column {field.name!r}: invalid arraysize {field.arraysize!r}")
-    if variable and dims[-1] == "":
-        return _Shape(array=True, count=None, variable=True, dimensions=len(dims))  # "3x*": unbounded
-    return _Shape(array=True, count=math.prod(numbers), variable=variable, dimensions=len(dims))
 
 
 # ---------------------------------------------------------------------------
@@ -377,7 +348,7 @@ def _element_null(datatype: str) -> object:
     return _MAGIC_NULLS[datatype]
 
 
-def _numeric_binary(datatype: str, shape: _Shape, legacy: bool) -> _BinaryCodec:
+def _numeric_binary(datatype: str, shape: Shape, legacy: bool) -> _BinaryCodec:
     code = _STRUCT_CODES[datatype]
     is_float = datatype in _FLOATS
     if not shape.array or (shape.count == 1 and not shape.variable):
@@ -457,10 +428,10 @@ def _numeric_binary(datatype: str, shape: _Shape, legacy: bool) -> _BinaryCodec:
     return _codec(fast_variable, slow_variable, [])
 
 
-def _numeric_text(datatype: str, shape: _Shape) -> _TextCodec:
+def _numeric_text(datatype: str, shape: Shape) -> _TextCodec:
     is_float = datatype in _FLOATS
     if is_float:
-        word = float32_text if datatype == "float" else _float_word
+        word = float32_text if datatype == "float" else float_word
         fast_one: Callable[[Any], str] = word
 
         def slow_one(value: object) -> str | None:
@@ -483,7 +454,7 @@ def _numeric_text(datatype: str, shape: _Shape) -> _TextCodec:
     if not shape.array or (shape.count == 1 and not shape.variable):
         return _TextCodec(fast_one, slow_one)
 
-    fill = _float_word(_NAN) if is_float else str(_element_null(datatype))
+    fill = float_word(_NAN) if is_float else str(_element_null(datatype))
     count, variable = shape.count, shape.variable
 
     def fast_array(value: Any) -> str:
@@ -507,7 +478,7 @@ def _numeric_text(datatype: str, shape: _Shape) -> _TextCodec:
     return _TextCodec(fast_array, slow_array)
 
 
-def _boolean_binary(shape: _Shape) -> _BinaryCodec:
+def _boolean_binary(shape: Shape) -> _BinaryCodec:
     if not shape.array or (shape.count == 1 and not shape.variable):
 
         def slow_one(value: object) -> bytes:
@@ -537,7 +508,7 @@ def _boolean_binary(shape: _Shape) -> _BinaryCodec:
     return _codec(variable, variable, [])
 
 
-def _boolean_text(shape: _Shape) -> _TextCodec:
+def _boolean_text(shape: Shape) -> _TextCodec:
     if not shape.array or (shape.count == 1 and not shape.variable):
 
         def slow_one(value: object) -> str:
@@ -557,7 +528,7 @@ def _boolean_text(shape: _Shape) -> _TextCodec:
     return _TextCodec(words, words)
 
 
-def _char_binary(shape: _Shape, unicode: bool) -> _BinaryCodec:
+def _char_binary(shape: Shape, unicode: bool) -> _BinaryCodec:
     count = 1 if not shape.array else shape.count
     encoding, width = ("utf-16-be", 2) if unicode else ("ascii", 1)
 
@@ -606,7 +577,7 @@ def _char_binary(shape: _Shape, unicode: bool) -> _BinaryCodec:
     return _codec(fast, slow_fixed, "")
 
 
-def _char_text(shape: _Shape, unicode: bool) -> _TextCodec:
+def _char_text(shape: Shape, unicode: bool) -> _TextCodec:
     limit = 1 if not shape.array else shape.count
     special = _UNICODE_SPECIAL if unicode else _CHAR_SPECIAL
 
@@ -645,7 +616,7 @@ def _check_datatype(field: Field) -> None:
         raise InternalError(f"column {field.name!r}: unknown VOTable datatype {field.datatype!r}")
 
 
-def _binary_codec(field: Field, shape: _Shape, legacy: bool) -> _BinaryCodec:
+def _binary_codec(field: Field, shape: Shape, legacy: bool) -> _BinaryCodec:
     if field.datatype in _STRUCT_CODES:
         return _numeric_binary(field.datatype, shape, legacy)
     if field.datatype == "boolean":
@@ -653,7 +624,7 @@ def _binary_codec(field: Field, shape: _Shape, legacy: bool) -> _BinaryCodec:
     return _char_binary(shape, unicode=field.datatype == "unicodeChar")
 
 
-def _text_codec(field: Field, shape: _Shape) -> _TextCodec:
+def _text_codec(field: Field, shape: Shape) -> _TextCodec:
     if field.datatype in _STRUCT_CODES:
         return _numeric_text(field.datatype, shape)
     if field.datatype == "boolean":
@@ -661,7 +632,7 @@ def _text_codec(field: Field, shape: _Shape) -> _TextCodec:
     return _char_text(shape, unicode=field.datatype == "unicodeChar")
 
 
-def _magic_null(field: Field, shape: _Shape, serialization: str) -> int | None:
+def _magic_null(field: Field, shape: Shape, serialization: str) -> int | None:
     """The ``VALUES null`` a column declares, if any (VOTable 1.4 §5.3, §5.5)."""
     magic = _MAGIC_NULLS.get(field.datatype)
     if magic is None:
@@ -674,23 +645,6 @@ def _magic_null(field: Field, shape: _Shape, serialization: str) -> int | None:
 
 # ---------------------------------------------------------------------------
 # Row encoders
-
-
-def _cell_error(field: Field, value: object, exc: Exception) -> InternalError:
-    shown = repr(value)
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
-    return InternalError(f"cannot write {shown} in column {field.name!r} (datatype {field.datatype!r}): {exc}")
-
-
-def _row_values(row: object, width: int) -> Sequence[object]:
-    try:
-        size = len(row)  # type: ignore[arg-type]
-    except TypeError:
-        raise InternalError(f"a row must be a sequence of {width} values, not {type(row).__name__}") from None
-    if size != width:
-        raise InternalError(f"a row has {size} values for {width} columns")
-    return row  # type: ignore[return-value]
 
 
 def _compile(name: str, source: str, namespace: dict[str, object]) -> object:
@@ -774,7 +728,8 @@ class _BinaryRows:
         return self._body(values, bytes(flags))
 
     def _slow(self, row: object) -> bytes:
-        values = _row_values(row, self._width)
+        check_width((row,), self._width)  # type: ignore[arg-type]
+        values = cast(Sequence[object], row)
         flags = bytearray(self._flag_bytes)
         parts: list[bytes] = [b""]
         for index, codec in enumerate(self._codecs):
@@ -784,7 +739,7 @@ class _BinaryRows:
                 try:
                     data = codec.slow(value)
                 except (ValueError, TypeError, OverflowError, struct.error) as exc:
-                    raise _cell_error(self._fields[index], value, exc) from exc
+                    raise cell_error(self._fields[index], value, exc) from exc
             if data is None:
                 if self._flag_bytes:
                     flags[index >> 3] |= 0x80 >> (index & 7)
@@ -841,18 +796,27 @@ class _TableDataRows:
         )
         self._fast = cast(Callable[[Sequence[object]], str], _compile("tr", source, namespace))
 
+    def _slow_cell(self, index: int, value: object) -> str:
+        if value is None:
+            return ""
+        try:
+            return self._codecs[index].slow(value) or ""
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise cell_error(self._fields[index], value, exc) from exc
+
+    def cell(self, index: int, value: object) -> str:
+        """The text of one cell (between ``<TD>`` and ``</TD>``), as :meth:`encode` writes it."""
+        if value is None:
+            return ""
+        try:
+            return self._codecs[index].fast(value)
+        except Exception:
+            return self._slow_cell(index, value)
+
     def _slow(self, row: object) -> str:
-        values = _row_values(row, self._width)
-        cells: list[str] = []
-        for index, codec in enumerate(self._codecs):
-            value = values[index]
-            text: str | None = None
-            if value is not None:
-                try:
-                    text = codec.slow(value)
-                except (ValueError, TypeError, OverflowError) as exc:
-                    raise _cell_error(self._fields[index], value, exc) from exc
-            cells.append("" if text is None else text)
+        check_width((row,), self._width)  # type: ignore[arg-type]
+        values = cast(Sequence[object], row)
+        cells = [self._slow_cell(index, values[index]) for index in range(self._width)]
         return "<TR><TD>" + "</TD><TD>".join(cells) + "</TD></TR>\n"
 
     def encode(self, rows: Iterable[Sequence[object]]) -> str:
@@ -893,7 +857,7 @@ def _unique_id(name: str, used: set[str], names: frozenset[str]) -> str:
     return candidate
 
 
-def _param_value(param: Param, shape: _Shape) -> str:
+def _param_value(param: Param, shape: Shape) -> str:
     """The ``value`` attribute of a ``PARAM``, unescaped."""
     value, field = param.value, param.field
     if value is None:
@@ -906,7 +870,7 @@ def _param_value(param: Param, shape: _Shape) -> str:
             return text if limit is None else text[:limit]
         return _text_codec(field, shape).slow(value) or ""
     except (ValueError, TypeError, OverflowError) as exc:
-        raise _cell_error(field, value, exc) from exc
+        raise cell_error(field, value, exc) from exc
 
 
 def _field_element(tag: str, field: Field, ident: str, magic: int | None, value: str | None = None) -> str:
@@ -940,12 +904,13 @@ def _field_element(tag: str, field: Field, ident: str, magic: int | None, value:
     return "".join(parts)
 
 
-class VOTableWriter:
+class VOTableWriter(StagedWriter):
     """Write one result table as a VOTable 1.4 document, in pieces.
 
     Call :meth:`header` once, :meth:`rows` once per batch and :meth:`footer`
-    once; the concatenated bytes are the document.  Each call returns only
-    what its input produces, so memory stays bounded by the batch size.
+    (or :meth:`iter_footer`) once; the concatenated bytes are the document.
+    Each call returns only what its input produces, so memory stays bounded by
+    the batch size.
 
     Implements VOTable 1.4 §5 (TABLEDATA, BINARY, BINARY2 with base64
     ``STREAM`` encoding) and the result document of DALI 1.1 §5.4 / TAP 1.1
@@ -967,6 +932,13 @@ class VOTableWriter:
         The ``TABLE`` ``name`` attribute.
     description : str, optional
         The ``TABLE`` ``DESCRIPTION``.
+    resources : sequence of ServiceDescriptor
+        ``RESOURCE`` elements after the results resource, such as the DataLink
+        service descriptors of DataLink 1.1 §4 whose parameters refer to the
+        table's columns.
+    data : bool
+        ``False`` for a ``TABLE`` without ``DATA``, its metadata only (VOTable
+        1.4 §3.3; what VOParquet embeds); :meth:`rows` then takes no rows.
 
     Raises
     ------
@@ -986,50 +958,48 @@ class VOTableWriter:
         params: Sequence[Param] = (),
         table_name: str | None = None,
         description: str | None = None,
+        resources: Sequence[ServiceDescriptor] = (),
+        data: bool = True,
     ) -> None:
         if serialization not in SERIALIZATIONS:
             raise InternalError(f"unknown VOTable serialization {serialization!r}")
-        if not fields:
-            raise InternalError("a VOTable result needs at least one column")
+        super().__init__(fields)
         self.serialization = serialization
-        self.fields = tuple(fields)
         self._infos = tuple(infos)
         self._params = tuple(params)
         self._table_name = table_name
         self._description = description
-        shapes = []
-        for field in self.fields:
+        self._resources = tuple(resources)
+        self._data = data
+        self._field_ids: dict[str, str] = {}
+        for field, shape in zip(self.fields, self.shapes, strict=True):
             _check_datatype(field)
-            shape = _parse_arraysize(field)
             if shape.variable and shape.dimensions > 1 and serialization != "tabledata":
                 # VOTable 1.4 §5.3 counts "items"; astropy reads slices, STIL elements.
                 raise InternalError(
                     f"column {field.name!r}: arraysize {field.arraysize!r} (multidimensional and"
                     " variable) can only be written as TABLEDATA"
                 )
-            shapes.append(shape)
-        self._shapes = tuple(shapes)
-        self._magic = tuple(_magic_null(f, s, serialization) for f, s in zip(self.fields, shapes, strict=True))
+        self._magic = tuple(_magic_null(f, s, serialization) for f, s in zip(self.fields, self.shapes, strict=True))
         self._text_rows: _TableDataRows | None = None
+        self._text_bulk: TextRows | None = None
         self._binary_rows: _BinaryRows | None = None
+        self.text_copy = serialization == "tabledata"
         if serialization == "tabledata":
             self._text_rows = _TableDataRows(
-                self.fields, [_text_codec(f, s) for f, s in zip(self.fields, shapes, strict=True)]
+                self.fields, [_text_codec(f, s) for f, s in zip(self.fields, self.shapes, strict=True)]
             )
         else:
             legacy = serialization == "binary"
-            codecs = [_binary_codec(f, s, legacy) for f, s in zip(self.fields, shapes, strict=True)]
+            codecs = [_binary_codec(f, s, legacy) for f, s in zip(self.fields, self.shapes, strict=True)]
             self._binary_rows = _BinaryRows(self.fields, codecs, flags=not legacy)
+            self._bulk = BinaryColumns(self.fields, self.shapes, codecs, flags=not legacy)
         self._carry = b""
-        self._state = "new"
 
     # -- pieces of the document -------------------------------------------
 
-    def header(self) -> bytes:
+    def _header(self) -> bytes:
         """Everything up to and including the start of the data stream."""
-        if self._state != "new":
-            raise InternalError("VOTableWriter.header() called twice")
-        self._state = "rows"
         parts = [document_start(), '<RESOURCE type="results">\n']
         if not any(name.upper() == QUERY_STATUS for name, _, _ in self._infos):
             parts.append(info_element(QUERY_STATUS, QueryStatus.OK.value) + "\n")
@@ -1039,7 +1009,7 @@ class VOTableWriter:
         names = frozenset(f.name for f in self.fields)
         field_ids = [_unique_id(f.name, used, names) for f in self.fields]
         for param in self._params:
-            shape = _parse_arraysize(param.field)
+            shape = shape_of(param.field)
             _check_datatype(param.field)
             value = _param_value(param, shape)
             ident = _unique_id(param.field.name, used, names)
@@ -1053,45 +1023,66 @@ class VOTableWriter:
             parts.append(f"<DESCRIPTION>{xml_text(self._description)}</DESCRIPTION>\n")
         for field, ident, magic in zip(self.fields, field_ids, self._magic, strict=True):
             parts.append(_field_element("FIELD", field, ident, magic))
-        if self.serialization == "tabledata":
+        if not self._data:
+            pass
+        elif self.serialization == "tabledata":
             parts.append("<DATA><TABLEDATA>\n")
         else:
             parts.append(f'<DATA><{self.serialization.upper()}><STREAM encoding="base64">\n')
+        # the ID a service descriptor's PARAM ref names is the FIELD's (DataLink 1.1 §4.1)
+        self._field_ids = dict(zip((f.name for f in self.fields), field_ids, strict=True))
         return "".join(parts).encode("utf-8")
 
-    def rows(self, rows: Iterable[Sequence[object]]) -> bytes:
+    def _rows(self, rows: Rows) -> bytes:
         """The serialised ``rows`` (one batch); may be empty for BINARY/BINARY2.
 
         In the binary serialisations the base64 text covers whole 3-byte
         groups; up to two bytes are carried to the next call or the footer.
-        A call that raises leaves the writer as it was.
         """
-        if self._state != "rows":
-            raise InternalError("VOTableWriter.rows() called before header() or after footer()")
+        if not self._data:
+            if rows:
+                raise InternalError("VOTableWriter(data=False) takes no rows")
+            return b""
         if self._text_rows is not None:
             return self._text_rows.encode(rows).encode("utf-8")
         assert self._binary_rows is not None
         parts = [self._carry]
         self._binary_rows.encode(rows, parts)
-        data = b"".join(parts)
+        return self._stream(b"".join(parts))
+
+    def _columnar(self, batch: Columns) -> bytes:
+        """A batch read from PostgreSQL in bulk: BINARY and BINARY2 rows made with numpy (:mod:`.bulk`)."""
+        if self._binary_rows is None or not self._data:
+            return super()._columnar(batch)
+        return self._stream(self._carry + self._bulk.encode(batch))
+
+    def _textual(self, batch: TextColumns) -> bytes:
+        """A batch of PostgreSQL's text COPY: TABLEDATA rows made with numpy (:mod:`.textrows`)."""
+        if self._text_rows is None or not self._data:
+            return super()._textual(batch)
+        if self._text_bulk is None:
+            self._text_bulk = TextRows(self.fields, self.shapes, TABLEDATA, self._text_rows.cell)
+        return self._text_bulk.encode(batch)
+
+    def _stream(self, data: bytes) -> bytes:
+        """The base64 text of ``data`` after the carried bytes, whole 3-byte groups only (VOTable 1.4 §5.4)."""
         usable = len(data) - len(data) % 3
         self._carry = data[usable:]
         if usable == 0:
             return b""
         return binascii.b2a_base64(memoryview(data)[:usable])
 
-    def footer(self, *, overflow: bool = False, error: str | None = None) -> bytes:
+    def _footer(self, overflow: bool, error: str | None) -> Iterator[bytes]:
         """The end of the document, with the trailing status if any.
 
         ``error`` (a failure after the header was sent) wins over
         ``overflow``; either becomes a ``QUERY_STATUS`` ``INFO`` after the
         ``TABLE`` (DALI 1.1 §5.4), which pyvo reads as the status.
         """
-        if self._state != "rows":
-            raise InternalError("VOTableWriter.footer() called before header() or twice")
-        self._state = "done"
         parts: list[str] = []
-        if self.serialization == "tabledata":
+        if not self._data:
+            pass
+        elif self.serialization == "tabledata":
             parts.append("</TABLEDATA></DATA>\n")
         else:
             if self._carry:
@@ -1103,5 +1094,7 @@ class VOTableWriter:
             parts.append(info_element(QUERY_STATUS, QueryStatus.ERROR.value, error) + "\n")
         elif overflow:
             parts.append(info_element(QUERY_STATUS, QueryStatus.OVERFLOW.value) + "\n")
-        parts.append("</RESOURCE>\n</VOTABLE>\n")
-        return "".join(parts).encode("utf-8")
+        parts.append("</RESOURCE>\n")
+        parts.extend(resource.xml(self._field_ids) for resource in self._resources)
+        parts.append("</VOTABLE>\n")
+        return iter(["".join(parts).encode("utf-8")])

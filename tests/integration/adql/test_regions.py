@@ -17,9 +17,9 @@ from astropy.io.votable import parse
 
 from tests.unit.adql.tables import footprints
 from vostack import adql, db
-from vostack.formats import TAP_FORMATS, writer_for
 from vostack.schema import TableSet
 from vostack.tap import TAPService
+from vostack.votable import TAP_FORMATS, writer_for
 
 from .test_geometry import DEC0, RA0, RADIUS, assert_same_cone, run, unit_vectors
 

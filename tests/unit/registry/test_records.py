@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime
 
@@ -20,6 +21,7 @@ from tests.unit.registry.helpers import (
 )
 from vostack.registry import (
     Content,
+    Coverage,
     Resource,
     ServiceDescription,
     authority_record,
@@ -250,3 +252,25 @@ def test_schema_validation_catches_a_record_without_curation() -> None:
     root.remove(_find(root, "curation"))
     with pytest.raises(AssertionError, match="curation"):
         validator("RegistryInterface.xsd")(etree.tostring(root))
+
+
+def test_coverage_is_written_before_the_tableset_in_vodataservice_order(validate_record: Validate) -> None:
+    coverage = Coverage(
+        spatial="6/12-15 100", temporal=((53000.5, 53010.25), (54000.0, 54000.0)), footprint=f"{BASE}/moc/t/space.fits"
+    )
+    service = dataclasses.replace(TAP, coverage=lambda base_url: coverage)
+    document = resource_document(service_record(SITE, service, base_url=BASE))
+    validate_record(document)
+    root = etree.fromstring(document)
+    children = [child.tag for child in root]
+    assert children.index("coverage") == children.index("tableset") - 1
+    element = _find(root, "coverage")
+    assert [(c.tag, c.text) for c in element] == [
+        ("spatial", "6/12-15 100"),
+        ("temporal", "53000.5 53010.25"),
+        ("temporal", "54000.0 54000.0"),
+        ("footprint", f"{BASE}/moc/t/space.fits"),
+    ]
+    assert element.find("footprint").get("ivo-id") == "ivo://ivoa.net/std/moc"  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="must not end before it starts"):
+        Coverage(temporal=((2.0, 1.0),))

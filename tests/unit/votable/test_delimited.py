@@ -8,11 +8,11 @@ import math
 
 import pytest
 
-from tests.unit.formats.helpers import FIELDS, ROWS, TIMESTAMP_ROWS, timestamp_fields, write
+from tests.unit.votable.format_helpers import FIELDS, ROWS, TIMESTAMP_ROWS, timestamp_fields, write
 from vostack.errors import InternalError
-from vostack.formats import writer_for
-from vostack.formats.catalog import TAP_FORMATS
 from vostack.schema import Field
+from vostack.votable import writer_for
+from vostack.votable.catalog import TAP_FORMATS
 
 
 def read_csv(doc: bytes) -> list[list[str]]:

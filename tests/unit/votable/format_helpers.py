@@ -7,8 +7,8 @@ from collections import UserList
 from collections.abc import Sequence
 
 from vostack.dali import OutputFormat
-from vostack.formats import TAP_FORMATS, ResultWriter, writer_for
 from vostack.schema import Field
+from vostack.votable import TAP_FORMATS, ResultWriter, writer_for
 
 FIELDS = (
     Field("id", "long", ucd="meta.id;meta.main", description="Identifier"),

@@ -27,13 +27,16 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from vostack.errors import InternalError
-from vostack.formats.base import Shape, StagedWriter, cell_error, check_width, shape_of, text_of, unique_names
 from vostack.schema import Field
-from vostack.votable import VOTableWriter
+from vostack.votable.base import Rows, Shape, StagedWriter, cell_error, check_width, text_of, unique_names
+from vostack.votable.pgcopy import BOOL, FLOAT4, FLOAT8, INT2, INT4, INT8, JSONB, TEXT_TYPES, Columns
+from vostack.votable.pgcopy import Column as PgColumn
+from vostack.votable.writer import VOTableWriter
 
 __all__ = ["VOPARQUET_CONTENT", "VOPARQUET_VERSION", "ParquetWriter", "votable_metadata"]
 
@@ -55,8 +58,6 @@ _ARROW_SCALARS: dict[str, pa.DataType] = {
     "unicodeChar": pa.string(),
 }
 _TEXT = ("char", "unicodeChar")
-_DATA_START = "<DATA><TABLEDATA>\n"
-_DATA_END = "</TABLEDATA></DATA>\n"
 
 
 def _arrow_type(field: Field, shape: Shape) -> pa.DataType:
@@ -108,6 +109,43 @@ def _coercer(field: Field, shape: Shape) -> Callable[[Any], object]:
     return many
 
 
+#: For each Arrow type, the PostgreSQL types whose values pyarrow converts exactly (as from Python values).
+_EXACT: dict[pa.DataType, frozenset[int]] = {
+    pa.int16(): frozenset({INT2}),
+    pa.int32(): frozenset({INT2, INT4}),
+    pa.int64(): frozenset({INT2, INT4, INT8}),
+    pa.float32(): frozenset({INT2, FLOAT4}),
+    pa.float64(): frozenset({INT2, INT4, FLOAT4, FLOAT8}),
+    pa.bool_(): frozenset({BOOL}),
+}
+
+
+def _bulk(arrow_type: pa.DataType, shape: Shape, field: Field, column: PgColumn) -> pa.Array | None:
+    """The Arrow array of a column read from PostgreSQL in bulk, when it converts exactly; else ``None``."""
+    nulls = column.nulls
+    if column.oid in _EXACT.get(arrow_type, ()):
+        values = column.values
+        values = values != 0 if column.oid == BOOL else values.astype(values.dtype.newbyteorder("="))
+        return pa.array(values, type=arrow_type, mask=nulls)
+    if arrow_type == pa.string() and column.oid in TEXT_TYPES and column.oid != JSONB:
+        assert column.starts is not None and column.lengths is not None
+        lengths = np.maximum(column.lengths, 0)
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        if offsets[-1] >= 2**31:
+            return None
+        data = column.buf[np.repeat(column.starts - offsets[:-1], lengths) + np.arange(int(offsets[-1]))]
+        valid = None if nulls is None else pa.py_buffer(np.packbits(~nulls, bitorder="little"))
+        return pa.StringArray.from_buffers(
+            len(lengths),
+            pa.py_buffer(offsets.astype(np.int32)),
+            pa.py_buffer(data),
+            valid,
+            null_count=0 if nulls is None else int(nulls.sum()),
+        )
+    return None
+
+
 def votable_metadata(
     fields: Sequence[Field],
     infos: Sequence[tuple[str, str, str | None]] = (),
@@ -116,12 +154,8 @@ def votable_metadata(
     error: str | None = None,
 ) -> str:
     """The DATA-less VOTable result document of VOParquet 1.0 §2.2, status included (DALI 1.1 §5.4)."""
-    writer = VOTableWriter(fields, serialization="tabledata", infos=infos)
-    head = writer.header().decode("utf-8")
-    tail = writer.footer(overflow=overflow, error=error).decode("utf-8")
-    if not (head.endswith(_DATA_START) and tail.startswith(_DATA_END)):  # pragma: no cover - writer changed
-        raise InternalError("unexpected VOTable layout: cannot make a DATA-less TABLE")
-    return head.removesuffix(_DATA_START) + tail.removeprefix(_DATA_END)
+    writer = VOTableWriter(fields, serialization="tabledata", infos=infos, data=False)
+    return (writer.header() + writer.footer(overflow=overflow, error=error)).decode("utf-8")
 
 
 class _Sink:
@@ -175,7 +209,7 @@ class ParquetWriter(StagedWriter):
     ) -> None:
         super().__init__(fields)
         self._infos = tuple(infos)
-        shapes = [shape_of(f) for f in self.fields]
+        shapes = self.shapes
         self._types = tuple(_arrow_type(f, s) for f, s in zip(self.fields, shapes, strict=True))
         self._coercers = tuple(_coercer(f, s) for f, s in zip(self.fields, shapes, strict=True))
         names = unique_names(self.fields)  # pyarrow.parquet.read_table refuses repeated names
@@ -184,9 +218,8 @@ class ParquetWriter(StagedWriter):
         self._sink = _Sink()
         self._writer: pq.ParquetWriter | None = None
 
-    def header(self) -> bytes:
+    def _header(self) -> bytes:
         """The leading ``PAR1`` magic."""
-        self._enter_header()
         try:
             self._writer = pq.ParquetWriter(
                 pa.PythonFile(self._sink, mode="w"), self._schema, compression=self._compression
@@ -214,15 +247,26 @@ class ParquetWriter(StagedWriter):
             bad = next((v for v in values if v is not None), None)
             raise cell_error(field, bad, exc) from exc
 
-    def rows(self, rows: Sequence[Sequence[object]]) -> bytes:
+    def _rows(self, rows: Rows) -> bytes:
         """One row group holding ``rows``; nothing for an empty batch."""
-        self._check_rows()
         if not rows:
             return b""
         check_width(rows, len(self.fields))
         columns = list(zip(*rows, strict=True))
-        arrays = [self._column(i, values) for i, values in enumerate(columns)]
-        batch = pa.RecordBatch.from_arrays(arrays, schema=self._schema)
+        return self._row_group([self._column(i, values) for i, values in enumerate(columns)])
+
+    def _columnar(self, batch: Columns) -> bytes:
+        """A batch read from PostgreSQL in bulk: numbers, booleans and text go to Arrow without Python values."""
+        if not len(batch):
+            return b""
+        arrays = []
+        for i, column in enumerate(batch.columns):
+            array = _bulk(self._types[i], self.shapes[i], self.fields[i], column)
+            arrays.append(array if array is not None else self._column(i, column.pylist()))
+        return self._row_group(arrays)
+
+    def _row_group(self, arrays: Sequence[pa.Array]) -> bytes:
+        batch = pa.RecordBatch.from_arrays(list(arrays), schema=self._schema)
         assert self._writer is not None
         try:
             self._writer.write_batch(batch)
@@ -230,9 +274,8 @@ class ParquetWriter(StagedWriter):
             raise InternalError(f"cannot write a Parquet row group: {exc}") from exc
         return self._sink.drain()
 
-    def iter_footer(self, *, overflow: bool = False, error: str | None = None) -> Iterator[bytes]:
+    def _footer(self, overflow: bool, error: str | None) -> Iterator[bytes]:
         """The Parquet footer, with the VOParquet metadata and the query status."""
-        self._enter_footer()
         content = votable_metadata(self.fields, self._infos, overflow=overflow, error=error)
         assert self._writer is not None
         try:

@@ -38,21 +38,20 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, cast
 
 from vostack.errors import InternalError
-from vostack.formats.base import StagedWriter, cell_error, shape_of, text_of
 from vostack.schema import Field
-from vostack.votable import float32_text
+from vostack.votable.base import Rows, StagedWriter, cell_error, float32_text, float_word, text_of
+from vostack.votable.pgtext import TextColumns
+from vostack.votable.textrows import CSV, TSV, TextRows
 
 __all__ = ["DelimitedWriter"]
 
 _CSV_SPECIAL = re.compile(r'[",\r\n]')
 _TSV_SPECIAL = re.compile(r"[\t\n\r\\]")
 _TSV_ESCAPES = str.maketrans({"\t": "\\t", "\n": "\\n", "\r": "\\r", "\\": "\\\\"})
-_FLOAT_WORDS = {"nan": "NaN", "inf": "+Inf", "-inf": "-Inf"}
 
 
 def _float_word(value: Any) -> str:
-    text = float.__repr__(float(value))
-    return _FLOAT_WORDS.get(text, text)
+    return float_word(float(value))
 
 
 def _int_word(value: Any) -> str:
@@ -110,6 +109,7 @@ class DelimitedWriter(StagedWriter):
     """
 
     status_in_band = False
+    text_copy = True
 
     def __init__(self, fields: Sequence[Field], *, delimiter: str = ",") -> None:
         super().__init__(fields)
@@ -117,15 +117,17 @@ class DelimitedWriter(StagedWriter):
         self._delimiter = delimiter
         self._newline = "\r\n" if self._csv else "\n"
         formatters: list[Callable[[Any], str]] = []
-        for field in self.fields:
-            shape = shape_of(field)
+        for field, shape in zip(self.fields, self.shapes, strict=True):
             text_column = field.datatype in ("char", "unicodeChar")
             formatters.append(_array(field) if shape.array and not text_column else _scalar(field))
         self._formatters = tuple(formatters)
         self._escape = self._quote_csv if self._csv else self._escape_tsv
         # Only text (and arrays, which may arrive as text) can need quoting or escaping.
-        self._needs_escape = tuple(f.datatype in ("char", "unicodeChar") or shape_of(f).array for f in self.fields)
+        self._needs_escape = tuple(
+            f.datatype in ("char", "unicodeChar") or s.array for f, s in zip(self.fields, self.shapes, strict=True)
+        )
         self._line = self._compile()
+        self._text_rows = TextRows(self.fields, self.shapes, CSV if self._csv else TSV, self.cell)
 
     @staticmethod
     def _quote_csv(text: str) -> str:
@@ -155,41 +157,42 @@ class DelimitedWriter(StagedWriter):
             f"    {', '.join(f'c{i}' for i in range(width))}, = row\n"
             f'    return f"{sep.join(cells)}{newline}"\n'
         )
-        exec(compile(source, "<vostack.formats.delimited line>", "exec"), namespace)
+        exec(compile(source, "<vostack.votable.delimited line>", "exec"), namespace)
         return cast(Callable[[Sequence[object]], str], namespace["line"])
 
-    def header(self) -> bytes:
+    def _header(self) -> bytes:
         """The header line: the column names (RFC 4180 §2.3, ``header=present``)."""
-        self._enter_header()
         names = [self._escape(f.name) for f in self.fields]
         return (self._delimiter.join(names) + self._newline).encode("utf-8")
 
-    def rows(self, rows: Sequence[Sequence[object]]) -> bytes:
+    def _rows(self, rows: Rows) -> bytes:
         """One line per row."""
-        self._check_rows()
         line = self._line
         try:
             return "".join(map(line, rows)).encode("utf-8", "replace")
         except Exception:
             return "".join(map(self._slow_line, rows)).encode("utf-8", "replace")
 
+    def cell(self, index: int, value: object) -> str:
+        """One field of a line, escaped; naming the column of a value that cannot be written."""
+        if value is None:
+            return ""
+        try:
+            text = self._formatters[index](value)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise cell_error(self.fields[index], value, exc) from exc
+        return self._escape(text) if self._needs_escape[index] else text
+
     def _slow_line(self, row: Sequence[object]) -> str:
         """A line, value by value, naming the column of a value that cannot be written."""
         if len(row) != len(self.fields):
             raise InternalError(f"a row has {len(row)} values for {len(self.fields)} columns")
-        cells = []
-        for field, fmt, escape, value in zip(self.fields, self._formatters, self._needs_escape, row, strict=True):
-            if value is None:
-                cells.append("")
-                continue
-            try:
-                text = fmt(value)
-            except (TypeError, ValueError, OverflowError) as exc:
-                raise cell_error(field, value, exc) from exc
-            cells.append(self._escape(text) if escape else text)
-        return self._delimiter.join(cells) + self._newline
+        return self._delimiter.join([self.cell(i, value) for i, value in enumerate(row)]) + self._newline
 
-    def iter_footer(self, *, overflow: bool = False, error: str | None = None) -> Iterator[bytes]:
+    def _textual(self, batch: TextColumns) -> bytes:
+        """A batch of PostgreSQL's text COPY, its text kept where the format's is the same (:mod:`.textrows`)."""
+        return self._text_rows.encode(batch)
+
+    def _footer(self, overflow: bool, error: str | None) -> Iterator[bytes]:
         """Nothing: CSV and TSV have no place for a status (see the module docstring)."""
-        self._enter_footer()
         return iter(())

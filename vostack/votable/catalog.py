@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from vostack.dali import OutputFormat
 from vostack.errors import InternalError
-from vostack.formats.base import ResultWriter
-from vostack.formats.delimited import DelimitedWriter
-from vostack.formats.fits import FITSWriter
-from vostack.formats.jsondoc import GeoJSONWriter, JSONWriter
-from vostack.formats.parquet import ParquetWriter
 from vostack.schema import Field
-from vostack.votable import VOTableWriter
+from vostack.votable.base import ResultWriter
+from vostack.votable.delimited import DelimitedWriter
+from vostack.votable.fits import FITSWriter
+from vostack.votable.jsondoc import GeoJSONWriter, JSONWriter
+from vostack.votable.parquet import ParquetWriter
+from vostack.votable.writer import MEDIA_TYPE, VOTableWriter
 
-__all__ = ["TAP_FORMATS", "VOTABLE_FORMATS", "VOTableResultWriter", "writer_for"]
+__all__ = ["TAP_FORMATS", "VOTABLE_FORMATS", "writer_for"]
 
-_VOT = "application/x-votable+xml"
+_VOT = MEDIA_TYPE
 _TR = "ivo://ivoa.net/std/TAPRegExt#output-"
 
 #: The VOTable serialisations, default (BINARY2) first (TAPRegExt 1.0 §2.4; DALI 1.1 §3.2.3).
@@ -44,16 +44,6 @@ TAP_FORMATS: tuple[OutputFormat, ...] = (
 )  # fmt: skip
 
 
-class VOTableResultWriter(VOTableWriter):
-    """:class:`VOTableWriter` with :meth:`iter_footer`, to match :class:`ResultWriter`."""
-
-    status_in_band = True
-
-    def iter_footer(self, *, overflow: bool = False, error: str | None = None) -> Iterator[bytes]:
-        """The end of the document (VOTable 1.4, DALI 1.1 §5.4), as one piece."""
-        return iter([self.footer(overflow=overflow, error=error)])
-
-
 def writer_for(
     fmt: OutputFormat,
     fields: Sequence[Field],
@@ -71,7 +61,7 @@ def writer_for(
     """
     kind = fmt.kind
     if kind == "votable":
-        return VOTableResultWriter(fields, serialization=fmt.serialization or "binary2", infos=infos)
+        return VOTableWriter(fields, serialization=fmt.serialization or "binary2", infos=infos)
     if kind == "csv":
         return DelimitedWriter(fields, delimiter=",")
     if kind == "tsv":

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.unit.formats.helpers import FIELDS, INFOS, ROWS, TIMESTAMP_ROWS, timestamp_fields, write
+from tests.unit.votable.format_helpers import FIELDS, INFOS, ROWS, TIMESTAMP_ROWS, timestamp_fields, write
 from vostack.errors import ParameterError
-from vostack.formats import GeoJSONWriter
 from vostack.schema import Field
+from vostack.votable import GeoJSONWriter
 
 
 def expected(value: object) -> object:

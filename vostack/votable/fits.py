@@ -43,8 +43,10 @@ from astropy.io.fits.verify import VerifyWarning
 from astropy.utils.exceptions import AstropyWarning
 
 from vostack.errors import InternalError
-from vostack.formats.base import Shape, StagedWriter, cell_error, check_width, shape_of, text_of, unique_names
 from vostack.schema import Field
+from vostack.votable.base import Rows, Shape, StagedWriter, cell_error, check_width, text_of, unique_names
+from vostack.votable.pgcopy import BOOL, FLOAT4, FLOAT8, INT2, INT4, INT8, Columns
+from vostack.votable.pgcopy import Column as PgColumn
 
 __all__ = ["FITSWriter"]
 
@@ -59,6 +61,25 @@ _NUMERIC: dict[str, tuple[str, str, object]] = {
     "float": ("E", ">f4", np.nan),
     "double": ("D", ">f8", np.nan),
 }
+
+
+#: For each FITS type, the PostgreSQL types whose values it holds exactly, as numpy converts Python values.
+_EXACT: dict[str, frozenset[int]] = {
+    "I": frozenset({INT2}),
+    "J": frozenset({INT2, INT4}),
+    "K": frozenset({INT2, INT4, INT8}),
+    "E": frozenset({INT2, INT4, FLOAT4}),
+    "D": frozenset({INT2, INT4, INT8, FLOAT4, FLOAT8}),
+}
+
+
+def _values(column: _Column, values: Sequence[object]) -> np.ndarray[Any, Any]:
+    """The cells of ``values`` (:meth:`_Column.batch`), a value the column cannot hold named in the error."""
+    try:
+        return column.batch(values)
+    except (TypeError, ValueError, OverflowError) as exc:
+        bad = next((v for v in values if v is not None), None)
+        raise cell_error(column.field, bad, exc) from exc
 
 
 def _ascii(text: str) -> str:
@@ -119,7 +140,8 @@ class _Column:
             if self.boolean:
                 return np.array([self._bool(v) for v in values], dtype="S1")
             try:
-                return np.array(values, dtype=self.dtype)  # NaN for None in float columns
+                with np.errstate(over="ignore"):  # a double beyond float32 becomes an infinity, as numpy casts it
+                    return np.array(values, dtype=self.dtype)  # NaN for None in float columns
             except (TypeError, ValueError, OverflowError):
                 return np.array([self._number(v) for v in values], dtype=self.dtype)
         rows: list[list[Any]] = [
@@ -135,6 +157,28 @@ class _Column:
         for i, items in enumerate(rows):
             if items:
                 cells[i, : min(len(items), width)] = [convert(x) for x in items[:width]]
+        return cells
+
+    def bulk(self, column: PgColumn) -> np.ndarray[Any, Any] | None:
+        """The cells of a column read from PostgreSQL in bulk, when its type converts exactly; else ``None``.
+
+        The same cells :meth:`batch` makes of the Python values: numbers of a
+        type the column's FITS type holds exactly, with ``TNULL`` or NaN for
+        nulls, and booleans as ``T``/``F``/NUL (FITS 4.0 §7.3.3).
+        """
+        if self.array or self.text:
+            return None
+        nulls = column.nulls
+        if self.boolean:
+            if column.oid != BOOL:
+                return None
+            cells = np.where(column.values != 0, b"T", b"F").astype("S1")
+        elif column.oid in _EXACT.get(self.code, ()):
+            cells = column.values.astype(self.dtype)
+        else:
+            return None
+        if nulls is not None:
+            cells[nulls] = self.null
         return cells
 
     def final_dtype(self) -> tuple[str, str] | tuple[str, str, tuple[int]]:
@@ -167,14 +211,13 @@ class FITSWriter(StagedWriter):
     def __init__(self, fields: Sequence[Field], *, infos: Sequence[tuple[str, str, str | None]] = ()) -> None:
         super().__init__(fields)
         self._infos = tuple(infos)
-        self._columns = tuple(_Column(i, f, shape_of(f)) for i, f in enumerate(self.fields))
+        self._columns = tuple(_Column(i, f, s) for i, (f, s) in enumerate(zip(self.fields, self.shapes, strict=True)))
         self._spool: tempfile.SpooledTemporaryFile[bytes] | None = None
         self._batches = 0
         self._nrows = 0
 
-    def header(self) -> bytes:
+    def _header(self) -> bytes:
         """The primary HDU: no data, ``EXTEND = T`` and the ``INFO`` items as comments."""
-        self._enter_header()
         primary = fits.Header([("SIMPLE", True), ("BITPIX", 8), ("NAXIS", 0), ("EXTEND", True)])
         for name, value, content in self._infos:
             text = f"{name} = {value}" + (f" ({content})" if content else "")
@@ -192,25 +235,29 @@ class FITSWriter(StagedWriter):
         except (ValueError, VerifyWarning, AstropyWarning) as exc:
             raise InternalError(f"cannot write the FITS header: {exc}") from exc
 
-    def rows(self, rows: Sequence[Sequence[object]]) -> bytes:
+    def _rows(self, rows: Rows) -> bytes:
         """Spool ``rows``; nothing is sent until the footer (``NAXIS2`` must come first)."""
-        self._check_rows()
         if not rows:
             return b""
         check_width(rows, len(self.fields))
-        assert self._spool is not None
-        columns = list(zip(*rows, strict=True))
+        return self._spooled([_values(c, v) for c, v in zip(self._columns, zip(*rows, strict=True), strict=True)])
+
+    def _columnar(self, batch: Columns) -> bytes:
+        """A batch read from PostgreSQL in bulk: numbers and booleans go to the spool without Python values."""
+        if not len(batch):
+            return b""
         encoded = []
-        for column, values in zip(self._columns, columns, strict=True):
-            try:
-                encoded.append(column.batch(values))
-            except (TypeError, ValueError, OverflowError) as exc:
-                bad = next((v for v in values if v is not None), None)
-                raise cell_error(column.field, bad, exc) from exc
+        for column, values in zip(self._columns, batch.columns, strict=True):
+            cells = column.bulk(values)
+            encoded.append(_values(column, values.pylist()) if cells is None else cells)
+        return self._spooled(encoded)
+
+    def _spooled(self, encoded: Sequence[np.ndarray[Any, Any]]) -> bytes:
+        assert self._spool is not None
         for cells in encoded:  # all columns or none, so that a failed batch leaves the spool readable
             np.lib.format.write_array(self._spool, cells, allow_pickle=False)
         self._batches += 1
-        self._nrows += len(rows)
+        self._nrows += len(encoded[0])
         return b""
 
     def close(self) -> None:
@@ -254,9 +301,8 @@ class FITSWriter(StagedWriter):
             header["QERROR"] = _ascii(error)
         return header
 
-    def iter_footer(self, *, overflow: bool = False, error: str | None = None) -> Iterator[bytes]:
+    def _footer(self, overflow: bool, error: str | None) -> Iterator[bytes]:
         """The binary table HDU: its header, then the spooled rows batch by batch, padded to 2880 bytes."""
-        self._enter_footer()
         header = self._table_header(overflow, error)
         head = self._header_bytes(header)
         return self._iter_table(head)

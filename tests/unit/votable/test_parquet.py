@@ -10,10 +10,10 @@ import pytest
 from astropy.io.votable import parse
 from astropy.table import MaskedColumn, Table, vstack
 
-from tests.unit.formats.helpers import FIELDS, ROWS, TIMESTAMP_ROWS, timestamp_fields, write
+from tests.unit.votable.format_helpers import FIELDS, ROWS, TIMESTAMP_ROWS, timestamp_fields, write
 from vostack.errors import InternalError
-from vostack.formats import ParquetWriter
 from vostack.schema import Field
+from vostack.votable import ParquetWriter
 
 CONTENT = b"IVOA.VOTable-Parquet.content"
 

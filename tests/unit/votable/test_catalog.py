@@ -7,11 +7,11 @@ import io
 import pytest
 from astropy.io.votable import parse
 
-from tests.unit.formats.helpers import BATCH_1, BATCH_2, FIELDS, ROWS, as_records, write
+from tests.unit.votable.format_helpers import BATCH_1, BATCH_2, FIELDS, ROWS, as_records, write
 from vostack.dali import OutputFormat, Params, choose_format
 from vostack.errors import InternalError, ParameterError
-from vostack.formats import TAP_FORMATS, VOTABLE_FORMATS, writer_for
 from vostack.schema import Field
+from vostack.votable import TAP_FORMATS, VOTABLE_FORMATS, writer_for
 
 
 def test_votable_binary2_is_the_default_and_tap_entries_are_kept() -> None:

@@ -11,10 +11,10 @@ import pytest
 from astropy.io import fits
 from astropy.table import Table
 
-from tests.unit.formats.helpers import FIELDS, ROWS, TIMESTAMP_ROWS, timestamp_fields, write
+from tests.unit.votable.format_helpers import FIELDS, ROWS, TIMESTAMP_ROWS, timestamp_fields, write
 from vostack.errors import InternalError
-from vostack.formats import FITSWriter
 from vostack.schema import Field
+from vostack.votable import FITSWriter
 
 
 def open_fits(doc: bytes) -> fits.HDUList:

@@ -1,0 +1,164 @@
+"""What one configuration publishes: TAP, cone searches, MOC coverage, EPN-TAP collections, and their records.
+
+A :class:`Publication` holds the services built from a :class:`vostack.config.PublishConfig` and the
+``[scs]``, ``[coverage]`` and ``[epntap]`` sections of the same TOML file (:func:`load_publication`), so
+``vostack serve --config site.toml`` publishes all of them without Python.  Its :attr:`Publication.services`
+are in the order a :class:`vostack.Site` must start them: the EPN-TAP views and SSA's ObsCore view first
+(TAP publishes them), then TAP, then what reads TAP's metadata (cone searches, coverage).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vostack.config import ConfigError, PublishConfig, parse_config, read_toml
+from vostack.epntap import EPNCollection, collection_from_toml
+from vostack.moc import CoverageConfig, CoverageService, parse_coverage_config
+from vostack.registry import Coverage, ResourceName, ServiceDescription
+from vostack.schema import TableSet
+from vostack.scs import ConeConfig, SCSService, parse_scs_config
+from vostack.site import Service
+from vostack.ssa import SSAService
+from vostack.tap import TAPService
+from vostack.uws import UWSService
+
+__all__ = ["Publication", "build_publication", "load_publication", "with_collections"]
+
+
+def with_collections(config: PublishConfig, collections: Sequence[EPNCollection]) -> PublishConfig:
+    """``config`` with the ``epn_core`` tables of ``collections`` (and their schemas) published (EPN-TAP 2.0 §1.2)."""
+    if not collections:
+        return config
+    schemas = {**config.schemas, **{c.schema: c.description for c in collections}}
+    tables = {**config.tables, **{c.table: c.table_meta() for c in collections}}
+    return dataclasses.replace(config, schemas=schemas, tables=tables)
+
+
+@dataclass
+class Publication:
+    """The services of a site: TAP and what is built on it."""
+
+    tap: TAPService
+    cones: dict[str, SCSService] = field(default_factory=dict)
+    coverage: CoverageService | None = None
+    collections: tuple[EPNCollection, ...] = ()
+    ssa: SSAService | None = None
+    compute: UWSService | None = None
+
+    @property
+    def services(self) -> list[Service]:
+        """Every service, in the order to start them."""
+        first: list[Service] = [*self.collections, *([self.ssa] if self.ssa else [])]
+        later: list[Service] = [*self.cones.values(), *([self.coverage] if self.coverage else [])]
+        return [*first, self.tap, *later, *([self.compute] if self.compute else [])]
+
+    def _coverage(self, table: str) -> Any:
+        coverage = self.coverage
+        if coverage is None:
+            return None
+
+        def of(base_url: str) -> Coverage | None:
+            if table not in coverage.specs:
+                return None
+            return coverage.coverage(table, f"{base_url.rstrip('/')}/moc")
+
+        return of
+
+    def descriptions(self, *, authority: str, tap_title: str, tap_key: str = "tap") -> list[ServiceDescription]:
+        """The registry descriptions of the cone searches and EPN-TAP collections (the TAP record is the caller's).
+
+        A cone search is a ``vs:CatalogService`` with the ``cs:ConeSearch`` capability, its table and the
+        table's MOC; an EPN-TAP collection one with the ``TAP#aux`` capability, ``IsServedBy`` the TAP
+        service (EPN-TAP 2.0 §4.1), its ``epn_core`` table and, when it is on the sky, its MOC.
+        """
+        tap = self.tap
+
+        def tables(*names: str) -> Any:
+            def only() -> TableSet | None:
+                return tap.tableset.only(*names)
+
+            return only
+
+        descriptions = [
+            ServiceDescription(
+                key=f"scs/{name}",
+                title=cone.title,
+                description=cone.description or cone.title,
+                capabilities=cone.capabilities,
+                tableset=tables(name),
+                coverage=self._coverage(name),
+            )
+            for name, cone in self.cones.items()
+        ]
+        served_by = ResourceName(tap_title, f"{authority}/{tap_key}")
+        descriptions += [
+            collection.describe(
+                tap=served_by,
+                tap_path=tap_key,
+                tableset=tables(collection.table),
+                coverage=self._coverage(collection.table),
+            )
+            for collection in self.collections
+        ]
+        return descriptions
+
+
+def build_publication(
+    config: PublishConfig,
+    *,
+    cones: Sequence[ConeConfig] = (),
+    coverage: CoverageConfig | None = None,
+    collections: Sequence[EPNCollection] = (),
+    ssa: SSAService | None = None,
+    compute: UWSService | None = None,
+    tap_options: Mapping[str, Any] | None = None,
+) -> Publication:
+    """The services for ``config``: TAP (with ``tap_options``), publishing the EPN-TAP ``collections`` too,
+    a cone search per entry of ``cones``, and MOC coverage unless ``coverage`` is ``None``."""
+    tap = TAPService(config=with_collections(config, collections), **(tap_options or {}))
+    return Publication(
+        tap=tap,
+        cones={
+            c.table: SCSService(
+                tap=tap,
+                table=c.table,
+                max_sr=c.max_sr,
+                ident=c.ident,
+                ra=c.ra,
+                dec=c.dec,
+                title=c.title,
+                description=c.description,
+            )
+            for c in cones
+        },
+        coverage=CoverageService(tap=tap, config=coverage) if coverage is not None else None,
+        collections=tuple(collections),
+        ssa=ssa,
+        compute=compute,
+    )
+
+
+def load_publication(path: Path, **options: Any) -> Publication:
+    """The services a TOML file describes: ``[service]``, ``[schemas]``, ``[tables]``, ``[examples]`` for TAP,
+    ``[scs."<table>"]`` cone searches, ``[coverage]`` (MOCs of every table with a main position; on unless
+    ``[coverage] enabled = false``) and ``[epntap.<schema>]`` collections; ``options`` go to
+    :func:`build_publication`."""
+    data = read_toml(path)
+    coverage_data = dict(data.get("coverage", {}))
+    enabled = coverage_data.pop("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError("[coverage]: enabled must be true or false")
+    epntap = data.get("epntap", {})
+    if not isinstance(epntap, dict) or not all(isinstance(v, dict) for v in epntap.values()):
+        raise ConfigError("[epntap]: each collection is a table [epntap.<schema>]")
+    return build_publication(
+        parse_config(data),
+        cones=parse_scs_config(data.get("scs", {})),
+        coverage=parse_coverage_config(coverage_data) if enabled else None,
+        collections=[collection_from_toml(schema, table) for schema, table in epntap.items()],
+        **options,
+    )
