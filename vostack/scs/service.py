@@ -291,7 +291,7 @@ class SCSService:
         cone = parse_cone_request(
             params, maxrec=settings.maxrec, hardlimit=settings.hardlimit, max_sr=self.max_sr, formats=SCS_FORMATS
         )
-        columns, translator, pool = self.columns, self._translator, self.tap.pool
+        columns, translator, pool = self.columns, self._translator, self.tap.reader()  # a read replica if any
         assert translator is not None  # set with columns
         tap_request = TAPRequest(query=columns.query(cone), lang="ADQL", maxrec=cone.maxrec, format=cone.format)
 
