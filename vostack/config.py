@@ -17,6 +17,7 @@ foreign keys) is read from the database when TAP_SCHEMA is generated.
     upload_rows = 100000      # TAP uploads: rows per uploaded table
     upload_timeout = 30       # TAP uploads: seconds to fetch an http(s) upload
     upload_http = true        # TAP uploads by http(s) URL, fetched by the server; false: inline only
+    upload_networks = []      # non-public networks (CIDR) http(s) uploads may come from, e.g. ["10.1.0.0/16"]
     request_limit = 1048576   # bytes of parameters per request: query string or form body (413/414 above)
     request_parameters = 1000 # parameters per request (413 above)
     tap_schema = "tap_schema" # where TAP_SCHEMA lives in the database
@@ -37,6 +38,7 @@ foreign keys) is read from the database when TAP_SCHEMA is generated.
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -102,6 +104,7 @@ class ServiceConfig:
     upload_rows: int = 100_000
     upload_timeout: float = 30.0
     upload_http: bool = True
+    upload_networks: tuple[str, ...] = ()
     request_limit: int = 1_048_576
     request_parameters: int = 1000
 
@@ -156,6 +159,7 @@ _SERVICE_TYPES: dict[str, tuple[type, ...]] = {
     "upload_rows": (int,),
     "upload_timeout": (int, float),
     "upload_http": (bool,),
+    "upload_networks": (list,),
     "request_limit": (int,),
     "request_parameters": (int,),
 }
@@ -182,6 +186,11 @@ def _service(data: Mapping[str, Any]) -> ServiceConfig:
     if config.upload_limit < 0 or config.upload_rows < 0 or config.upload_timeout <= 0:
         raise ConfigError("[service]: upload_limit and upload_rows must not be negative (0: no uploads), "
                           "upload_timeout must be positive")  # fmt: skip
+    for network in config.upload_networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except (TypeError, ValueError):
+            raise ConfigError(f"[service]: upload_networks: {network!r} is not a network such as 10.1.0.0/16") from None
     if config.request_limit < 1 or config.request_parameters < 1:
         raise ConfigError("[service]: request_limit and request_parameters must be positive")
     return config
