@@ -16,10 +16,12 @@ from types import FrameType
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 
-from vostack import db
+from vostack import db, web
+from vostack.auth import Auth
 from vostack.config import PublishConfig, load_config
 from vostack.db.cluster import EmbeddedPostgres, StateDirectoryInUse, default_state_dir
 from vostack.errors import VOError
@@ -45,10 +47,12 @@ def build_app(
     *,
     scs: Mapping[str, SCSService] | None = None,
     coverage: CoverageService | None = None,
+    auth: Auth | None = None,
 ) -> Starlette:
     """The application ``vostack`` serves: TAP at ``/tap``, the demo's job service at ``/compute``,
     its OAI-PMH publishing registry at ``/oai``, SSA at ``/ssa``, each cone search at ``/scs/{table}``,
-    the MOCs at ``/moc``, ``/`` to TAP."""
+    the MOCs at ``/moc``, ``/`` to TAP; with ``auth``, every request authenticated by it and its login
+    endpoint at ``auth.login_url``."""
 
     async def home(request: object) -> Response:
         return RedirectResponse("/tap/", status_code=303)
@@ -62,7 +66,12 @@ def build_app(
         extra.append(Mount(f"/scs/{table}", cone))
     if coverage is not None:
         extra.append(Mount("/moc", coverage))
-    return Starlette(routes=[Route("/", home), Mount("/tap", tap), *extra])
+    middleware = []
+    if auth is not None:
+        middleware.append(Middleware(web.Authentication, auth=auth))
+        if auth.login_url is not None and auth.login_url.startswith("/"):
+            extra.append(Route(auth.login_url, web.LoginService(auth=auth), methods=["GET", "HEAD", "POST"]))
+    return Starlette(routes=[Route("/", home), Mount("/tap", tap), *extra], middleware=middleware)
 
 
 def publication_app(publication: Publication, registry: RegistryService | None = None) -> Starlette:
@@ -74,6 +83,7 @@ def publication_app(publication: Publication, registry: RegistryService | None =
         publication.ssa,
         scs=publication.cones,
         coverage=publication.coverage,
+        auth=publication.auth,
     )
 
 

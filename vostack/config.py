@@ -256,8 +256,13 @@ def _examples(data: Any) -> tuple[Example, ...]:
 def parse_config(data: Mapping[str, Any]) -> PublishConfig:
     """Build a :class:`PublishConfig` from parsed TOML, checking every key."""
     # [registry] belongs to vostack.registry (records and OAI-PMH), [scs], [coverage] and [epntap] to
-    # vostack.scs, vostack.moc and vostack.epntap (vostack.publish reads them all from the same file)
-    _check_keys("config", data, {"service", "schemas", "tables", "examples", "registry", "scs", "coverage", "epntap"})
+    # vostack.scs, vostack.moc and vostack.epntap, [auth] to vostack.auth (vostack.publish reads them all
+    # from the same file); [access] (who sees which schemas and tables) is read here
+    _check_keys(
+        "config",
+        data,
+        {"service", "schemas", "tables", "examples", "registry", "scs", "coverage", "epntap", "auth", "access"},
+    )
     schemas: dict[str, str | None] = {}
     for name, meta in data.get("schemas", {}).items():
         _check_keys(f"[schemas.{name}]", meta, {"description"})

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vostack.auth import Auth, parse_auth
 from vostack.config import ConfigError, PublishConfig, parse_config, read_toml
 from vostack.epntap import EPNCollection, collection_from_toml
 from vostack.moc import CoverageConfig, CoverageService, parse_coverage_config
@@ -48,6 +49,7 @@ class Publication:
     collections: tuple[EPNCollection, ...] = ()
     ssa: SSAService | None = None
     compute: UWSService | None = None
+    auth: Auth | None = None
 
     @property
     def services(self) -> list[Service]:
@@ -116,6 +118,7 @@ def build_publication(
     ssa: SSAService | None = None,
     compute: UWSService | None = None,
     tap_options: Mapping[str, Any] | None = None,
+    auth: Auth | None = None,
 ) -> Publication:
     """The services for ``config``: TAP (with ``tap_options``), publishing the EPN-TAP ``collections`` too,
     a cone search per entry of ``cones``, and MOC coverage unless ``coverage`` is ``None``."""
@@ -139,14 +142,15 @@ def build_publication(
         collections=tuple(collections),
         ssa=ssa,
         compute=compute,
+        auth=auth,
     )
 
 
 def load_publication(path: Path, **options: Any) -> Publication:
     """The services a TOML file describes: ``[service]``, ``[schemas]``, ``[tables]``, ``[examples]`` for TAP,
     ``[scs."<table>"]`` cone searches, ``[coverage]`` (MOCs of every table with a main position; on unless
-    ``[coverage] enabled = false``) and ``[epntap.<schema>]`` collections; ``options`` go to
-    :func:`build_publication`."""
+    ``[coverage] enabled = false``) and ``[epntap.<schema>]`` collections, with the ``[auth]`` of the site;
+    ``options`` go to :func:`build_publication`."""
     data = read_toml(path)
     coverage_data = dict(data.get("coverage", {}))
     enabled = coverage_data.pop("enabled", True)
@@ -160,5 +164,5 @@ def load_publication(path: Path, **options: Any) -> Publication:
         cones=parse_scs_config(data.get("scs", {})),
         coverage=parse_coverage_config(coverage_data) if enabled else None,
         collections=[collection_from_toml(schema, table) for schema, table in epntap.items()],
-        **options,
+        **{"auth": parse_auth(data.get("auth"), base=path.parent), **options},
     )

@@ -310,4 +310,4 @@ class SCSService:
 
     async def _capabilities(self, request: Request) -> Response:
         """VOSI 1.1 §3.1 with the ConeSearch capability."""
-        return Response(vosi.capabilities_document(self.capabilities(web.mount_url(request))), media_type=web.XML)
+        return web.capabilities_response(request, self.capabilities(web.mount_url(request)))

@@ -38,10 +38,10 @@ from vostack.ssa.query import COMPLIANT, GRAPHIC, NATIVE, VOTABLE_MIME, build_qu
 from vostack.ssa.spectrum import ProductStore, Spectrum, preview_svg, spectrum_votable
 from vostack.votable import MEDIA_TYPE, InputParam, Param, ServiceDescriptor, VOTableWriter, iter_result
 from vostack.web import (
-    XML,
     ErrorDocuments,
     RequestLimits,
     availability_response,
+    capabilities_response,
     dali_document,
     mount_url,
     request_params,
@@ -398,7 +398,7 @@ class SSAService:
 
     async def _capabilities(self, request: Request) -> Response:
         """VOSI 1.1 §3.1 with the SSA capability."""
-        return Response(vosi.capabilities_document(self.capabilities(mount_url(request))), media_type=XML)
+        return capabilities_response(request, self.capabilities(mount_url(request)))
 
 
 #: The columns of a DataLink 1.1 links table (DataLink 1.1 §3.2), with their UCDs.

@@ -278,8 +278,7 @@ class TAPService:
 
     async def _capabilities(self, request: Request) -> Response:
         """VOSI 1.1 §3.1 with the TAPRegExt capability (TAPRegExt 1.0)."""
-        document = vosi.capabilities_document(self.capabilities(web.mount_url(request)))
-        return Response(document, media_type=web.XML)
+        return web.capabilities_response(request, self.capabilities(web.mount_url(request)))
 
     async def _tables(self, request: Request) -> Response:
         """VOSI 1.1 §3.4: the table set, ``detail=min`` without columns."""
