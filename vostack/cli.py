@@ -21,7 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 
 from vostack import db, web
-from vostack.auth import Auth
+from vostack.auth import ANONYMOUS, Auth
 from vostack.config import PublishConfig, load_config
 from vostack.db.cluster import EmbeddedPostgres, StateDirectoryInUse, default_state_dir
 from vostack.errors import VOError
@@ -104,7 +104,7 @@ def build_registry(
         )
     return demo_registry(
         tap_capabilities=tap.capabilities,  # the same list as TAP's /capabilities
-        tableset=lambda: tap.tableset,
+        tableset=lambda: tap.tableset_for(ANONYMOUS),
         compute_capabilities=uws_capabilities if compute is not None else None,
         ssa_capabilities=ssa.capabilities if ssa is not None else None,
         extra=extra,
@@ -123,7 +123,7 @@ def config_registry(
             title=settings.title,
             description=settings.description or settings.title,
             capabilities=tap.capabilities,
-            tableset=lambda: tap.tableset,
+            tableset=lambda: tap.tableset_for(ANONYMOUS),
         )
     ]
     if publication is not None:

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vostack.auth import Auth, parse_auth
+from vostack.auth import ANONYMOUS, Auth, parse_auth
 from vostack.config import ConfigError, PublishConfig, parse_config, read_toml
 from vostack.epntap import EPNCollection, collection_from_toml
+from vostack.errors import VOError
 from vostack.moc import CoverageConfig, CoverageService, parse_coverage_config
 from vostack.registry import Coverage, ResourceName, ServiceDescription
 from vostack.schema import TableSet
@@ -81,9 +82,15 @@ class Publication:
 
         def tables(*names: str) -> Any:
             def only() -> TableSet | None:
-                return tap.tableset.only(*names)
+                return tap.tableset_for(ANONYMOUS).only(*names)  # registry records are public
 
             return only
+
+        def public(name: str) -> bool:
+            try:
+                return tap.tableset_for(ANONYMOUS).table(name) is not None
+            except VOError:  # not started: the restricted tables are still known from the configuration
+                return not tap.access.restricted or name.lower() not in tap.access.tables
 
         descriptions = [
             ServiceDescription(
@@ -95,6 +102,7 @@ class Publication:
                 coverage=self._coverage(name),
             )
             for name, cone in self.cones.items()
+            if public(name)
         ]
         served_by = ResourceName(tap_title, f"{authority}/{tap_key}")
         descriptions += [
@@ -105,6 +113,7 @@ class Publication:
                 coverage=self._coverage(collection.table),
             )
             for collection in self.collections
+            if public(collection.table)
         ]
         return descriptions
 

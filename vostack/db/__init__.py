@@ -6,6 +6,7 @@ asyncpg errors are converted to :mod:`vostack.errors` here and nowhere else.
 
 from __future__ import annotations
 
+from vostack.db.access import TableGrant, TapSchemaRule, apply_access, reader_role, role_name
 from vostack.db.catalog import (
     CatalogColumn,
     CatalogTable,
@@ -31,7 +32,10 @@ __all__ = [
     "ResultColumn",
     "ResultCursor",
     "Statement",
+    "TableGrant",
+    "TapSchemaRule",
     "TempTable",
+    "apply_access",
     "copy_rows",
     "create_pool",
     "create_tap_schema_tables",
@@ -44,6 +48,8 @@ __all__ = [
     "quote_ident",
     "quote_literal",
     "read_tap_schema",
+    "reader_role",
+    "role_name",
     "row_count",
     "write_tap_schema",
 ]
