@@ -189,3 +189,46 @@ async def test_identities_with_the_same_view_share_one_translator(tap: TAPServic
     assert tap.translator_for(Identity.of("a", ["astronomers"])) is tap.translator_for(ANONYMOUS)
     assert tap.translator_for(Identity.of("b", ["team", "x"])) is tap.translator_for(Identity.of("c", ["team"]))
     assert tap.translator_for(Identity.of("d", ["team"])) is not tap.translator_for(ANONYMOUS)
+
+
+async def test_jobs_belong_to_their_creator_and_run_with_what_it_sees(clients: dict[str, httpx.AsyncClient]) -> None:
+    member, outsider, anonymous = clients["member"], clients["outsider"], clients["anonymous"]
+    created = await member.post(
+        "/tap/async",
+        data={"LANG": "ADQL", "QUERY": "SELECT id, target FROM project.plans ORDER BY id", "PHASE": "RUN",
+              "RESPONSEFORMAT": "csv"},
+    )  # fmt: skip
+    assert created.status_code == 303
+    job_url = created.headers["location"]
+    job = await member.get(job_url, params={"WAIT": "30", "PHASE": "EXECUTING"})
+    job = await member.get(job_url, params={"WAIT": "30"})
+    assert b"COMPLETED" in job.content, job.text
+    assert b"<uws:ownerId>mia</uws:ownerId>" in job.content
+    # another identity, or nobody, finds no such job; the lists are each one's own
+    for other in (outsider, anonymous):
+        assert (await other.get(job_url)).status_code == 404
+        assert (await other.get(job_url + "/results/result")).status_code == 404
+        assert job_url.rsplit("/", 1)[-1].encode() not in (await other.get("/tap/async")).content
+    assert job_url.rsplit("/", 1)[-1].encode() in (await member.get("/tap/async")).content
+    # the result's URL is signed and expires: whoever holds it may fetch it without credentials, until then
+    href = re.search(rb'xlink:href="([^"]+/results/result[^"]*)"', job.content)
+    assert href is not None
+    signed = href.group(1).decode().replace("&amp;", "&")
+    assert "signature=" in signed and "expires=" in signed
+    fetched = await anonymous.get(signed)
+    assert fetched.status_code == 200 and fetched.text.strip().splitlines()[1:] == ["1,M31", "2,M33"]
+    assert (await anonymous.get(signed.replace("signature=", "signature=0"))).status_code == 404
+    expired = re.sub(r"expires=\d+", "expires=1000", signed)
+    assert (await anonymous.get(expired)).status_code == 404
+    # a job of an outsider on the private table fails as for a table that does not exist
+    failed = await outsider.post(
+        "/tap/async", data={"LANG": "ADQL", "QUERY": "SELECT id FROM project.plans", "PHASE": "RUN"}
+    )
+    failed_job = await outsider.get(failed.headers["location"], params={"WAIT": "30"})
+    failed_job = await outsider.get(failed.headers["location"], params={"WAIT": "30"})
+    assert b"ERROR" in failed_job.content and b"M31" not in failed_job.content
+    # clients cannot forge the groups a job runs with
+    forged = await outsider.post(
+        "/tap/async", data={"LANG": "ADQL", "QUERY": "SELECT id FROM project.plans", "UWS.GROUPS": "team"}
+    )
+    assert forged.status_code == 400

@@ -474,7 +474,7 @@ async def test_async_jobs_refuse_forged_file_parameters(client: httpx.AsyncClien
         "/tap/async",
         data={"LANG": "ADQL", "QUERY": "SELECT * FROM TAP_UPLOAD.t", "UPLOAD": "t,param:x", "UWS.FILE.x": "a/file.x"},
     )
-    assert response.status_code == 400 and b"reserved for file parts" in response.content
+    assert response.status_code == 400 and b"reserved for the service" in response.content
 
 
 async def test_an_async_job_with_phase_run_and_an_upload_runs(client: httpx.AsyncClient) -> None:

@@ -24,12 +24,13 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from vostack import adql
+from vostack.auth import Identity
 from vostack.config import ServiceConfig
 from vostack.dali import OutputFormat, Params
 from vostack.tap.params import parse_tap_request
 from vostack.tap.query import QueryRun
 from vostack.tap.upload import UploadLimits, UploadSource, load_uploads
-from vostack.uws import JobContext, ResultStore, UWSService
+from vostack.uws import JobContext, ResultStore, UWSService, job_identity
 from vostack.uws.routes import FILE_PARAMETER
 from vostack.votable import MEDIA_TYPE, error_document
 from vostack.web import RequestLimits
@@ -40,8 +41,9 @@ _UNLIMITED = 365 * 86_400.0
 
 
 class _TAP(Protocol):
-    @property
-    def translator(self) -> adql.Translator: ...
+    def translator_for(self, identity: Identity) -> adql.Translator: ...
+
+    async def role_for(self, identity: Identity) -> str | None: ...
 
     @property
     def settings(self) -> ServiceConfig: ...
@@ -76,8 +78,14 @@ class TAPJobExecutor:
         files = await _kept_files(self.tap.jobs.results, params, request.uploads)
         uploads = await load_uploads(request.uploads, files, UploadLimits.of(settings))
         time_limit = float(context.job.execution_duration) or _UNLIMITED
+        owner = job_identity(context.job)  # the job sees what its creator sees, and runs under its role
         run = await _JobQueryRun.start(
-            context.pool, self.tap.translator, request, time_limit=time_limit, uploads=uploads
+            context.pool,
+            self.tap.translator_for(owner),
+            request,
+            time_limit=time_limit,
+            uploads=uploads,
+            role=await self.tap.role_for(owner),
         )
         try:
             await context.write_result("result", run.iter_bytes(), mime_type=request.format.mime)
