@@ -112,6 +112,8 @@ async def test_tap_schema_rows_are_what_each_identity_sees(clients: dict[str, ht
     ]  # fmt: skip
     assert "project.plans.budget" in cols["treasurer"]
     assert "tap_schema" in rows(await query(clients["anonymous"], schemas))
+    keys = "SELECT k.from_table, c.from_column FROM tap_schema.keys AS k JOIN tap_schema.key_columns AS c USING(key_id)"
+    assert "tap_schema.columns,table_name" in rows(await query(clients["anonymous"], keys))
 
 
 async def test_vosi_tables_and_the_page_show_only_visible_tables(clients: dict[str, httpx.AsyncClient]) -> None:

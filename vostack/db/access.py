@@ -131,12 +131,16 @@ CREATE POLICY vostack_read ON {ts}.schemas FOR SELECT USING (EXISTS (
   SELECT 1 FROM {ts}.tables x WHERE x.schema_name = schemas.schema_name));
 CREATE POLICY vostack_read ON {ts}.columns FOR SELECT USING (
   {sees}(current_user, table_name) AND {sees}(current_user, table_name, column_name));
-CREATE POLICY vostack_read ON {ts}.keys FOR SELECT USING (
-  {sees}(current_user, from_table) AND {sees}(current_user, target_table)
-  AND NOT EXISTS (SELECT 1 FROM {ts}.key_columns kc WHERE kc.key_id = keys.key_id AND NOT (
-    {sees}(current_user, from_table, kc.from_column) AND {sees}(current_user, target_table, kc.target_column))));
-CREATE POLICY vostack_read ON {ts}.key_columns FOR SELECT USING (EXISTS (
-  SELECT 1 FROM {ts}.keys k WHERE k.key_id = key_columns.key_id));
+CREATE OR REPLACE FUNCTION {ts}.vostack_sees_key(reader name, key text) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+  SELECT EXISTS (
+    SELECT 1 FROM {ts}.keys k
+    WHERE k.key_id = key AND {sees}(reader, k.from_table) AND {sees}(reader, k.target_table)
+      AND NOT EXISTS (SELECT 1 FROM {ts}.key_columns kc WHERE kc.key_id = k.key_id AND NOT (
+        {sees}(reader, k.from_table, kc.from_column) AND {sees}(reader, k.target_table, kc.target_column))))
+$$;
+CREATE POLICY vostack_read ON {ts}.keys FOR SELECT USING ({ts}.vostack_sees_key(current_user, key_id));
+CREATE POLICY vostack_read ON {ts}.key_columns FOR SELECT USING ({ts}.vostack_sees_key(current_user, key_id));
 COMMENT ON TABLE {ts}.vostack_access IS {quote_literal(f"who sees which TAP_SCHEMA rows (roles {prefix}_*)")};
 """
 
