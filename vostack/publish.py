@@ -131,7 +131,10 @@ def build_publication(
 ) -> Publication:
     """The services for ``config``: TAP (with ``tap_options``), publishing the EPN-TAP ``collections`` too,
     a cone search per entry of ``cones``, and MOC coverage unless ``coverage`` is ``None``."""
-    tap = TAPService(config=with_collections(config, collections), **(tap_options or {}))
+    options = dict(tap_options or {})
+    if ssa is not None and ssa.mapping.embargoed:  # ivoa.obscore has rows only some groups see
+        options.setdefault("row_security", True)
+    tap = TAPService(config=with_collections(config, collections), **options)
     return Publication(
         tap=tap,
         cones={

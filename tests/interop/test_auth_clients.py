@@ -13,6 +13,8 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import jwt
 import pytest
@@ -119,7 +121,9 @@ def server(postgres_dsn: str, hipparcos: None) -> Iterator[AuthServer]:
     live.join(10)
 
 
-def auth_session(server: AuthServer, *, bearer: str | None = None, password: str | None = None) -> object:
+@contextmanager
+def auth_session(*, bearer: str | None = None, password: str | None = None) -> Iterator[Any]:
+    """A pyvo AuthSession with a bearer token or Basic credentials; its sessions are closed afterwards."""
     session = pyvo.auth.AuthSession()
     if bearer is not None:
         with_token = requests.Session()
@@ -127,52 +131,59 @@ def auth_session(server: AuthServer, *, bearer: str | None = None, password: str
         session.credentials.set("ivo://ivoa.net/sso#token", with_token)
     if password is not None:
         session.credentials.set_password("mia", password)
-    return session
+    try:
+        yield session
+    finally:
+        for each in session.credentials.credentials.values():
+            each.close()
 
 
 def test_pyvo_with_a_bearer_token_queries_the_private_table(server: AuthServer) -> None:
-    session = auth_session(server, bearer=token("mia", ["team"]))
-    service = pyvo.dal.TAPService(server.url, session=session)
-    session.update_from_capabilities(service.capabilities)  # type: ignore[attr-defined]
-    assert list(service.run_sync(PLANS).to_table()["target"]) == ["M31", "M33"]
-    assert list(service.run_async(PLANS).to_table()["id"]) == [1, 2]
-    names = {t.name for t in service.tables}
-    assert "project.plans" in names
-    assert [c.name for c in service.tables["project.plans"].columns] == ["id", "target"]  # budget: finance only
+    with auth_session(bearer=token("mia", ["team"])) as session:
+        service = pyvo.dal.TAPService(server.url, session=session)
+        session.update_from_capabilities(service.capabilities)
+        assert list(service.run_sync(PLANS).to_table()["target"]) == ["M31", "M33"]
+        assert list(service.run_async(PLANS).to_table()["id"]) == [1, 2]
+        names = {t.name for t in service.tables}
+        assert "project.plans" in names
+        assert [c.name for c in service.tables["project.plans"].columns] == ["id", "target"]  # budget: finance
 
 
 def test_pyvo_with_basic_credentials_and_anonymously(server: AuthServer) -> None:
-    session = auth_session(server, password=token("mia", ["team"]))
-    service = pyvo.dal.TAPService(server.url, session=session)
-    session.update_from_capabilities(service.capabilities)  # type: ignore[attr-defined]
-    assert len(service.run_sync(PLANS).to_table()) == 2
-    anonymous = pyvo.dal.TAPService(server.url)
-    assert "project.plans" not in {t.name for t in anonymous.tables}
-    with pytest.raises(pyvo.dal.DALQueryError):
-        anonymous.run_sync(PLANS)
-    outsider = auth_session(server, bearer=token("olga", ["astronomers"]))
-    refused = pyvo.dal.TAPService(server.url, session=outsider)
-    outsider.update_from_capabilities(refused.capabilities)  # type: ignore[attr-defined]
-    with pytest.raises(pyvo.dal.DALQueryError):
-        refused.run_sync(PLANS)
+    with auth_session(password=token("mia", ["team"])) as session:
+        service = pyvo.dal.TAPService(server.url, session=session)
+        session.update_from_capabilities(service.capabilities)
+        assert len(service.run_sync(PLANS).to_table()) == 2
+    with auth_session() as nobody:
+        anonymous = pyvo.dal.TAPService(server.url, session=nobody)
+        assert "project.plans" not in {t.name for t in anonymous.tables}
+        with pytest.raises(pyvo.dal.DALQueryError):
+            anonymous.run_sync(PLANS)
+    with auth_session(bearer=token("olga", ["astronomers"])) as outsider:
+        refused = pyvo.dal.TAPService(server.url, session=outsider)
+        outsider.update_from_capabilities(refused.capabilities)
+        with pytest.raises(pyvo.dal.DALQueryError):
+            refused.run_sync(PLANS)
 
 
 def test_capabilities_advertise_the_security_methods_and_challenges(server: AuthServer) -> None:
-    response = requests.get(server.url + "/capabilities", timeout=10)
+    http = requests.Session()
+    response = http.get(server.url + "/capabilities", timeout=10)
     assert response.status_code == 200
     challenges = response.headers["www-authenticate"]
     assert "ivoa_bearer" in challenges and "Basic" in challenges and "Bearer" in challenges
     assert 'access_url="http://127.0.0.1' in challenges and "/login" in challenges
     assert b'standardID="ivo://ivoa.net/sso#token"' in response.content
     assert b'standardID="ivo://ivoa.net/sso#BasicAA"' in response.content
-    mine = requests.get(server.url + "/tables", headers={"Authorization": f"Bearer {token('mia', ['team'])}"})
+    mine = http.get(server.url + "/tables", headers={"Authorization": f"Bearer {token('mia', ['team'])}"})
     assert mine.headers["x-vo-authenticated"] == "mia"
-    bad = requests.get(server.url + "/sync", params={"QUERY": "SELECT 1"}, headers={"Authorization": "Bearer x"})
+    bad = http.get(server.url + "/sync", params={"QUERY": "SELECT 1"}, headers={"Authorization": "Bearer x"})
     assert bad.status_code == 401 and "www-authenticate" in bad.headers
     # the ivoa_bearer login: Basic credentials (the token as password) give the token back in X-VO-Bearer
     mia = token("mia", ["team"])
-    login = requests.get(server.root + "/login", auth=("mia", mia), timeout=10)
+    login = http.get(server.root + "/login", auth=("mia", mia), timeout=10)
     assert login.status_code == 200 and login.headers["x-vo-bearer"] == mia
+    http.close()
 
 
 STILTS = shutil.which("stilts")

@@ -6,7 +6,16 @@ asyncpg errors are converted to :mod:`vostack.errors` here and nowhere else.
 
 from __future__ import annotations
 
-from vostack.db.access import TableGrant, TapSchemaRule, apply_access, reader_role, role_name
+from vostack.db.access import (
+    TableGrant,
+    TapSchemaRule,
+    apply_access,
+    apply_release,
+    group_role,
+    group_roles,
+    reader_role,
+    role_name,
+)
 from vostack.db.catalog import (
     CatalogColumn,
     CatalogTable,
@@ -36,11 +45,14 @@ __all__ = [
     "TapSchemaRule",
     "TempTable",
     "apply_access",
+    "apply_release",
     "copy_rows",
     "create_pool",
     "create_tap_schema_tables",
     "describe_tables",
     "execute",
+    "group_role",
+    "group_roles",
     "init_connection",
     "open_cursor",
     "open_statement",

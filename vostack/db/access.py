@@ -32,7 +32,16 @@ from vostack.db.catalog import quote_ident, quote_literal
 from vostack.db.errors import map_errors
 from vostack.errors import VOError
 
-__all__ = ["TableGrant", "TapSchemaRule", "apply_access", "group_role", "reader_role", "role_name"]
+__all__ = [
+    "TableGrant",
+    "TapSchemaRule",
+    "apply_access",
+    "apply_release",
+    "group_role",
+    "group_roles",
+    "reader_role",
+    "role_name",
+]
 
 _SLUG = re.compile(r"^[a-z0-9_]{1,32}$")
 
@@ -226,3 +235,53 @@ async def reader_role(pool: asyncpg.Pool, prefix: str, groups: Iterable[str]) ->
                 await conn.execute("SELECT pg_advisory_xact_lock(hashtext('vostack roles'))")
                 await _ensure_role(conn, role, members_of=[group_role(prefix, g) for g in mine])
     return role
+
+
+async def group_roles(pool: asyncpg.Pool, prefix: str) -> frozenset[str]:
+    """The group roles of ``prefix`` that exist (made by :func:`apply_access` or :func:`apply_release`)."""
+    with map_errors():
+        async with pool.acquire() as conn:
+            rows = await conn.fetch("SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)", f"{prefix}_g_")
+    return frozenset(r["rolname"] for r in rows)
+
+
+async def apply_release(
+    pool: asyncpg.Pool, *, prefix: str, table: str, owner_group: str, release_date: str
+) -> frozenset[str]:
+    """Row-level security on a product table: a row whose ``release_date`` (a column) is in the future is seen
+    only by members of its ``owner_group`` (a column holding a group name); returns the owner groups.
+
+    Reader roles (``<prefix>_anon`` and the group roles, made here for every owner group in the table) may
+    read the table; the policy does the rest, for every query that runs under a reader role, whatever SQL
+    reaches the table (SSA, DataLink, ObsCore and EPN-TAP views made with ``security_invoker``).  Group names
+    are compared as role names: lower-case letters, digits and ``_`` (others never match: their embargoed
+    rows stay hidden until released).
+    """
+    name = _qualified(table)
+    owner, release = quote_ident(owner_group), quote_ident(release_date)
+    anon = role_name(prefix, ())
+    policy = (
+        f"CREATE POLICY vostack_release ON {name} FOR SELECT USING ({release} IS NULL OR {release} <= now() "
+        f"OR {owner} IS NULL OR EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = "
+        f"{quote_literal(prefix + '_g_')} || lower({owner}) AND pg_has_role(current_user, r.oid, 'MEMBER')))"
+    )
+    try:
+        with map_errors():
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext('vostack roles'))")
+                groups = frozenset(
+                    r[0] for r in await conn.fetch(f"SELECT DISTINCT {owner} FROM {name} WHERE {owner} IS NOT NULL")
+                )
+                await _ensure_role(conn, anon)
+                for group in sorted(groups):
+                    await _ensure_role(conn, group_role(prefix, group), members_of=[anon])
+                schema = quote_ident(table.partition(".")[0])
+                await conn.execute(
+                    f"GRANT USAGE ON SCHEMA {schema} TO {quote_ident(anon)};\n"
+                    f"GRANT SELECT ON {name} TO {quote_ident(anon)};\n"
+                    f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY;\n"
+                    f"DROP POLICY IF EXISTS vostack_release ON {name};\n{policy}"
+                )
+    except asyncpg.InsufficientPrivilegeError as exc:
+        raise VOError(f"release dates need the database user to own {table} and create roles ({exc})") from None
+    return groups

@@ -43,6 +43,7 @@ from vostack.web import (
     availability_response,
     capabilities_response,
     dali_document,
+    identity,
     mount_url,
     request_params,
 )
@@ -117,6 +118,7 @@ class SSAService:
         self.public_url = public_url.rstrip("/") if public_url else None
         self._fields = output_fields(mapping)
         self._pool: db.Pool | None = None
+        self._owners: frozenset[str] = frozenset()  # the owner groups of embargoed spectra
         self.limits = RequestLimits.of(self.settings)
         router = Router(
             routes=[
@@ -151,9 +153,25 @@ class SSAService:
         absent = [name for name in self.mapping.column_names() if name not in present]
         if absent:
             raise MappingError(f"the SSA mapping names columns that {self.mapping.table} lacks: {', '.join(absent)}")
+        if self.mapping.embargoed:
+            assert self.mapping.owner_group is not None and self.mapping.release_date is not None
+            self._owners = await db.apply_release(
+                pool,
+                prefix=self.settings.role_prefix,
+                table=self.mapping.table,
+                owner_group=self.mapping.owner_group,
+                release_date=self.mapping.release_date,
+            )
         if self.public_url is not None:
             await db.execute(pool, obscore_view_sql(self.mapping, datalink_url=self.public_url + "/datalink"))
         self._pool = pool
+
+    async def _role(self, request: Request) -> str | None:
+        """The database role the caller's queries run as: with an embargo, the release policy then shows it
+        the released spectra and those of its groups (:func:`vostack.db.apply_release`)."""
+        if not self.mapping.embargoed:
+            return None
+        return await db.reader_role(self.pool, self.settings.role_prefix, identity(request).groups & self._owners)
 
     async def stop(self) -> None:
         """Give the pool back."""
@@ -259,7 +277,7 @@ class SSAService:
         )
         if ssa_request.metadata:
             return Response(self._metadata_document(), media_type=MEDIA_TYPE)
-        return await self._query_data(ssa_request, mount_url(request))
+        return await self._query_data(ssa_request, mount_url(request), await self._role(request))
 
     def _metadata_document(self) -> bytes:
         params = [Param(_param_field(*p), None) for p in INPUT_PARAMS]
@@ -272,7 +290,7 @@ class SSAService:
         )
         return writer.header() + writer.rows([]) + writer.footer()
 
-    async def _query_data(self, ssa_request: SSARequest, base: str) -> Response:
+    async def _query_data(self, ssa_request: SSARequest, base: str, role: str | None) -> Response:
         kinds = kinds_for(ssa_request, self.products.media_type)
         limit = min(ssa_request.top or ssa_request.maxrec, ssa_request.maxrec)
         query = build_query(self.mapping, ssa_request, limit=limit + 1)
@@ -280,7 +298,7 @@ class SSAService:
         timeout = self.settings.sync_timeout
         try:
             cursor = await stack.enter_async_context(
-                db.open_cursor(self.pool, query.sql, statement_timeout=timeout, args=query.args)
+                db.open_cursor(self.pool, query.sql, statement_timeout=timeout, args=query.args, role=role)
             )
             first = await cursor.fetch(_BATCH)
         except BaseException:
@@ -304,8 +322,9 @@ class SSAService:
 
         return StreamingResponse(iter_result(writer, records(), limit=limit), media_type=MEDIA_TYPE)
 
-    async def _product(self, ident: str | None, *, param: str) -> tuple[str, dict[str, object]]:
-        """The product key and metadata of the spectrum with publisher DID ``ident``."""
+    async def _product(self, ident: str | None, *, param: str, role: str | None) -> tuple[str, dict[str, object]]:
+        """The product key and metadata of the spectrum with publisher DID ``ident``, if ``role`` sees it
+        (an embargoed spectrum of another group is as unknown as one that does not exist)."""
         if ident is None or not ident.strip():
             raise ParameterError(f"{param} is missing: send the publisher's dataset identifier", param=param)
         columns = self.mapping.columns
@@ -316,7 +335,7 @@ class SSAService:
             + f" WHERE {db.quote_ident(columns['publisher_did'])} = $1"
         )  # fmt: skip
         async with db.open_cursor(
-            self.pool, sql, statement_timeout=self.settings.sync_timeout, args=(ident.strip(),)
+            self.pool, sql, statement_timeout=self.settings.sync_timeout, args=(ident.strip(),), role=role
         ) as cursor:
             rows = await cursor.fetch(1)
         if not rows:
@@ -331,7 +350,7 @@ class SSAService:
 
     async def _get_data(self, params: Params, request: Request) -> Response:
         """SSA 1.1 §8.6 getData: the original file, or with a VOTable FORMAT the Spectrum DM VOTable."""
-        key, meta = await self._product(params.get("PUBDID"), param="PUBDID")
+        key, meta = await self._product(params.get("PUBDID"), param="PUBDID", role=await self._role(request))
         fmt = (params.get("FORMAT") or "native").strip().lower()
         if fmt in ("compliant", "votable", "xml", "application/x-votable+xml") or fmt.startswith(VOTABLE_MIME):
             spectrum = await self._spectrum(key)
@@ -362,10 +381,11 @@ class SSAService:
         if not ids:
             raise ParameterError("ID is missing: send the publisher's dataset identifier", param="ID")
         base = mount_url(request)
+        role = await self._role(request)
         rows: list[tuple[object, ...]] = []
         for ident in ids:
             try:
-                _, meta = await self._product(ident, param="ID")
+                _, meta = await self._product(ident, param="ID", role=role)
             except NotFoundError as exc:
                 rows.append((ident, None, None, f"NotFoundFault: {exc.message}", "#this", None, None, None))
                 continue
@@ -387,7 +407,7 @@ class SSAService:
     async def _preview(self, request: Request) -> Response:
         """The ``#preview`` link: an SVG plot of the spectrum."""
         params = await request_params(request, self.limits)
-        key, meta = await self._product(params.get("ID"), param="ID")
+        key, meta = await self._product(params.get("ID"), param="ID", role=await self._role(request))
         spectrum = await self._spectrum(key)
         svg = preview_svg(spectrum, title=str(meta.get("title") or ""))
         return Response(svg, media_type="image/svg+xml")

@@ -107,6 +107,9 @@ class TAPService:
     async_options
         Options of the UWS job service behind ``/async`` (:class:`vostack.uws.UWSService`:
         ``schema``, ``results``, ``identity``, ``max_concurrent``, ...).
+    row_security
+        Some published table has rows only some groups see (embargoed products, with
+        :func:`vostack.db.apply_release`): queries then always run under their caller's role.
     """
 
     def __init__(
@@ -117,6 +120,7 @@ class TAPService:
         async_options: Mapping[str, Any] | None = None,
         udfs: Sequence[adql.UDF] = (),
         data_models: Sequence[DataModel] = (),
+        row_security: bool = False,
     ) -> None:
         self.config = config or PublishConfig()
         if not formats:
@@ -131,6 +135,8 @@ class TAPService:
         # one translator (with its cache of query shapes) and table set per view: the groups that matter
         self._views: OrderedDict[frozenset[str], tuple[TableSet, adql.Translator]] = OrderedDict()
         self._roles: dict[frozenset[str], str] = {}
+        self.row_security = row_security
+        self._group_roles: frozenset[str] = frozenset()  # the group roles that exist, for row security
         self.limits = web.RequestLimits.of(self.config.service, files=True)
         self.jobs = async_service(self, **(async_options or {}))  # TAP 1.1 §2.2: /async
         self._router = Router(
@@ -200,15 +206,23 @@ class TAPService:
         """
         return self._view(identity)[1]
 
+    @property
+    def uses_roles(self) -> bool:
+        """Whether queries run under their caller's role (tables restricted to groups, or row security)."""
+        return self.access.restricted or self.row_security
+
     async def role_for(self, identity: Identity) -> str | None:
         """The database role ``identity``'s queries run as (:mod:`vostack.db.access`); ``None`` when nothing
         is restricted (queries then run as the pool's user, as before)."""
-        if not self.access.restricted:
+        if not self.uses_roles:
             return None
-        key = self.access.view(identity.groups)
+        prefix = self.settings.role_prefix
+        key = self.access.view(identity.groups) | frozenset(
+            g for g in identity.groups if db.group_role(prefix, g) in self._group_roles
+        )
         role = self._roles.get(key)
         if role is None:
-            role = await db.reader_role(self.pool, self.settings.role_prefix, key)
+            role = await db.reader_role(self.pool, prefix, key)
             self._roles[key] = role
         return role
 
@@ -233,7 +247,7 @@ class TAPService:
             )
         tableset = await db.read_tap_schema(pool, settings.tap_schema)
         self._examples = check_examples(self.config.examples, tableset, udfs=self.udfs)
-        if self.access.restricted:
+        if self.uses_roles:
             await db.apply_access(
                 pool,
                 prefix=settings.role_prefix,
@@ -241,6 +255,8 @@ class TAPService:
                 tap_schema=settings.tap_schema if settings.tap_schema_source == "generate" else None,
                 tap_schema_rules=_tap_schema_rules(tableset, self.access),
             )
+        if self.row_security:
+            self._group_roles = await db.group_roles(pool, settings.role_prefix)
         self._tableset = tableset
         self._views.clear()
         self._roles.clear()
