@@ -202,7 +202,7 @@ async def _serve(
     pool = await db.create_pool(dsn)
     try:
         if load_demo:
-            from vostack.demo import demo_publication, ensure_hipparcos, planetary, spex
+            from vostack.demo import demo_publication, ensure_hipparcos, planetary, project, spex
             from vostack.demo.compute import compute_service
 
             await ensure_hipparcos(pool)
@@ -210,6 +210,7 @@ async def _serve(
             report = await spex.ensure_spex(pool, wheel)
             if report is not None:
                 print(f"Loaded {report.loaded:,} of {report.rows:,} SpeX spectra (left out: {report.skipped})")
+            await project.ensure_project(pool, spectra=True)
             planetary_cache = default_state_dir("planetary")
             stellarium = planetary.fetch_stellarium(planetary_cache)
             loaded = await planetary.ensure_planetary(
@@ -218,12 +219,13 @@ async def _serve(
             for table, done in loaded.items():
                 print(f"Loaded {done.loaded:,} of {done.rows:,} rows into {table} (left out: {done.skipped})")
             spectra = SSAService(
-                mapping=spex.MAPPING,
+                mapping=project.embargoed_mapping(spex.MAPPING),
                 products=spex.SpexProducts(wheel),
                 settings=config.service,
                 public_url=f"http://{_public_host(host)}:{port}/ssa",  # ObsCore access_url (fixed in the view)
             )
-            publication = demo_publication(ssa=spectra, compute=compute_service(), planetary=True)
+            publication = demo_publication(ssa=spectra, compute=compute_service(), planetary=True, private=True)
+            publication.auth = project.demo_auth(default_state_dir("auth"))
         else:
             assert config_path is not None
             publication = load_publication(config_path)
@@ -269,12 +271,37 @@ async def _serve(
                 print(f"EPN-TAP 2.0 collection (in TAP): {collection.table}", flush=True)
             if registry is not None:
                 print(f"OAI-PMH publishing registry: http://{host}:{port}/oai?verb=Identify", flush=True)
+            if load_demo:
+                _print_identities(f"http://{host}:{port}")
             if show_dsn:
                 print(f"Its database, for your own portal (examples/portal.py: VOSTACK_DSN): {dsn}", flush=True)
             print("Stop with Ctrl-C.", flush=True)
             await serving
     finally:
         await pool.close()
+
+
+def _print_identities(root: str) -> None:
+    """The demo's private project and the tokens of its two identities (:mod:`vostack.demo.project`)."""
+    from vostack.demo import project
+
+    tokens = project.demo_tokens(default_state_dir("auth"))
+    print(
+        f"\nPrivate project: {project.TABLE} (group {project.GROUP!r}; its priority column: {project.PI_GROUP!r})"
+        f" and the {project.EMBARGOED} latest SpeX spectra, embargoed for the consortium for a year.",
+        flush=True,
+    )
+    for name, groups in project.IDENTITIES.items():
+        print(f"Token of {name} ({', '.join(groups)}): {tokens[name]}", flush=True)
+    alice = tokens["alice"]
+    print(
+        f"  pyvo:   s = requests.Session(); s.headers['Authorization'] = 'Bearer <token>'; "
+        f"a = pyvo.auth.AuthSession(); a.credentials.set('ivo://ivoa.net/sso#token', s); "
+        f"pyvo.dal.TAPService('{root}/tap', session=a)",
+        flush=True,
+    )
+    print(f"  TOPCAT, stilts: user name alice, the token as password; curl -H 'Authorization: Bearer {alice[:12]}...' "
+          f"{root}/tap/tables; browser: {root}/login", flush=True)  # fmt: skip
 
 
 async def _coverage(dsn: str, config_path: Path, tables: Sequence[str]) -> int:

@@ -19,8 +19,20 @@ import jwt
 from vostack import db
 from vostack.auth import Auth, JWTVerifier
 from vostack.config import ColumnMeta, PublishConfig, TableMeta
+from vostack.ssa import SSAMapping
 
-__all__ = ["GROUP", "IDENTITIES", "PI_GROUP", "TABLE", "demo_auth", "demo_tokens", "ensure_project", "with_project"]
+__all__ = [
+    "EMBARGOED",
+    "GROUP",
+    "IDENTITIES",
+    "PI_GROUP",
+    "TABLE",
+    "demo_auth",
+    "demo_tokens",
+    "embargoed_mapping",
+    "ensure_project",
+    "with_project",
+]
 
 GROUP = "consortium"
 PI_GROUP = "consortium-pi"
@@ -43,9 +55,28 @@ ANALYZE consortium.targets;
 """
 
 
-async def ensure_project(pool: db.Pool) -> None:
-    """Make ``consortium.targets`` from ``hipparcos.main`` (which must be loaded)."""
-    await db.execute(pool, DDL)
+EMBARGOED = 25
+"""How many SpeX spectra (the most recently observed) the demo puts under the consortium's embargo."""
+
+EMBARGO_DDL = f"""\
+ALTER TABLE spex.spectra ADD COLUMN IF NOT EXISTS owner_group text,
+                         ADD COLUMN IF NOT EXISTS release_date timestamptz;
+UPDATE spex.spectra SET owner_group = NULL, release_date = NULL;
+UPDATE spex.spectra SET owner_group = '{GROUP}', release_date = now() + interval '1 year'
+  WHERE pubdid IN (SELECT pubdid FROM spex.spectra ORDER BY mjd DESC, pubdid LIMIT {EMBARGOED});
+"""
+
+
+async def ensure_project(pool: db.Pool, *, spectra: bool = False) -> None:
+    """Make ``consortium.targets`` from ``hipparcos.main`` (which must be loaded); with ``spectra``, put the
+    :data:`EMBARGOED` latest SpeX spectra under the consortium's embargo for a year (``spex.spectra`` must be
+    loaded)."""
+    await db.execute(pool, DDL + (EMBARGO_DDL if spectra else ""))
+
+
+def embargoed_mapping(mapping: SSAMapping) -> SSAMapping:
+    """The SpeX SSA mapping with the embargo columns :func:`ensure_project` adds."""
+    return dataclasses.replace(mapping, owner_group="owner_group", release_date="release_date")
 
 
 def with_project(config: PublishConfig) -> PublishConfig:
