@@ -66,7 +66,7 @@ def config() -> PublishConfig:
 @pytest.fixture(scope="module")
 async def tap(pool: db.Pool, hipparcos: None) -> AsyncIterator[TAPService]:
     await db.execute(pool, SETUP)
-    service = TAPService(config=config())
+    service = TAPService(config=config(), async_options={"name": "tapaccess"})  # a job queue of its own
     async with service.serve(pool):
         yield service
 

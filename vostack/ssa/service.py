@@ -163,7 +163,12 @@ class SSAService:
                 release_date=self.mapping.release_date,
             )
         if self.public_url is not None:
-            await db.execute(pool, obscore_view_sql(self.mapping, datalink_url=self.public_url + "/datalink"))
+            view = obscore_view_sql(self.mapping, datalink_url=self.public_url + "/datalink")
+            if self.mapping.embargoed:  # everyone reads the view (made anew: its grants too); the policy filters
+                view += (
+                    f"GRANT SELECT ON ivoa.obscore TO {db.quote_ident(db.role_name(self.settings.role_prefix, ()))};"
+                )
+            await db.execute(pool, view)
         self._pool = pool
 
     async def _role(self, request: Request) -> str | None:
