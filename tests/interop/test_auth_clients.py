@@ -6,12 +6,9 @@ JWTs (HS256), HTTP Basic with the token as password, and the login endpoint of t
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import shutil
-import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +22,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
+from tests.interop.conftest import LiveServer
 from vostack import Site, db, web
 from vostack.auth import Auth, JWTVerifier
 from vostack.config import ColumnMeta, PublishConfig, ServiceConfig, TableMeta
@@ -59,24 +57,8 @@ def config() -> PublishConfig:
     )
 
 
-class AuthServer(threading.Thread):
-    def __init__(self, dsn: str) -> None:
-        super().__init__(daemon=True)
-        self.dsn = dsn
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self.sock.bind(("127.0.0.1", 0))
-        self.root = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.url = f"{self.root}/tap"
-        self.ready = threading.Event()
-        self.server: uvicorn.Server | None = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except BaseException as exc:
-            self.error = exc
-            self.ready.set()
+class AuthServer(LiveServer):
+    """The live server of this file: the private project's TAP service with authentication (module docstring)."""
 
     async def _main(self) -> None:
         pool = await db.create_pool(self.dsn, max_size=4)
@@ -107,20 +89,9 @@ class AuthServer(threading.Thread):
 @pytest.fixture(scope="module")
 def server(postgres_dsn: str, hipparcos: None) -> Iterator[AuthServer]:
     live = AuthServer(postgres_dsn)
-    live.start()
-    live.ready.wait(60)
-    if live.error is not None:
-        raise live.error
-    for _ in range(100):
-        try:
-            socket.create_connection(live.sock.getsockname(), timeout=0.1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    live.start_serving()
     yield live
-    assert live.server is not None
-    live.server.should_exit = True
-    live.join(10)
+    live.stop()
 
 
 @contextmanager

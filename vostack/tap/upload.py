@@ -252,19 +252,17 @@ class _CheckedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
 
 
-class _CheckedHTTPHandler(urllib.request.HTTPHandler):
+class _CheckedHandler(urllib.request.HTTPSHandler):
+    """Opens http: and https: URLs through the checked connections (one handler for both schemes)."""
+
+    http_request = urllib.request.AbstractHTTPHandler.do_request_
+
     def __init__(self, networks: Sequence[Network]) -> None:
         super().__init__()
         self.networks = tuple(networks)
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         return self.do_open(partial(_CheckedHTTPConnection, networks=self.networks), req)
-
-
-class _CheckedHTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, networks: Sequence[Network]) -> None:
-        super().__init__()
-        self.networks = tuple(networks)
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         return self.do_open(partial(_CheckedHTTPSConnection, networks=self.networks), req)
@@ -274,8 +272,7 @@ def _opener(networks: Sequence[str] = ()) -> urllib.request.OpenerDirector:
     allowed = [ipaddress.ip_network(net, strict=False) for net in networks]
     opener = urllib.request.OpenerDirector()
     for handler in (
-        _CheckedHTTPHandler(allowed),
-        _CheckedHTTPSHandler(allowed),
+        _CheckedHandler(allowed),
         _HTTPRedirects(),
         urllib.request.HTTPDefaultErrorHandler(),
         urllib.request.HTTPErrorProcessor(),
