@@ -48,11 +48,16 @@ def demo_config(*, spectra: bool = False) -> PublishConfig:
 
 
 def demo_publication(
-    *, ssa: SSAService | None = None, compute: UWSService | None = None, planetary: bool = False
+    *,
+    ssa: SSAService | None = None,
+    compute: UWSService | None = None,
+    planetary: bool = False,
+    private: bool = False,
 ) -> Publication:
     """The demo's services: TAP over Hipparcos (and, with ``ssa``, the SpeX spectra and ObsCore), a cone search
     of Hipparcos, MOC coverage of every table with positions, and with ``planetary`` the EPN-TAP collections of
-    :mod:`vostack.demo.planetary` (whose source tables must be loaded) with a cone search of the exoplanets."""
+    :mod:`vostack.demo.planetary` (whose source tables must be loaded) with a cone search of the exoplanets;
+    with ``private``, the private project of :mod:`vostack.demo.project` (its table must be made)."""
     from vostack.moc import CoverageConfig, TableCoverage
     from vostack.publish import build_publication
     from vostack.scs import ConeConfig
@@ -77,8 +82,13 @@ def demo_publication(
                 "oec.epn_core", ident="granule_uid", title="Open Exoplanet Catalogue: cone search of the planets"
             )
         )
+    config = demo_config(spectra=ssa is not None)
+    if private:
+        from vostack.demo.project import with_project
+
+        config = with_project(config)
     return build_publication(
-        demo_config(spectra=ssa is not None),
+        config,
         cones=cones,
         coverage=CoverageConfig(order=8, tables=coverage),
         collections=collections,
