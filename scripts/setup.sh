@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what vostack needs on Debian 12 (bookworm) with Python 3.11:
-# PostgreSQL 15 with pgSphere from apt, and a virtual environment in .venv.
+# PostgreSQL 15 with pgSphere from apt (for the tests also Ceph, stilts, chromium), and a virtual environment in .venv.
 # Usage: scripts/setup.sh EXTRAS   (e.g. "demo" or "test"); safe to re-run: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,12 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 [ "$extras" != test ] || command -v stilts >/dev/null || packages+=(stilts)
 # and check the service's HTML page in a real headless browser
 [ "$extras" != test ] || command -v chromium >/dev/null || packages+=(chromium)
+# and keep job results in a real S3 store: a throwaway single-node Ceph (vostack.objects.ceph)
+if [ "$extras" = test ]; then
+  for program in ceph-mon ceph-osd radosgw ceph; do
+    command -v $program >/dev/null || { packages+=(ceph-mon ceph-osd radosgw ceph-common); break; }
+  done
+fi
 if [ ${#packages[@]} -gt 0 ]; then
   echo "Installing Debian packages: ${packages[*]}"
   sudo=""

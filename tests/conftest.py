@@ -2,7 +2,9 @@
 
 ``postgres_dsn`` is a PostgreSQL 15 server with pgSphere: ``$VOSTACK_TEST_DSN``
 if set, else a throwaway cluster started by vostack's own launcher
-(:class:`vostack.db.cluster.EmbeddedPostgres`) for the test session.
+(:class:`vostack.db.cluster.EmbeddedPostgres`) for the test session.  ``ceph``
+is a throwaway single-node Ceph with its S3 gateway
+(:class:`vostack.objects.ceph.ThrowawayCeph`), started on first use.
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ from hypothesis import settings
 
 if TYPE_CHECKING:
     from vostack import db
+    from vostack.objects.ceph import ThrowawayCeph
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 # In CI (CI=true) every property test draws the same examples on every run: a red run must come
 # from a change, not from a random draw. Elsewhere each run draws new ones, so keep running them.
 settings.register_profile("ci", derandomize=True)
-if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+if IN_CI:
     settings.load_profile("ci")
 
 
@@ -58,6 +63,32 @@ def postgres_dsn() -> Iterator[str]:
     finally:
         cluster.stop()
         shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def ceph() -> Iterator[ThrowawayCeph]:
+    """A throwaway single-node Ceph (monitor, memstore OSD, RADOS Gateway) for the session: real S3.
+
+    When Ceph is missing, the tests that need it fail in CI (``CI=true``) with the install command
+    (scripts/setup.sh installs it), and elsewhere are skipped with that command as the reason.
+    """
+    from vostack.objects.ceph import CephNotInstalled, ThrowawayCeph
+
+    cluster = ThrowawayCeph()
+    try:
+        try:
+            cluster.start()
+        except CephNotInstalled as exc:
+            missing = exc.message
+        else:
+            missing = ""
+        if missing and IN_CI:
+            pytest.fail(missing, pytrace=False)
+        if missing:
+            pytest.skip(missing)
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(scope="session")

@@ -13,17 +13,22 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 
-from vostack import db
+from vostack import db, web
+from vostack.auth import ANONYMOUS, Auth
 from vostack.config import PublishConfig, load_config
 from vostack.db.cluster import EmbeddedPostgres, StateDirectoryInUse, default_state_dir
 from vostack.errors import VOError
 from vostack.moc import CoverageService
+from vostack.node import NodeConfig, load_node_config
 from vostack.publish import Publication, load_publication
 from vostack.registry import RegistryConfig, RegistryService, ServiceDescription, load_registry_config
 from vostack.scs import SCSService
@@ -45,10 +50,12 @@ def build_app(
     *,
     scs: Mapping[str, SCSService] | None = None,
     coverage: CoverageService | None = None,
+    auth: Auth | None = None,
 ) -> Starlette:
     """The application ``vostack`` serves: TAP at ``/tap``, the demo's job service at ``/compute``,
     its OAI-PMH publishing registry at ``/oai``, SSA at ``/ssa``, each cone search at ``/scs/{table}``,
-    the MOCs at ``/moc``, ``/`` to TAP."""
+    the MOCs at ``/moc``, ``/`` to TAP; with ``auth``, every request authenticated by it and its login
+    endpoint at ``auth.login_url``."""
 
     async def home(request: object) -> Response:
         return RedirectResponse("/tap/", status_code=303)
@@ -62,7 +69,12 @@ def build_app(
         extra.append(Mount(f"/scs/{table}", cone))
     if coverage is not None:
         extra.append(Mount("/moc", coverage))
-    return Starlette(routes=[Route("/", home), Mount("/tap", tap), *extra])
+    middleware = []
+    if auth is not None:
+        middleware.append(Middleware(web.Authentication, auth=auth))
+        if auth.login_url is not None and auth.login_url.startswith("/"):
+            extra.append(Route(auth.login_url, web.LoginService(auth=auth), methods=["GET", "HEAD", "POST"]))
+    return Starlette(routes=[Route("/", home), Mount("/tap", tap), *extra], middleware=middleware)
 
 
 def publication_app(publication: Publication, registry: RegistryService | None = None) -> Starlette:
@@ -74,6 +86,7 @@ def publication_app(publication: Publication, registry: RegistryService | None =
         publication.ssa,
         scs=publication.cones,
         coverage=publication.coverage,
+        auth=publication.auth,
     )
 
 
@@ -94,7 +107,7 @@ def build_registry(
         )
     return demo_registry(
         tap_capabilities=tap.capabilities,  # the same list as TAP's /capabilities
-        tableset=lambda: tap.tableset,
+        tableset=lambda: tap.tableset_for(ANONYMOUS),
         compute_capabilities=uws_capabilities if compute is not None else None,
         ssa_capabilities=ssa.capabilities if ssa is not None else None,
         extra=extra,
@@ -113,7 +126,7 @@ def config_registry(
             title=settings.title,
             description=settings.description or settings.title,
             capabilities=tap.capabilities,
-            tableset=lambda: tap.tableset,
+            tableset=lambda: tap.tableset_for(ANONYMOUS),
         )
     ]
     if publication is not None:
@@ -187,12 +200,25 @@ async def _serve(
     registry_config: RegistryConfig | None = None,
     show_dsn: bool = False,
     config_path: Path | None = None,
+    node: NodeConfig | None = None,
 ) -> None:
     port = listener.getsockname()[1]  # the one chosen when --port 0
+    node = node or NodeConfig()
+    results = node.results.result_store()  # before connecting: a missing credential is reported at once
+    async_options: dict[str, Any] = {"schema": node.database.jobs_schema}
+    if results is not None:
+        async_options["results"] = results
     pool = await db.create_pool(dsn)
+    # replicas that are down at start are skipped (and taken back once a check finds them up)
+    replicas = [(_server_name(r), await db.create_pool(r, min_size=0)) for r in node.database.replicas]
+    reads = (
+        db.ReadPools(pool, replicas, max_lag=node.database.max_lag, check_interval=node.database.check_interval)
+        if replicas
+        else None
+    )
     try:
         if load_demo:
-            from vostack.demo import demo_publication, ensure_hipparcos, planetary, spex
+            from vostack.demo import demo_publication, ensure_hipparcos, planetary, project, spex
             from vostack.demo.compute import compute_service
 
             await ensure_hipparcos(pool)
@@ -200,6 +226,7 @@ async def _serve(
             report = await spex.ensure_spex(pool, wheel)
             if report is not None:
                 print(f"Loaded {report.loaded:,} of {report.rows:,} SpeX spectra (left out: {report.skipped})")
+            await project.ensure_project(pool, spectra=True)
             planetary_cache = default_state_dir("planetary")
             stellarium = planetary.fetch_stellarium(planetary_cache)
             loaded = await planetary.ensure_planetary(
@@ -208,15 +235,17 @@ async def _serve(
             for table, done in loaded.items():
                 print(f"Loaded {done.loaded:,} of {done.rows:,} rows into {table} (left out: {done.skipped})")
             spectra = SSAService(
-                mapping=spex.MAPPING,
+                mapping=project.embargoed_mapping(spex.MAPPING),
                 products=spex.SpexProducts(wheel),
                 settings=config.service,
                 public_url=f"http://{_public_host(host)}:{port}/ssa",  # ObsCore access_url (fixed in the view)
             )
-            publication = demo_publication(ssa=spectra, compute=compute_service(), planetary=True)
+            publication = demo_publication(ssa=spectra, compute=compute_service(), planetary=True, private=True)
+            publication.auth = project.demo_auth(default_state_dir("auth"))
         else:
             assert config_path is not None
-            publication = load_publication(config_path)
+            # [results] and [database] jobs_schema: the job queue and result store every node of the site shares
+            publication = load_publication(config_path, tap_options={"async_options": async_options})
         tap, compute, ssa = publication.tap, publication.compute, publication.ssa
         # in start order: EPN-TAP views and SSA's ObsCore view first (TAP publishes them), then TAP, then the
         # services reading TAP's metadata (cone searches, coverage)
@@ -225,7 +254,7 @@ async def _serve(
             registry: RegistryService | None = build_registry(tap, compute, ssa, publication)
         else:
             registry = config_registry(tap, registry_config, publication) if registry_config is not None else None
-        async with site.serve(pool):
+        async with site.serve(pool, reads=reads):
             # uvicorn's h11 refuses a request head over 16 KiB with a bare 400 and closes: let heads up to the
             # query-string limit + 16 KiB through, so that an over-long query string gets its 414 document
             app = publication_app(publication, registry)
@@ -259,12 +288,45 @@ async def _serve(
                 print(f"EPN-TAP 2.0 collection (in TAP): {collection.table}", flush=True)
             if registry is not None:
                 print(f"OAI-PMH publishing registry: http://{host}:{port}/oai?verb=Identify", flush=True)
+            if load_demo:
+                _print_identities(f"http://{host}:{port}")
             if show_dsn:
                 print(f"Its database, for your own portal (examples/portal.py: VOSTACK_DSN): {dsn}", flush=True)
             print("Stop with Ctrl-C.", flush=True)
             await serving
     finally:
+        for _, replica in replicas:
+            await replica.close()
         await pool.close()
+
+
+def _server_name(dsn: str) -> str:
+    """``host:port`` of a DSN, for the log (no user name or password)."""
+    netloc = urlsplit(dsn).netloc
+    return netloc.rpartition("@")[2] or dsn.split("?")[0]
+
+
+def _print_identities(root: str) -> None:
+    """The demo's private project and the tokens of its two identities (:mod:`vostack.demo.project`)."""
+    from vostack.demo import project
+
+    tokens = project.demo_tokens(default_state_dir("auth"))
+    print(
+        f"\nPrivate project: {project.TABLE} (group {project.GROUP!r}; its priority column: {project.PI_GROUP!r})"
+        f" and the {project.EMBARGOED} latest SpeX spectra, embargoed for the consortium for a year.",
+        flush=True,
+    )
+    for name, groups in project.IDENTITIES.items():
+        print(f"Token of {name} ({', '.join(groups)}): {tokens[name]}", flush=True)
+    alice = tokens["alice"]
+    print(
+        f"  pyvo:   s = requests.Session(); s.headers['Authorization'] = 'Bearer <token>'; "
+        f"a = pyvo.auth.AuthSession(); a.credentials.set('ivo://ivoa.net/sso#token', s); "
+        f"pyvo.dal.TAPService('{root}/tap', session=a)",
+        flush=True,
+    )
+    print(f"  TOPCAT, stilts: user name alice, the token as password; curl -H 'Authorization: Bearer {alice[:12]}...' "
+          f"{root}/tap/tables; browser: {root}/login", flush=True)  # fmt: skip
 
 
 async def _coverage(dsn: str, config_path: Path, tables: Sequence[str]) -> int:
@@ -326,6 +388,7 @@ def _run(
     load_demo: bool,
     registry_config: RegistryConfig | None = None,
     config_path: Path | None = None,
+    node: NodeConfig | None = None,
 ) -> int:
     try:
         with _sigterm_as_ctrl_c(), ExitStack() as stack:
@@ -349,6 +412,7 @@ def _run(
                     registry_config=registry_config,
                     show_dsn=args.dsn is None,
                     config_path=config_path,
+                    node=node,
                 )
             )
     except KeyboardInterrupt:
@@ -367,9 +431,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     demo.add_argument("--dsn", help="use this PostgreSQL database instead of the embedded one")
     demo.add_argument("--state-dir", help="where the embedded PostgreSQL keeps its data")
-    serve.add_argument("--dsn", required=True, help="PostgreSQL DSN, e.g. postgresql://user@host/db")
     serve.add_argument(
-        "--config", required=True, type=Path, help="TOML file naming the tables to publish ([registry]: /oai too)"
+        "--dsn", help="PostgreSQL DSN, e.g. postgresql://user@host/db (default: the config's [database] primary)"
+    )
+    serve.add_argument(
+        "--config",
+        required=True,
+        type=Path,
+        help="TOML file naming the tables to publish ([registry]: /oai too; [results], [database]: vostack.node)",
     )
     coverage = sub.add_parser(
         "coverage", help="compute the MOC coverage of the tables a TOML config publishes anew (after data changes)"
@@ -390,9 +459,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )  # [registry]: publish /oai
         if args.command == "coverage":
             return asyncio.run(_coverage(args.dsn, args.config, args.tables))
-        return _run(
-            args, load_config(args.config), load_demo=False, registry_config=registry_config, config_path=args.config
-        )
+        config = load_config(args.config)
+        node = load_node_config(args.config)  # [results] and [database]: a node of a site on several machines
+        args.dsn = args.dsn or node.database.primary
+        if args.dsn is None:
+            raise VOError("vostack serve needs a database: --dsn, or primary in the config's [database] section")
+        return _run(args, config, load_demo=False, registry_config=registry_config, config_path=args.config, node=node)
     except VOError as exc:
         print(f"vostack: {exc.message}", file=sys.stderr)
         return 1

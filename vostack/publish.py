@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vostack.auth import ANONYMOUS, Auth, parse_auth
 from vostack.config import ConfigError, PublishConfig, parse_config, read_toml
 from vostack.epntap import EPNCollection, collection_from_toml
+from vostack.errors import VOError
 from vostack.moc import CoverageConfig, CoverageService, parse_coverage_config
 from vostack.registry import Coverage, ResourceName, ServiceDescription
 from vostack.schema import TableSet
@@ -48,6 +50,7 @@ class Publication:
     collections: tuple[EPNCollection, ...] = ()
     ssa: SSAService | None = None
     compute: UWSService | None = None
+    auth: Auth | None = None
 
     @property
     def services(self) -> list[Service]:
@@ -79,9 +82,15 @@ class Publication:
 
         def tables(*names: str) -> Any:
             def only() -> TableSet | None:
-                return tap.tableset.only(*names)
+                return tap.tableset_for(ANONYMOUS).only(*names)  # registry records are public
 
             return only
+
+        def public(name: str) -> bool:
+            try:
+                return tap.tableset_for(ANONYMOUS).table(name) is not None
+            except VOError:  # not started: the restricted tables are still known from the configuration
+                return not tap.access.restricted or name.lower() not in tap.access.tables
 
         descriptions = [
             ServiceDescription(
@@ -93,6 +102,7 @@ class Publication:
                 coverage=self._coverage(name),
             )
             for name, cone in self.cones.items()
+            if public(name)
         ]
         served_by = ResourceName(tap_title, f"{authority}/{tap_key}")
         descriptions += [
@@ -103,6 +113,7 @@ class Publication:
                 coverage=self._coverage(collection.table),
             )
             for collection in self.collections
+            if public(collection.table)
         ]
         return descriptions
 
@@ -116,10 +127,14 @@ def build_publication(
     ssa: SSAService | None = None,
     compute: UWSService | None = None,
     tap_options: Mapping[str, Any] | None = None,
+    auth: Auth | None = None,
 ) -> Publication:
     """The services for ``config``: TAP (with ``tap_options``), publishing the EPN-TAP ``collections`` too,
     a cone search per entry of ``cones``, and MOC coverage unless ``coverage`` is ``None``."""
-    tap = TAPService(config=with_collections(config, collections), **(tap_options or {}))
+    options = dict(tap_options or {})
+    if ssa is not None and ssa.mapping.embargoed:  # ivoa.obscore has rows only some groups see
+        options.setdefault("row_security", True)
+    tap = TAPService(config=with_collections(config, collections), **options)
     return Publication(
         tap=tap,
         cones={
@@ -139,14 +154,15 @@ def build_publication(
         collections=tuple(collections),
         ssa=ssa,
         compute=compute,
+        auth=auth,
     )
 
 
 def load_publication(path: Path, **options: Any) -> Publication:
     """The services a TOML file describes: ``[service]``, ``[schemas]``, ``[tables]``, ``[examples]`` for TAP,
     ``[scs."<table>"]`` cone searches, ``[coverage]`` (MOCs of every table with a main position; on unless
-    ``[coverage] enabled = false``) and ``[epntap.<schema>]`` collections; ``options`` go to
-    :func:`build_publication`."""
+    ``[coverage] enabled = false``) and ``[epntap.<schema>]`` collections, with the ``[auth]`` of the site;
+    ``options`` go to :func:`build_publication`."""
     data = read_toml(path)
     coverage_data = dict(data.get("coverage", {}))
     enabled = coverage_data.pop("enabled", True)
@@ -160,5 +176,5 @@ def load_publication(path: Path, **options: Any) -> Publication:
         cones=parse_scs_config(data.get("scs", {})),
         coverage=parse_coverage_config(coverage_data) if enabled else None,
         collections=[collection_from_toml(schema, table) for schema, table in epntap.items()],
-        **options,
+        **{"auth": parse_auth(data.get("auth"), base=path.parent), **options},
     )

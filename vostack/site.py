@@ -59,10 +59,20 @@ class Site:
                 release()
 
     @asynccontextmanager
-    async def serve(self, pool: db.Pool) -> AsyncIterator[None]:
-        """Start every service on ``pool``; stop them, last first, when the block ends."""
+    async def serve(self, pool: db.Pool, *, reads: db.ReadPools | None = None) -> AsyncIterator[None]:
+        """Start every service on ``pool``; stop them, last first, when the block ends.
+
+        With ``reads`` (the read replicas of the primary ``pool``), the services that query (TAP, SSA) send
+        their read-only queries there; jobs, TAP_SCHEMA and every write stay on ``pool``.
+        """
         async with AsyncExitStack() as stack:
+            if reads is not None:
+                await reads.start()
+                stack.push_async_callback(reads.stop)
             for service in self.services:
+                read_from = getattr(service, "read_from", None)
+                if reads is not None and read_from is not None:
+                    read_from(reads)
                 await service.start(pool)
                 stack.push_async_callback(service.stop)
             yield

@@ -62,17 +62,21 @@ class LiveServer(threading.Thread):
     async def _main(self) -> None:
         pool = await db.create_pool(self.dsn, max_size=4)
         try:
+            from vostack.demo import project
+
+            # the demo as `vostack demo` serves it, private project included (the database is shared with it)
+            await project.ensure_project(pool, spectra=self.spectra is not None)
             ssa = None
             if self.spectra is not None:
                 from vostack.demo import spex
                 from vostack.ssa import SSAService
 
                 ssa = SSAService(
-                    mapping=spex.MAPPING,
+                    mapping=project.embargoed_mapping(spex.MAPPING),
                     products=spex.SpexProducts(self.spectra),
                     public_url=f"{self.root}/ssa" if self.obscore_view else None,
                 )
-            publication = demo_publication(ssa=ssa, planetary=self.planetary)
+            publication = demo_publication(ssa=ssa, planetary=self.planetary, private=True)
             async with Site(services=publication.services).serve(pool):
                 app = self.make_app(publication)
                 config = uvicorn.Config(app, lifespan="off", log_level="warning")
@@ -101,7 +105,7 @@ class LiveServer(threading.Thread):
         The view is shared by the database: a server started since (``vostack demo --dsn`` in
         test_cli.py) re-created it with its own, now dead, URL.
         """
-        from vostack.demo import spex
+        from vostack.demo import project, spex
         from vostack.ssa.obscore import obscore_view_sql
 
         assert self.spectra is not None and self.obscore_view
@@ -109,7 +113,9 @@ class LiveServer(threading.Thread):
         async def create() -> None:
             pool = await db.create_pool(self.dsn, max_size=1)
             try:
-                await db.execute(pool, obscore_view_sql(spex.MAPPING, datalink_url=f"{self.root}/ssa/datalink"))
+                mapping = project.embargoed_mapping(spex.MAPPING)
+                view = obscore_view_sql(mapping, datalink_url=f"{self.root}/ssa/datalink")
+                await db.execute(pool, view + f"GRANT SELECT ON ivoa.obscore TO {db.role_name('vostack', ())};")
             finally:
                 await pool.close()
 

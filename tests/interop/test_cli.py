@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import http.client
 import os
 import shutil
@@ -13,7 +14,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from queue import Empty, Queue
@@ -46,56 +47,77 @@ def _free_port() -> int:
         return port
 
 
-@contextmanager
-def vostack(
-    *args: str, timeout: float = 240, stop: signal.Signals = signal.SIGINT
-) -> Iterator[tuple[str, list[str], int]]:
-    """Run ``vostack ARGS`` until it serves; yield (TAP URL, output lines, pid); then Ctrl-C it (or send ``stop``)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vostack.cli", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert proc.stdout is not None
-    lines: list[str] = []
-    queue: Queue[str] = Queue()
-    stdout = proc.stdout
+class Command:
+    """``vostack ARGS`` running in a process of its own, its output collected line by line."""
 
-    def read_lines() -> None:
-        for line in stdout:
-            queue.put(line)
+    def __init__(self, *args: str, env: Mapping[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "vostack.cli", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        )
+        self.url = ""
+        assert self.proc.stdout is not None
+        self.pid = self.proc.pid
+        self.lines: list[str] = []
+        self._queue: Queue[str] = Queue()
+        stdout = self.proc.stdout
 
-    reader = threading.Thread(target=read_lines, daemon=True)
-    reader.start()
-    url = None
-    deadline = time.monotonic() + timeout
-    try:
+        def read_lines() -> None:
+            for line in stdout:
+                self._queue.put(line)
+
+        self._reader = threading.Thread(target=read_lines, daemon=True)
+        self._reader.start()
+
+    def serving(self, timeout: float = 240) -> str:
+        """Wait until it serves; its TAP URL."""
+        url = None
+        deadline = time.monotonic() + timeout
+        lines = self.lines
         while not lines or not lines[-1].startswith("Stop with Ctrl-C"):  # the end of what it prints at start
             assert time.monotonic() < deadline, "vostack did not come up:\n" + "".join(lines)
             try:
-                line = queue.get(timeout=0.5)
+                line = self._queue.get(timeout=0.5)
             except Empty:
-                assert proc.poll() is None, "vostack exited:\n" + "".join(lines)
+                assert self.proc.poll() is None, "vostack exited:\n" + "".join(lines)
                 continue
             lines.append(line)
             if line.startswith("TAP service: "):
                 url = line.split(": ", 1)[1].strip()
         assert url is not None, "".join(lines)
-        yield url, lines, proc.pid
-    finally:
+        self.url = url
+        return url
+
+    def stop(self, stop: signal.Signals = signal.SIGINT) -> None:
+        """Ctrl-C it (or send ``stop``), wait for it to end, and check that it ended well."""
+        proc = self.proc
         proc.send_signal(stop)
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
             raise
-        reader.join(timeout=10)
+        self._reader.join(timeout=10)
+        assert proc.stdout is not None
         proc.stdout.close()
-        while not queue.empty():
-            lines.append(queue.get())
-    assert proc.returncode == 0, "".join(lines)
+        while not self._queue.empty():
+            self.lines.append(self._queue.get())
+        assert proc.returncode == 0, "".join(self.lines)
+
+
+@contextmanager
+def vostack(
+    *args: str, timeout: float = 240, stop: signal.Signals = signal.SIGINT
+) -> Iterator[tuple[str, list[str], int]]:
+    """Run ``vostack ARGS`` until it serves; yield (TAP URL, output lines, pid); then Ctrl-C it (or send ``stop``)."""
+    command = Command(*args)
+    try:
+        yield command.serving(timeout), command.lines, command.pid
+    finally:
+        command.stop(stop)
 
 
 def test_demo_on_a_given_database_serves_hipparcos(postgres_dsn: str, hipparcos: None) -> None:
@@ -374,6 +396,59 @@ def test_kept_alive_connections_are_answered_without_nagle_delay(bind: str) -> N
         thread.join(timeout=10)
         for sock in sockets or ():
             sock.close()
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning")  # pyvo's submit_job leaves a response unclosed
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_two_serve_processes_started_together_both_come_up(postgres_dsn: str, pool: object, tmp_path: Path) -> None:
+    # Both generate the same TAP_SCHEMA at the same moment on a database that has none yet: one writes it,
+    # the other waits for it and reuses it (before, one exited with a foreign-key violation). Many tables
+    # make the generation long enough for the two to overlap although the processes start unevenly.
+    tables = [f"twins.stars{i}" for i in range(TWIN_TABLES)]
+
+    async def fresh() -> None:
+        conn = await asyncpg.connect(postgres_dsn)
+        try:
+            await conn.execute(
+                "DROP SCHEMA IF EXISTS twin_tap_schema CASCADE; DROP SCHEMA IF EXISTS twin_uws CASCADE;"
+                " DROP SCHEMA IF EXISTS twins CASCADE"
+            )
+            await conn.execute("CREATE SCHEMA twins")
+            for name in tables:
+                columns = ", ".join(f"c{j} real" for j in range(20))
+                await conn.execute(f"CREATE TABLE {name} (id int PRIMARY KEY, {columns})")
+            await conn.execute(f"INSERT INTO {tables[0]} (id, c0) SELECT i, i / 10.0 FROM generate_series(1, 100) i")
+        finally:
+            await conn.close()
+
+    asyncio.run(fresh())
+    config = tmp_path / "site.toml"
+    # a job queue of their own: the session's other servers (another configuration) share the default one
+    config.write_text(
+        '[service]\ntap_schema = "twin_tap_schema"\n[database]\njobs_schema = "twin_uws"\n'
+        + "".join(f'[tables."{t}"]\n' for t in tables)
+    )
+    commands = [
+        Command("serve", "--dsn", postgres_dsn, "--config", str(config), "--port", str(_free_port())) for _ in (1, 2)
+    ]
+    try:
+        first, second = (pyvo.dal.TAPService(command.serving()) for command in commands)
+        for service in (first, second):
+            assert len(service.run_sync(f"SELECT id FROM {tables[0]} WHERE c0 > 5").to_table()) == 50
+        # one job queue: a job created through one server is fetched through the other
+        job = first.submit_job(f"SELECT count(*) AS n FROM {tables[0]}")
+        job.run().wait(timeout=60)
+        assert job.phase == "COMPLETED"
+        other = pyvo.dal.AsyncTAPJob(job.url.replace(first.baseurl, second.baseurl))
+        assert int(other.fetch_result().to_table()["n"][0]) == 100
+        other.delete()
+    finally:
+        for command in commands:
+            command.stop()
+    gc.collect()  # here, under this test's filters
+
+
+TWIN_TABLES = 60
 
 
 def test_serve_publishes_cone_searches_mocs_and_epn_tap_from_the_toml_alone(

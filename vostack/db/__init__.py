@@ -6,19 +6,30 @@ asyncpg errors are converted to :mod:`vostack.errors` here and nowhere else.
 
 from __future__ import annotations
 
+from vostack.db.access import (
+    TableGrant,
+    TapSchemaRule,
+    apply_access,
+    apply_release,
+    group_role,
+    group_roles,
+    reader_role,
+    role_name,
+)
 from vostack.db.catalog import (
     CatalogColumn,
     CatalogTable,
-    create_tap_schema_tables,
     describe_tables,
+    generate_tap_schema,
     quote_ident,
     quote_literal,
     read_tap_schema,
-    write_tap_schema,
 )
 from vostack.db.cursor import CopyReader, ResultColumn, ResultCursor, Statement, open_cursor, open_statement
 from vostack.db.load import copy_rows, execute, row_count
+from vostack.db.locks import ensure_relation, exclusive
 from vostack.db.pool import Connection, Pool, create_pool, init_connection, ping, reset_connection
+from vostack.db.replicas import ReadPools, ReplicaState
 from vostack.db.upload import TEMP_SCHEMA, TempTable
 
 __all__ = [
@@ -28,15 +39,25 @@ __all__ = [
     "Connection",
     "CopyReader",
     "Pool",
+    "ReadPools",
+    "ReplicaState",
     "ResultColumn",
     "ResultCursor",
     "Statement",
+    "TableGrant",
+    "TapSchemaRule",
     "TempTable",
+    "apply_access",
+    "apply_release",
     "copy_rows",
     "create_pool",
-    "create_tap_schema_tables",
     "describe_tables",
+    "ensure_relation",
+    "exclusive",
     "execute",
+    "generate_tap_schema",
+    "group_role",
+    "group_roles",
     "init_connection",
     "open_cursor",
     "open_statement",
@@ -44,7 +65,8 @@ __all__ = [
     "quote_ident",
     "quote_literal",
     "read_tap_schema",
+    "reader_role",
     "reset_connection",
+    "role_name",
     "row_count",
-    "write_tap_schema",
 ]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import asyncpg
 
 from vostack.db.errors import map_errors
+from vostack.db.locks import advisory_xact_lock
 from vostack.errors import VOError
 from vostack.schema import Column, ForeignKey, Schema, Table, TableSet
 
@@ -16,11 +18,10 @@ __all__ = [
     "TAP_SCHEMA_MARK",
     "CatalogColumn",
     "CatalogTable",
-    "create_tap_schema_tables",
     "describe_tables",
+    "generate_tap_schema",
     "quote_ident",
     "read_tap_schema",
-    "write_tap_schema",
 ]
 
 #: The comment vostack puts on a TAP_SCHEMA it generated; it never overwrites one without it.
@@ -122,43 +123,53 @@ async def describe_tables(pool: asyncpg.Pool, names: Sequence[str]) -> dict[str,
 
     Raises a :class:`VOError` naming every table that does not exist.
     """
-    found: dict[str, CatalogTable] = {}
-    missing: list[str] = []
     with map_errors():
         async with pool.acquire() as conn:
-            for name in names:
-                schema_name, _, table_name = name.partition(".")
-                row = await conn.fetchrow(_TABLES_SQL, schema_name, table_name)
-                if row is None:
-                    missing.append(name)
-                    continue
-                columns = tuple(
-                    CatalogColumn(r["attname"], r["db_type"], r["nullable"], r["indexed"], r["comment"])
-                    for r in await conn.fetch(_COLUMNS_SQL, row["oid"])
-                )
-                fkeys = tuple(
-                    (r["conname"], tuple(r["cols"]), r["target"], tuple(r["target_cols"]))
-                    for r in await conn.fetch(_FKEYS_SQL, row["oid"])
-                )
-                found[name] = CatalogTable(
-                    name=name,
-                    schema_name=schema_name,
-                    kind=_KINDS[row["relkind"]],
-                    comment=row["comment"],
-                    nrows=row["nrows"],
-                    columns=columns,
-                    foreign_keys=fkeys,
-                )
+            return await _describe(conn, names)
+
+
+async def _describe(conn: asyncpg.Connection, names: Sequence[str]) -> dict[str, CatalogTable]:
+    found: dict[str, CatalogTable] = {}
+    missing: list[str] = []
+    for name in names:
+        schema_name, _, table_name = name.partition(".")
+        row = await conn.fetchrow(_TABLES_SQL, schema_name, table_name)
+        if row is None:
+            missing.append(name)
+            continue
+        columns = tuple(
+            CatalogColumn(r["attname"], r["db_type"], r["nullable"], r["indexed"], r["comment"])
+            for r in await conn.fetch(_COLUMNS_SQL, row["oid"])
+        )
+        fkeys = tuple(
+            (r["conname"], tuple(r["cols"]), r["target"], tuple(r["target_cols"]))
+            for r in await conn.fetch(_FKEYS_SQL, row["oid"])
+        )
+        found[name] = CatalogTable(
+            name=name,
+            schema_name=schema_name,
+            kind=_KINDS[row["relkind"]],
+            comment=row["comment"],
+            nrows=row["nrows"],
+            columns=columns,
+            foreign_keys=fkeys,
+        )
     if missing:
         raise VOError(f"the database has no table or view named {', '.join(missing)}")
     return found
+
+
+#: The layout of the TAP_SCHEMA tables :func:`generate_tap_schema` writes; a new layout replaces the tables.
+_LAYOUT = 1
+#: The TAP_SCHEMA tables, parents first, with their number of columns in the layout :func:`_ddl` creates.
+_TAP_SCHEMA_COLUMNS = {"schemas": 4, "tables": 6, "columns": 14, "keys": 5, "key_columns": 3}
+_TAP_SCHEMA_TABLES = tuple(_TAP_SCHEMA_COLUMNS)
 
 
 def _ddl(schema_name: str) -> str:
     s = quote_ident(schema_name)
     return f"""
 CREATE SCHEMA IF NOT EXISTS {s};
-COMMENT ON SCHEMA {s} IS '{TAP_SCHEMA_MARK}';
 DROP TABLE IF EXISTS {s}.key_columns, {s}.keys, {s}.columns, {s}.tables, {s}.schemas;
 CREATE TABLE {s}.schemas (
   schema_name varchar NOT NULL PRIMARY KEY, utype varchar, description varchar, schema_index integer);
@@ -179,73 +190,84 @@ CREATE TABLE {s}.key_columns (
 """
 
 
-async def _is_ours_or_absent(conn: asyncpg.Connection, schema_name: str) -> bool:
-    row = await conn.fetchrow(
-        "SELECT obj_description(oid, 'pg_namespace') AS c FROM pg_namespace WHERE nspname = $1", schema_name
-    )
-    return row is None or row["c"] == TAP_SCHEMA_MARK
-
-
-async def create_tap_schema_tables(pool: asyncpg.Pool, schema_name: str) -> None:
-    """Create empty TAP_SCHEMA 1.1 tables in ``schema_name`` (TAP 1.1 §4), replacing vostack's own.
-
-    A schema of that name that vostack did not create is never touched: the
-    portal must serve it as it is or name another schema.
-    """
-    with map_errors():
-        async with pool.acquire() as conn, conn.transaction():
-            if not await _is_ours_or_absent(conn, schema_name):
-                raise VOError(
-                    f"the database already has a schema {schema_name!r} that vostack did not generate; "
-                    'serve it as it is (tap_schema_source = "existing") or choose another tap_schema name'
-                )
-            await conn.execute(_ddl(schema_name))
-
-
 def _flag(value: bool) -> int:
     return 1 if value else 0
 
 
-async def write_tap_schema(pool: asyncpg.Pool, tableset: TableSet, schema_name: str) -> None:
-    """Fill the TAP_SCHEMA tables in ``schema_name`` with ``tableset`` (TAP 1.1 §4.1-§4.5)."""
+def _column_row(table: Table, c: Column) -> tuple[object, ...]:
+    size = int(c.arraysize) if c.arraysize and c.arraysize.isdigit() else None
+    return (table.name, c.name, c.utype, c.ucd, c.unit, c.description, c.datatype, c.arraysize, c.xtype, size,
+            _flag(c.principal), _flag(c.indexed), _flag(c.std), c.column_index)  # fmt: skip
+
+
+def _rows(tableset: TableSet) -> dict[str, list[tuple[object, ...]]]:
+    """The rows of each TAP_SCHEMA table for ``tableset`` (TAP 1.1 §4.1-§4.5), parents first."""
+    return {
+        "schemas": [(sc.name, sc.utype, sc.description, sc.schema_index) for sc in tableset.schemas],
+        "tables": [
+            (t.schema_name, t.name, t.table_type, t.utype, t.description, t.table_index) for t in tableset.tables()
+        ],
+        "columns": [_column_row(t, c) for t in tableset.tables() for c in t.columns],
+        "keys": [(k.key_id, k.from_table, k.target_table, k.utype, k.description) for k in tableset.keys],
+        "key_columns": [(k.key_id, frm, to) for k in tableset.keys for frm, to in k.columns],
+    }
+
+
+def _mark(layout: int, content: str) -> str:
+    """The schema comment of a generated TAP_SCHEMA: :data:`TAP_SCHEMA_MARK`, the layout, a digest of the rows
+    (``content`` empty: the part all contents of a layout share)."""
+    return f"{TAP_SCHEMA_MARK} (layout {layout}, content {content}" + (")" if content else "")
+
+
+async def generate_tap_schema(
+    pool: asyncpg.Pool,
+    schema_name: str,
+    names: Sequence[str],
+    build: Callable[[Mapping[str, CatalogTable]], TableSet],
+) -> bool:
+    """Write TAP_SCHEMA 1.1 into ``schema_name`` (TAP 1.1 §4) unless it holds that content already.
+
+    ``build`` makes the published :class:`TableSet` from the catalog
+    descriptions of ``names`` and of TAP_SCHEMA's own tables (in
+    ``schema_name``).  Everything happens in one transaction under an advisory
+    lock on the schema's name: servers starting at the same moment on one
+    database generate it one after another, and each after the first finds the
+    same content (a digest of the rows, kept in the schema's comment) and
+    changes nothing, so that its readers are not even briefly locked out.
+    Readers never see a half-written TAP_SCHEMA.  Returns whether it wrote.
+
+    A schema of that name that vostack did not create is never touched: the
+    portal must serve it as it is or name another schema.
+    """
     s = quote_ident(schema_name)
     with map_errors():
         async with pool.acquire() as conn, conn.transaction():
-            for table_name in ("key_columns", "keys", "columns", "tables", "schemas"):
+            await advisory_xact_lock(conn, f"vostack.tap_schema:{schema_name}")
+            comment = await conn.fetchrow(
+                "SELECT obj_description(oid, 'pg_namespace') AS c FROM pg_namespace WHERE nspname = $1", schema_name
+            )
+            found = None if comment is None else (comment["c"] or "")
+            if found is not None and not found.startswith(TAP_SCHEMA_MARK):
+                raise VOError(
+                    f"the database already has a schema {schema_name!r} that vostack did not generate; "
+                    'serve it as it is (tap_schema_source = "existing") or choose another tap_schema name'
+                )
+            if found is None or not found.startswith(_mark(_LAYOUT, "")):  # absent, or an older layout
+                await conn.execute(_ddl(schema_name))
+            catalog = await _describe(conn, [*names, *(f"{schema_name}.{t}" for t in _TAP_SCHEMA_TABLES)])
+            rows = _rows(build(catalog))
+            mark = _mark(_LAYOUT, hashlib.sha256(repr(rows).encode()).hexdigest()[:32])
+            if found == mark:
+                return False
+            for table_name in reversed(_TAP_SCHEMA_TABLES):  # children first
                 await conn.execute(f"DELETE FROM {s}.{table_name}")
-            await conn.executemany(
-                f"INSERT INTO {s}.schemas VALUES ($1, $2, $3, $4)",
-                [(sc.name, sc.utype, sc.description, sc.schema_index) for sc in tableset.schemas],
-            )
-            await conn.executemany(
-                f"INSERT INTO {s}.tables VALUES ($1, $2, $3, $4, $5, $6)",
-                [
-                    (t.schema_name, t.name, t.table_type, t.utype, t.description, t.table_index)
-                    for t in tableset.tables()
-                ],
-            )
-            await conn.executemany(
-                f"INSERT INTO {s}.columns VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-                [
-                    (
-                        t.name, c.name, c.utype, c.ucd, c.unit, c.description, c.datatype, c.arraysize, c.xtype,
-                        int(c.arraysize) if c.arraysize and c.arraysize.isdigit() else None,
-                        _flag(c.principal), _flag(c.indexed), _flag(c.std), c.column_index,
-                    )
-                    for t in tableset.tables()
-                    for c in t.columns
-                ],
-            )  # fmt: skip
-            await conn.executemany(
-                f"INSERT INTO {s}.keys VALUES ($1, $2, $3, $4, $5)",
-                [(k.key_id, k.from_table, k.target_table, k.utype, k.description) for k in tableset.keys],
-            )
-            await conn.executemany(
-                f"INSERT INTO {s}.key_columns VALUES ($1, $2, $3)",
-                [(k.key_id, frm, to) for k in tableset.keys for frm, to in k.columns],
-            )
+            for table_name, values in rows.items():
+                marks = ", ".join(f"${i}" for i in range(1, _TAP_SCHEMA_COLUMNS[table_name] + 1))
+                await conn.executemany(f"INSERT INTO {s}.{table_name} VALUES ({marks})", values)
             # row estimates for TAP_SCHEMA itself (VODataService nrows), like any published table
-            await conn.execute(f"ANALYZE {s}.schemas, {s}.tables, {s}.columns, {s}.keys, {s}.key_columns")
+            await conn.execute(f"ANALYZE {', '.join(f'{s}.{t}' for t in _TAP_SCHEMA_TABLES)}")
+            await conn.execute(f"COMMENT ON SCHEMA {s} IS {quote_literal(mark)}")
+    return True
 
 
 async def _columns_of(conn: asyncpg.Connection, schema_name: str, table_name: str) -> set[str]:

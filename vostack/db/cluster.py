@@ -417,6 +417,15 @@ class EmbeddedPostgres:
     ephemeral
         For throwaway test clusters: no fsync, no synchronous commit, no full
         page writes.  A crash can then corrupt the data.
+    primary
+        The DSN of a running server to follow: on first use the cluster is a
+        copy of it (``pg_basebackup -R``), started as a hot standby that
+        streams its changes (a read replica); nothing is created in it.
+    listen, trusted
+        Addresses to listen on besides 127.0.0.1, and networks (CIDR) whose
+        connections are trusted like local ones (written when the cluster is
+        created): for servers other machines reach, such as the sites of
+        ``benchmarks/cluster.py``.  Trust means no password: a private network only.
 
     Examples
     --------
@@ -434,6 +443,9 @@ class EmbeddedPostgres:
         extensions: Sequence[str] = ("pg_sphere",),
         log: Callable[[str], None] | None = None,
         ephemeral: bool = False,
+        primary: str | None = None,
+        listen: Sequence[str] = (),
+        trusted: Sequence[str] = (),
     ) -> None:
         state_dir = Path(state_dir).expanduser().absolute()
         if _SHELL_UNSAFE.search(str(state_dir)):
@@ -452,6 +464,11 @@ class EmbeddedPostgres:
         self._extensions = tuple(extensions)
         self._log = log if log is not None else _logger.info
         self._ephemeral = ephemeral
+        self._primary = primary
+        if any(not re.fullmatch(r"[0-9A-Fa-f.:/]+", item) for item in (*listen, *trusted)):
+            raise ClusterError("listen addresses and trusted networks are IP addresses and CIDR networks")
+        self._listen = tuple(listen)
+        self._trusted = tuple(trusted)
         self._found_bindir: Path | None = None
         self._port: int | None = None
         self._dsn: str | None = None
@@ -558,7 +575,10 @@ class EmbeddedPostgres:
         try:
             sigint.check()
             if not (self.data_dir / "PG_VERSION").is_file():
-                self._initdb(bindir, user)
+                if self._primary is not None:
+                    self._basebackup(bindir, user, self._primary)
+                else:
+                    self._initdb(bindir, user)
                 sigint.check()
             self._check_data_version(bindir)
             port = self._adopt_running_server()
@@ -569,7 +589,8 @@ class EmbeddedPostgres:
                 atexit.register(self._stop_at_exit)
                 self._owner_pid = os.getpid()
             sigint.check()
-            self._create_database(bindir, port)
+            if self._primary is None:  # a standby has what its primary has, and is read-only
+                self._create_database(bindir, port)
             sigint.check()
         except BaseException:
             if self._port is not None:
@@ -666,10 +687,15 @@ class EmbeddedPostgres:
             staging / "pg_hba.conf",
             "# Written by vostack: trust local connections only (the server listens on 127.0.0.1).\n"
             "# TYPE  DATABASE  USER  ADDRESS       METHOD\n"
-            "local   all       all                 trust\n"
-            "host    all       all   127.0.0.1/32  trust\n",
+            "local   all          all                 trust\n"
+            "host    all          all   127.0.0.1/32  trust\n"
+            "# streaming replicas on this machine (EmbeddedPostgres(primary=...), pg_basebackup)\n"
+            "local   replication  all                 trust\n"
+            "host    replication  all   127.0.0.1/32  trust\n"
+            + "".join(f"host    {kind}  all   {network}  trust\n" for network in self._trusted
+                      for kind in ("all        ", "replication")),
             user,
-        )
+        )  # fmt: skip
         conf = staging / "postgresql.conf"
         text = conf.read_text(encoding="utf-8")
         self._write_server_file(
@@ -678,6 +704,27 @@ class EmbeddedPostgres:
             user,
         )
         # The cluster appears under its final name only once complete.
+        staging.rename(self.data_dir)
+
+    def _basebackup(self, bindir: Path, user: _ServerUser | None, primary: str) -> None:
+        """Make the cluster a copy of ``primary`` that follows it (``standby.signal``, ``primary_conninfo``)."""
+        if self.data_dir.exists() and any(self.data_dir.iterdir()):
+            raise ClusterError(f"{self.data_dir} is not empty but holds no PostgreSQL cluster (no PG_VERSION).")
+        self._log(f"Copying the primary into {self.data_dir} (pg_basebackup), to follow it as a read replica")
+        staging = self._state_dir / "data.basebackup"
+        if staging.exists():  # left by a pg_basebackup that was killed: ours to remove
+            shutil.rmtree(staging)
+        args = [str(bindir / "pg_basebackup"), "-D", str(staging), "-R", "-X", "stream", "-c", "fast", "-d", primary]
+        if self._ephemeral:
+            args.append("--no-sync")
+        result = self._run(args, user=user)
+        if result.returncode != 0:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise ClusterError(f"pg_basebackup of the primary failed:\n{(result.stderr or result.stdout).strip()}")
+        conf = staging / "postgresql.conf"
+        text = conf.read_text(encoding="utf-8")
+        if _INCLUDE_LINE not in text:  # a primary that vostack did not create
+            self._write_server_file(conf, f"{text}\n{_INCLUDE_LINE}\n", user)
         staging.rename(self.data_dir)
 
     def _check_data_version(self, bindir: Path) -> None:
@@ -779,7 +826,7 @@ class EmbeddedPostgres:
             sockets = ""
         lines = [
             "# Written by vostack on every start; it overrides postgresql.conf.",
-            "listen_addresses = '127.0.0.1'",
+            f"listen_addresses = {_conf_string(','.join(('127.0.0.1', *self._listen)))}",
             f"port = {port}",
             f"unix_socket_directories = {_conf_string(sockets)}",
             "shared_buffers = '128MB'",

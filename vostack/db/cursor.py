@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from vostack.db.catalog import quote_ident
 from vostack.db.errors import map_errors
 from vostack.db.upload import TempTable, load_temp_tables
 
@@ -161,9 +162,10 @@ class Statement:
             await self._copy.close()
 
 
-def query_settings(*, statement_timeout: float) -> tuple[str, ...]:
+def query_settings(*, statement_timeout: float, role: str | None = None) -> tuple[str, ...]:
     """The ``SET LOCAL`` statements every query's transaction starts with (see :func:`begin`).
 
+    ``role`` is the database role the query runs as (:mod:`vostack.db.access`);
     ``statement_timeout`` in seconds; ``extra_float_digits`` 1 (PostgreSQL's
     default) makes a text COPY write floats as their shortest decimals; and
     ``force_custom_plan`` keeps a statement run again with new bind values (SSA's
@@ -171,6 +173,7 @@ def query_settings(*, statement_timeout: float) -> tuple[str, ...]:
     reset did to the session's settings.
     """
     return (
+        *((f"SET LOCAL ROLE {quote_ident(role)}",) if role is not None else ()),
         f"SET LOCAL statement_timeout = {max(1, int(statement_timeout * 1000))}",
         "SET LOCAL extra_float_digits = 1",
         "SET LOCAL plan_cache_mode = force_custom_plan",
@@ -191,13 +194,14 @@ async def begin(conn: asyncpg.Connection, statements: Sequence[str], *, read_onl
 
 @asynccontextmanager
 async def _transaction(
-    pool: asyncpg.Pool, *, statement_timeout: float, temp_tables: Sequence[TempTable]
+    pool: asyncpg.Pool, *, statement_timeout: float, temp_tables: Sequence[TempTable], role: str | None = None
 ) -> AsyncIterator[asyncpg.Connection]:
     """A connection in a read-only transaction with a statement timeout, rolled back and released at the end.
 
     ``temp_tables`` (TAP uploads) are created and filled first in the same
     transaction, which then becomes ``READ ONLY`` (allowed after writes: only
-    the way back to read-write is refused); they vanish with it.  If the block
+    the way back to read-write is refused); they vanish with it.  With ``role``
+    everything runs as that role (``SET LOCAL ROLE``, :mod:`vostack.db.access`).  If the block
     is cancelled (the client went away), the running statement is cancelled in
     PostgreSQL and the transaction is rolled back.
     """
@@ -206,7 +210,8 @@ async def _transaction(
     try:
         try:
             with map_errors(user_query=True):
-                await begin(conn, query_settings(statement_timeout=statement_timeout), read_only=not temp_tables)
+                settings = query_settings(statement_timeout=statement_timeout, role=role)
+                await begin(conn, settings, read_only=not temp_tables)
                 if temp_tables:
                     await load_temp_tables(conn, temp_tables)
                     await conn.execute("SET TRANSACTION READ ONLY")
@@ -229,17 +234,18 @@ async def open_cursor(
     statement_timeout: float,
     args: Sequence[object] = (),
     temp_tables: Sequence[TempTable] = (),
+    role: str | None = None,
 ) -> AsyncIterator[ResultCursor]:
     """Run ``sql`` read-only with a statement timeout and yield a cursor over its rows.
 
     ``args`` are the values of the statement's ``$1``, ``$2``, ... bind
     parameters; ``temp_tables`` are created in the transaction first (see
-    :func:`open_statement`).  The connection goes back to the pool when the
-    block ends; if the block is cancelled (the client went away), asyncpg
-    cancels the running statement in PostgreSQL and the transaction is rolled
-    back.
+    :func:`open_statement`); ``role`` is the database role the query runs
+    as.  The connection goes back to the pool when the block ends; if the
+    block is cancelled (the client went away), asyncpg cancels the running
+    statement in PostgreSQL and the transaction is rolled back.
     """
-    async with _transaction(pool, statement_timeout=statement_timeout, temp_tables=temp_tables) as conn:
+    async with _transaction(pool, statement_timeout=statement_timeout, temp_tables=temp_tables, role=role) as conn:
         with map_errors(user_query=True):
             cursor = await conn.cursor(sql, *args)
         yield ResultCursor(cursor)
@@ -253,6 +259,7 @@ async def open_statement(
     statement_timeout: float,
     args: Sequence[object] = (),
     temp_tables: Sequence[TempTable] = (),
+    role: str | None = None,
 ) -> AsyncIterator[Statement]:
     """Prepare ``sql`` read-only with a statement timeout and yield it, its result columns known.
 
@@ -261,7 +268,7 @@ async def open_statement(
     :meth:`Statement.copy`.  A copy still running when the block ends is
     cancelled in PostgreSQL before the transaction is rolled back.
     """
-    async with _transaction(pool, statement_timeout=statement_timeout, temp_tables=temp_tables) as conn:
+    async with _transaction(pool, statement_timeout=statement_timeout, temp_tables=temp_tables, role=role) as conn:
         with map_errors(user_query=True):
             # PostgreSQL's unnamed statement (protocol §55.2.3): replaced by the next one, never closed, so no
             # round trip is spent closing the previous query's statement

@@ -41,6 +41,7 @@ import asyncpg
 
 from vostack.db.catalog import quote_ident
 from vostack.db.errors import map_errors
+from vostack.db.locks import advisory_xact_lock
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -188,7 +189,7 @@ async def ensure_schema(pool: asyncpg.Pool, schema: str) -> int:
     s = quote_ident(schema)
     with map_errors():
         async with pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"vostack.uws:{schema}")
+            await advisory_xact_lock(conn, f"vostack.uws:{schema}")
             await conn.execute(
                 f"CREATE SCHEMA IF NOT EXISTS {s};"
                 f" CREATE TABLE IF NOT EXISTS {s}.schema_version (version integer NOT NULL)"

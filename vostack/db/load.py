@@ -9,14 +9,21 @@ import asyncpg
 
 from vostack.db.catalog import quote_ident
 from vostack.db.errors import map_errors
+from vostack.db.locks import advisory_xact_lock
 
 __all__ = ["copy_rows", "execute", "row_count"]
 
 
-async def execute(pool: asyncpg.Pool, sql: str) -> None:
-    """Run one or more SQL statements (DDL) in a transaction."""
+async def execute(pool: asyncpg.Pool, sql: str, *, lock: str | None = None) -> None:
+    """Run one or more SQL statements (DDL) in a transaction.
+
+    With ``lock``, the transaction first takes the advisory lock of that name: servers starting together run
+    such DDL one after another (``CREATE ... IF NOT EXISTS`` run at the same moment can fail).
+    """
     with map_errors():
         async with pool.acquire() as conn, conn.transaction():
+            if lock is not None:
+                await advisory_xact_lock(conn, lock)
             await conn.execute(sql)
 
 

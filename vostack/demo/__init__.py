@@ -48,11 +48,16 @@ def demo_config(*, spectra: bool = False) -> PublishConfig:
 
 
 def demo_publication(
-    *, ssa: SSAService | None = None, compute: UWSService | None = None, planetary: bool = False
+    *,
+    ssa: SSAService | None = None,
+    compute: UWSService | None = None,
+    planetary: bool = False,
+    private: bool = False,
 ) -> Publication:
     """The demo's services: TAP over Hipparcos (and, with ``ssa``, the SpeX spectra and ObsCore), a cone search
     of Hipparcos, MOC coverage of every table with positions, and with ``planetary`` the EPN-TAP collections of
-    :mod:`vostack.demo.planetary` (whose source tables must be loaded) with a cone search of the exoplanets."""
+    :mod:`vostack.demo.planetary` (whose source tables must be loaded) with a cone search of the exoplanets;
+    with ``private``, the private project of :mod:`vostack.demo.project` (its table must be made)."""
     from vostack.moc import CoverageConfig, TableCoverage
     from vostack.publish import build_publication
     from vostack.scs import ConeConfig
@@ -77,8 +82,13 @@ def demo_publication(
                 "oec.epn_core", ident="granule_uid", title="Open Exoplanet Catalogue: cone search of the planets"
             )
         )
+    config = demo_config(spectra=ssa is not None)
+    if private:
+        from vostack.demo.project import with_project
+
+        config = with_project(config)
     return build_publication(
-        demo_config(spectra=ssa is not None),
+        config,
         cones=cones,
         coverage=CoverageConfig(order=8, tables=coverage),
         collections=collections,
@@ -107,10 +117,11 @@ def progress_bar(total: int, *, label: str = "loading", width: int = 40) -> Call
 async def ensure_hipparcos(pool: db.Pool, *, progress: bool = True) -> bool:
     """Load the Hipparcos catalogue unless it is already there, complete; returns whether it loaded now."""
     expected = hipparcos.count_rows()
-    if await db.row_count(pool, hipparcos.TABLE) == expected:
-        return False
-    await db.execute(pool, f"DROP TABLE IF EXISTS {hipparcos.TABLE} CASCADE;\n{hipparcos.DDL}")
-    bar = progress_bar(expected, label="loading Hipparcos") if progress else None
-    await db.copy_rows(pool, hipparcos.TABLE, hipparcos.COLUMNS, hipparcos.iter_rows(), progress=bar)
-    await db.execute(pool, hipparcos.INDEX_DDL)
+    async with db.exclusive(pool, f"vostack.demo:{hipparcos.TABLE}"):  # demos started together load it once
+        if await db.row_count(pool, hipparcos.TABLE) == expected:
+            return False
+        await db.execute(pool, f"DROP TABLE IF EXISTS {hipparcos.TABLE} CASCADE;\n{hipparcos.DDL}")
+        bar = progress_bar(expected, label="loading Hipparcos") if progress else None
+        await db.copy_rows(pool, hipparcos.TABLE, hipparcos.COLUMNS, hipparcos.iter_rows(), progress=bar)
+        await db.execute(pool, hipparcos.INDEX_DDL)
     return True

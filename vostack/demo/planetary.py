@@ -395,14 +395,15 @@ async def ensure_planetary(pool: db.Pool, stellarium: Path, astroquery_wheel: Pa
         (EXOPLANETS, EXOPLANETS_DDL, EXOPLANET_COLUMNS, lambda r: exoplanet_rows(astroquery_wheel, r)),
     ]
     for table, ddl, columns, rows in sources:
-        if (await db.row_count(pool, table) or 0) > 0:
-            continue
-        report = LoadReport()
-        loaded = list(rows(report))
-        await db.execute(pool, ddl)
-        await db.copy_rows(pool, table, columns, loaded)
-        await db.execute(pool, f"ANALYZE {table}")
-        reports[table] = report
+        async with db.exclusive(pool, f"vostack.demo:{table}"):  # demos started together load it once
+            if (await db.row_count(pool, table) or 0) > 0:
+                continue
+            report = LoadReport()
+            loaded = list(rows(report))
+            await db.execute(pool, ddl)
+            await db.copy_rows(pool, table, columns, loaded)
+            await db.execute(pool, f"ANALYZE {table}")
+            reports[table] = report
     return reports
 
 

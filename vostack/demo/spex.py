@@ -329,13 +329,14 @@ class SpexProducts:
 
 async def ensure_spex(pool: db.Pool, wheel: Path) -> LoadReport | None:
     """Load ``spex.spectra`` from ``wheel`` unless it is there; returns the report when it loaded now."""
-    if (await db.row_count(pool, TABLE) or 0) > 0:
-        return None
-    report = LoadReport()
-    rows = await asyncio.to_thread(lambda: list(iter_rows(wheel, report)))  # 3,089 FITS files: off the loop
-    await db.execute(pool, f"DROP TABLE IF EXISTS {TABLE} CASCADE;\n{DDL}")
-    await db.copy_rows(pool, TABLE, COLUMNS, rows)
-    await db.execute(pool, INDEX_DDL)
+    async with db.exclusive(pool, f"vostack.demo:{TABLE}"):  # demos started together load it once
+        if (await db.row_count(pool, TABLE) or 0) > 0:
+            return None
+        report = LoadReport()
+        rows = await asyncio.to_thread(lambda: list(iter_rows(wheel, report)))  # 3,089 FITS files: off the loop
+        await db.execute(pool, f"DROP TABLE IF EXISTS {TABLE} CASCADE;\n{DDL}")
+        await db.copy_rows(pool, TABLE, COLUMNS, rows)
+        await db.execute(pool, INDEX_DDL)
     return report
 
 

@@ -188,8 +188,8 @@ FROM {STORE_SCHEMA}.coverage ORDER BY table_name, kind, computed_at DESC
 
 
 async def create_store(pool: db.Pool) -> None:
-    """Create the schema and table the MOCs are kept in, unless they exist."""
-    await db.execute(pool, _STORE_DDL)
+    """Create the schema and table the MOCs are kept in, unless they exist (servers starting together: in turn)."""
+    await db.execute(pool, _STORE_DDL, lock=f"vostack.relation:{STORE_SCHEMA}.coverage")
 
 
 async def save_store(pool: db.Pool, mocs: Sequence[tuple[str, str, int, str, int]]) -> None:

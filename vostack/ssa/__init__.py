@@ -11,8 +11,9 @@ from vostack.ssa.fields import OBSCORE_COLUMNS, SSA_FIELDS, ObsCoreColumn, SSAFi
 from vostack.ssa.mapping import MappingError, SSAMapping
 from vostack.ssa.obscore import OBSCORE_DATA_MODEL, OBSCORE_TABLE, obscore_table_meta, obscore_view_sql
 from vostack.ssa.params import SSARequest, parse_ssa_request
+from vostack.ssa.products import ObjectProducts
 from vostack.ssa.service import DATALINK_LINKS, SSAService
-from vostack.ssa.spectrum import ProductStore, Spectrum, preview_svg, spectrum_votable
+from vostack.ssa.spectrum import ProductStore, RangedProductStore, Spectrum, preview_svg, spectrum_votable
 
 __all__ = [
     "DATALINK_LINKS",
@@ -21,8 +22,10 @@ __all__ = [
     "OBSCORE_TABLE",
     "SSA_FIELDS",
     "MappingError",
+    "ObjectProducts",
     "ObsCoreColumn",
     "ProductStore",
+    "RangedProductStore",
     "SSAField",
     "SSAMapping",
     "SSARequest",

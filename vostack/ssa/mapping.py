@@ -48,6 +48,10 @@ class SSAMapping:
         The name of the collection, for COLLECTION and ObsCore ``obs_collection``.
     default_size
         The search diameter in degrees when POS comes without SIZE.
+    owner_group, release_date
+        Columns of an embargo: a spectrum whose ``release_date`` (a timestamp) is in the future is seen only
+        by members of its ``owner_group`` (a group name), in SSA, DataLink, getData and ``ivoa.obscore``
+        (enforced by PostgreSQL, :func:`vostack.db.apply_release`).
     """
 
     table: str
@@ -55,6 +59,13 @@ class SSAMapping:
     constants: Mapping[str, object] = field(default_factory=dict)
     collection: str = ""
     default_size: float = 0.1
+    owner_group: str | None = None
+    release_date: str | None = None
+
+    @property
+    def embargoed(self) -> bool:
+        """Whether the spectra carry an owner group and a release date."""
+        return self.owner_group is not None and self.release_date is not None
 
     def source(self, key: str) -> str | None:
         """``"column"``, ``"constant"`` or ``None`` for an SSA key."""
@@ -81,6 +92,8 @@ class SSAMapping:
             problems.append("given both as column and constant: " + ", ".join(both))
         if not self.collection:
             problems.append("collection is empty")
+        if (self.owner_group is None) != (self.release_date is None):
+            problems.append("an embargo needs both owner_group and release_date columns")
         if problems:
             raise MappingError(f"the SSA mapping of {self.table} is incomplete: " + "; ".join(problems))
 

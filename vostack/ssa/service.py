@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import AsyncExitStack
 from urllib.parse import quote
@@ -31,18 +32,19 @@ from vostack.dali import Params
 from vostack.errors import NotFoundError, ParameterError, TransientError
 from vostack.schema import Field
 from vostack.ssa.mapping import MappingError, SSAMapping
-from vostack.ssa.obscore import DATALINK_FORMAT, obscore_view_sql
+from vostack.ssa.obscore import DATALINK_FORMAT, OBSCORE_TABLE, obscore_view_comment, obscore_view_sql
 from vostack.ssa.params import SSARequest, parse_ssa_request
 from vostack.ssa.query import COMPLIANT, GRAPHIC, NATIVE, VOTABLE_MIME, build_query, kinds_for, output_fields
-from vostack.ssa.spectrum import ProductStore, Spectrum, preview_svg, spectrum_votable
+from vostack.ssa.spectrum import ProductStore, RangedProductStore, Spectrum, preview_svg, spectrum_votable
 from vostack.votable import MEDIA_TYPE, InputParam, Param, ServiceDescriptor, VOTableWriter, iter_result
 from vostack.web import (
-    XML,
     ErrorDocuments,
     RequestLimits,
     availability_response,
+    capabilities_response,
     compressed,
     dali_document,
+    identity,
     mount_url,
     request_params,
 )
@@ -117,6 +119,8 @@ class SSAService:
         self.public_url = public_url.rstrip("/") if public_url else None
         self._fields = output_fields(mapping)
         self._pool: db.Pool | None = None
+        self._reads: db.ReadPools | None = None
+        self._owners: frozenset[str] = frozenset()  # the owner groups of embargoed spectra
         self.limits = RequestLimits.of(self.settings)
         router = Router(
             routes=[
@@ -144,6 +148,15 @@ class SSAService:
             raise TransientError("the SSA service is starting; try again in a moment")
         return self._pool
 
+    def read_from(self, reads: db.ReadPools) -> None:
+        """Run queries on ``reads`` (the read replicas, or the primary when none is fit)."""
+        self._reads = reads
+
+    def reader(self) -> db.Pool:
+        """The pool for the next query: a read replica, or the primary."""
+        pool = self.pool
+        return self._reads.reader() if self._reads is not None else pool
+
     async def start(self, pool: db.Pool) -> None:
         """Check the mapping against the database and create ``ivoa.obscore`` when configured (ObsCore 1.1 §4)."""
         described = await db.describe_tables(pool, [self.mapping.table])
@@ -151,9 +164,37 @@ class SSAService:
         absent = [name for name in self.mapping.column_names() if name not in present]
         if absent:
             raise MappingError(f"the SSA mapping names columns that {self.mapping.table} lacks: {', '.join(absent)}")
+        if self.mapping.embargoed:
+            assert self.mapping.owner_group is not None and self.mapping.release_date is not None
+            self._owners = await db.apply_release(
+                pool,
+                prefix=self.settings.role_prefix,
+                table=self.mapping.table,
+                owner_group=self.mapping.owner_group,
+                release_date=self.mapping.release_date,
+            )
         if self.public_url is not None:
-            await db.execute(pool, obscore_view_sql(self.mapping, datalink_url=self.public_url + "/datalink"))
+            # once, by the first of the servers starting together; unchanged views are left alone
+            datalink_url = self.public_url + "/datalink"
+            view = obscore_view_sql(self.mapping, datalink_url=datalink_url)
+            if self.mapping.embargoed:  # everyone reads the view (made anew: its grants too); the policy filters
+                view += (
+                    f"GRANT SELECT ON ivoa.obscore TO {db.quote_ident(db.role_name(self.settings.role_prefix, ()))};"
+                )
+            await db.ensure_relation(
+                pool,
+                relation=OBSCORE_TABLE,
+                comment=obscore_view_comment(self.mapping, datalink_url=datalink_url),
+                sql=view,
+            )
         self._pool = pool
+
+    async def _role(self, request: Request) -> str | None:
+        """The database role the caller's queries run as: with an embargo, the release policy then shows it
+        the released spectra and those of its groups (:func:`vostack.db.apply_release`)."""
+        if not self.mapping.embargoed:
+            return None
+        return await db.reader_role(self.pool, self.settings.role_prefix, identity(request).groups & self._owners)
 
     async def stop(self) -> None:
         """Give the pool back."""
@@ -259,7 +300,7 @@ class SSAService:
         )
         if ssa_request.metadata:
             return Response(self._metadata_document(), media_type=MEDIA_TYPE)
-        return await self._query_data(ssa_request, mount_url(request))
+        return await self._query_data(ssa_request, mount_url(request), await self._role(request))
 
     def _metadata_document(self) -> bytes:
         params = [Param(_param_field(*p), None) for p in INPUT_PARAMS]
@@ -272,7 +313,7 @@ class SSAService:
         )
         return writer.header() + writer.rows([]) + writer.footer()
 
-    async def _query_data(self, ssa_request: SSARequest, base: str) -> Response:
+    async def _query_data(self, ssa_request: SSARequest, base: str, role: str | None) -> Response:
         kinds = kinds_for(ssa_request, self.products.media_type)
         limit = min(ssa_request.top or ssa_request.maxrec, ssa_request.maxrec)
         query = build_query(self.mapping, ssa_request, limit=limit + 1)
@@ -280,7 +321,7 @@ class SSAService:
         timeout = self.settings.sync_timeout
         try:
             cursor = await stack.enter_async_context(
-                db.open_cursor(self.pool, query.sql, statement_timeout=timeout, args=query.args)
+                db.open_cursor(self.reader(), query.sql, statement_timeout=timeout, args=query.args, role=role)
             )
             first = await cursor.fetch(_BATCH)
         except BaseException:
@@ -304,8 +345,9 @@ class SSAService:
 
         return StreamingResponse(iter_result(writer, records(), limit=limit), media_type=MEDIA_TYPE)
 
-    async def _product(self, ident: str | None, *, param: str) -> tuple[str, dict[str, object]]:
-        """The product key and metadata of the spectrum with publisher DID ``ident``."""
+    async def _product(self, ident: str | None, *, param: str, role: str | None) -> tuple[str, dict[str, object]]:
+        """The product key and metadata of the spectrum with publisher DID ``ident``, if ``role`` sees it
+        (an embargoed spectrum of another group is as unknown as one that does not exist)."""
         if ident is None or not ident.strip():
             raise ParameterError(f"{param} is missing: send the publisher's dataset identifier", param=param)
         columns = self.mapping.columns
@@ -316,7 +358,7 @@ class SSAService:
             + f" WHERE {db.quote_ident(columns['publisher_did'])} = $1"
         )  # fmt: skip
         async with db.open_cursor(
-            self.pool, sql, statement_timeout=self.settings.sync_timeout, args=(ident.strip(),)
+            self.reader(), sql, statement_timeout=self.settings.sync_timeout, args=(ident.strip(),), role=role
         ) as cursor:
             rows = await cursor.fetch(1)
         if not rows:
@@ -331,7 +373,7 @@ class SSAService:
 
     async def _get_data(self, params: Params, request: Request) -> Response:
         """SSA 1.1 §8.6 getData: the original file, or with a VOTable FORMAT the Spectrum DM VOTable."""
-        key, meta = await self._product(params.get("PUBDID"), param="PUBDID")
+        key, meta = await self._product(params.get("PUBDID"), param="PUBDID", role=await self._role(request))
         fmt = (params.get("FORMAT") or "native").strip().lower()
         if fmt in ("compliant", "votable", "xml", "application/x-votable+xml") or fmt.startswith(VOTABLE_MIME):
             spectrum = await self._spectrum(key)
@@ -347,13 +389,33 @@ class SSAService:
             return Response(document, media_type=MEDIA_TYPE)
         if fmt not in ("native", "fits", "all", self.products.media_type.lower()):
             raise ParameterError(f"getData offers FORMAT=native (FITS) or votable, not {fmt!r}", param="FORMAT")
-        data = await asyncio.to_thread(self.products.original, key)
         name = key.rsplit("/", 1)[-1]
-        return Response(
-            data,
-            media_type=self.products.media_type,
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        headers = {"Content-Disposition": f'attachment; filename="{name}"', "Accept-Ranges": "bytes"}
+        wanted = _byte_range(request.headers.get("range"))
+        if wanted is not None:
+            return await self._partial(key, wanted, headers)
+        data = await asyncio.to_thread(self.products.original, key)
+        return Response(data, media_type=self.products.media_type, headers=headers)
+
+    async def _partial(self, key: str, wanted: tuple[int | None, int | None], headers: dict[str, str]) -> Response:
+        """Part of a product's file (RFC 9110 §14.2, §15.3.7): 206, or 416 for a range beyond its end.
+
+        A :class:`RangedProductStore` reads only the bytes asked for; other stores read the file and cut it.
+        """
+        products = self.products
+        if isinstance(products, RangedProductStore):
+            size = await asyncio.to_thread(products.size, key)
+            span = _span(wanted, size)
+            part = b"" if span is None else await asyncio.to_thread(products.read_range, key, span[0], span[1] + 1)
+        else:
+            data = await asyncio.to_thread(products.original, key)
+            size, span = len(data), _span(wanted, len(data))
+            part = b"" if span is None else data[span[0] : span[1] + 1]
+        if span is None:
+            return Response(b"", status_code=416, headers={"Content-Range": f"bytes */{size}"})
+        first, last = span
+        headers = {**headers, "Content-Range": f"bytes {first}-{last}/{size}"}
+        return Response(part, status_code=206, media_type=products.media_type, headers=headers)
 
     async def _datalink(self, request: Request) -> Response:
         """DataLink 1.1 §3: the ``{links}`` document for each ID, errors as rows."""
@@ -362,10 +424,11 @@ class SSAService:
         if not ids:
             raise ParameterError("ID is missing: send the publisher's dataset identifier", param="ID")
         base = mount_url(request)
+        role = await self._role(request)
         rows: list[tuple[object, ...]] = []
         for ident in ids:
             try:
-                _, meta = await self._product(ident, param="ID")
+                _, meta = await self._product(ident, param="ID", role=role)
             except NotFoundError as exc:
                 rows.append((ident, None, None, f"NotFoundFault: {exc.message}", "#this", None, None, None))
                 continue
@@ -387,7 +450,7 @@ class SSAService:
     async def _preview(self, request: Request) -> Response:
         """The ``#preview`` link: an SVG plot of the spectrum."""
         params = await request_params(request, self.limits)
-        key, meta = await self._product(params.get("ID"), param="ID")
+        key, meta = await self._product(params.get("ID"), param="ID", role=await self._role(request))
         spectrum = await self._spectrum(key)
         svg = preview_svg(spectrum, title=str(meta.get("title") or ""))
         return Response(svg, media_type="image/svg+xml")
@@ -398,7 +461,7 @@ class SSAService:
 
     async def _capabilities(self, request: Request) -> Response:
         """VOSI 1.1 §3.1 with the SSA capability."""
-        return Response(vosi.capabilities_document(self.capabilities(mount_url(request))), media_type=XML)
+        return capabilities_response(request, self.capabilities(mount_url(request)))
 
 
 #: The columns of a DataLink 1.1 links table (DataLink 1.1 §3.2), with their UCDs.
@@ -412,3 +475,25 @@ _DATALINK_FIELDS: tuple[Field, ...] = (
     Field("content_type", "char", "*", ucd="meta.code.mime", description="Media type of the linked resource."),
     Field("content_length", "long", unit="byte", ucd="phys.size;meta.file", description="Size of the resource."),
 )
+
+
+_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
+
+
+def _span(wanted: tuple[int | None, int | None], size: int) -> tuple[int, int] | None:
+    """The first and last byte of ``wanted`` in a file of ``size`` bytes; ``None`` when it lies beyond the end."""
+    first, last = wanted
+    if first is None:  # "bytes=-N": the last N bytes
+        first, last = max(0, size - (last or 0)), size - 1
+    elif last is None or last >= size:
+        last = size - 1
+    return None if first >= size or first > last else (first, last)
+
+
+def _byte_range(header: str | None) -> tuple[int | None, int | None] | None:
+    """One byte range of a ``Range`` header (RFC 9110 §14.1.2): ``(first, last)``, either open; ``None`` for no
+    header, several ranges or anything else, which are answered with the whole file, as the RFC allows."""
+    match = _RANGE.match(header or "")
+    if match is None or match.group(1) == match.group(2) == "":
+        return None
+    return (int(match.group(1)) if match.group(1) else None, int(match.group(2)) if match.group(2) else None)

@@ -13,13 +13,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from vostack.schema import Field
 from vostack.votable import Param, VOTableWriter
 from vostack.votable.status import xml_attr, xml_text
 
-__all__ = ["ProductStore", "Spectrum", "preview_svg", "spectrum_votable"]
+__all__ = ["ProductStore", "RangedProductStore", "Spectrum", "preview_svg", "spectrum_votable"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +46,18 @@ class ProductStore(Protocol):
 
     def spectrum(self, key: str) -> Spectrum:
         """The arrays of the product ``key``."""
+
+
+@runtime_checkable
+class RangedProductStore(ProductStore, Protocol):
+    """A product store that reads parts of a file (an object store): ``getData`` with an HTTP ``Range``
+    header then reads only those bytes (RFC 9110 §14)."""
+
+    def size(self, key: str) -> int:
+        """The size of the file of the product ``key`` in bytes."""
+
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        """Bytes ``start`` up to ``end`` (exclusive) of the file of the product ``key``."""
 
 
 def _number(value: float) -> float | None:

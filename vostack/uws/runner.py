@@ -81,7 +81,7 @@ class JobContext:
     ) -> JobResult:
         """Store one result of the job (UWS 1.1 §2.1.10); the first one written is listed first."""
         chunks = _once(data) if isinstance(data, bytes) else data
-        location, size = await self._results.write(self.job.job_id, result_id, chunks)
+        location, size = await self._results.write(self.job.job_id, result_id, chunks, media_type=mime_type)
         result = JobResult(result_id, location, mime_type, size)
         self.written.append(result)
         return result
