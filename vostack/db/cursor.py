@@ -11,6 +11,7 @@ value itself.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -134,7 +135,11 @@ class Statement:
         self._sql = sql
         self._args = tuple(args)
         self._copy: CopyReader | None = None
-        self.columns = tuple(ResultColumn(a.name, a.type.oid, a.type.name) for a in prepared.get_attributes())
+
+    @functools.cached_property
+    def columns(self) -> tuple[ResultColumn, ...]:
+        """The result's columns, as PostgreSQL described them when the statement was prepared."""
+        return tuple(ResultColumn(a.name, a.type.oid, a.type.name) for a in self._prepared.get_attributes())
 
     async def fetch(self) -> Sequence[Sequence[object]]:
         """Every row of the prepared statement, in one round trip (for results known to be small)."""
