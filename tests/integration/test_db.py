@@ -7,6 +7,7 @@ import contextlib
 import time
 import urllib.parse
 
+import asyncpg
 import pytest
 
 from vostack import db
@@ -156,3 +157,30 @@ class _RoundTrips:
             sink.close()
 
         await asyncio.gather(pump(client_in, server_out, True), pump(server_in, client_out, False))
+
+
+async def test_a_lock_whose_unlock_is_interrupted_does_not_stay_on_a_pooled_connection(postgres_dsn: str) -> None:
+    # vostack's pools send no reset query: a session advisory lock left on a pooled connection would stay
+    pool = await db.create_pool(postgres_dsn, min_size=1, max_size=2)
+    try:
+        inside = asyncio.Event()
+
+        async def hold() -> None:
+            async with db.exclusive(pool, "vostack.test:interrupted"):
+                inside.set()
+                await asyncio.sleep(3600)
+
+        task = asyncio.ensure_future(hold())
+        await inside.wait()
+        task.cancel()  # the block ends: its finally starts the unlock ...
+        await asyncio.sleep(0)
+        task.cancel()  # ... which is interrupted in turn
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        other = await asyncpg.connect(postgres_dsn)
+        try:
+            assert await other.fetchval("SELECT pg_try_advisory_lock(hashtext('vostack.test:interrupted'))")
+        finally:
+            await other.close()
+    finally:
+        await pool.close()
