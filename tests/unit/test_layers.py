@@ -1,7 +1,7 @@
 """The architecture's import rules (STYLE §3), checked on the source: layers point one way.
 
-site, cli, publish, node → scs, moc → tap, epntap, ssa, demo → uws, registry → web → vosi → adql | votable | db
-| objects → schema, config, dali, errors.
+site, cli, publish, node → scs, moc → tap, epntap, ssa, demo → uws, registry, products → web → vosi → adql | votable
+| db | objects → schema, config, dali, errors.
 Only vostack.adql imports sqlglot; only vostack.db imports asyncpg; only vostack.objects imports obstore; adql,
 votable, db and objects never import each other or anything above them.
 """
@@ -29,8 +29,10 @@ ALLOWED: dict[str, set[str]] = {
     "registry": {"errors", "schema", "dali", "vosi", "web"},
     "web": {"errors", "dali", "config", "votable", "db", "vosi"},
     "uws": {"errors", "schema", "dali", "db", "votable", "web", "objects"},
+    # product files (directories, zip archives, buckets) and the endpoint serving them
+    "products": {"errors", "objects", "web"},
     "tap": {"errors", "schema", "dali", "config", "adql", "votable", "db", "vosi", "uws", "web"},
-    "ssa": {"errors", "schema", "dali", "config", "adql", "votable", "db", "vosi", "uws", "web", "objects"},
+    "ssa": {"errors", "schema", "dali", "config", "adql", "votable", "db", "vosi", "uws", "web", "objects", "products"},
     # services built on TAP's query path and metadata
     "scs": {"errors", "schema", "dali", "config", "adql", "votable", "db", "vosi", "web", "tap"},
     "moc": {"errors", "schema", "dali", "config", "db", "web", "registry", "tap"},

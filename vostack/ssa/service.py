@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import AsyncExitStack
 from urllib.parse import quote
@@ -31,6 +30,7 @@ from vostack import db, vosi
 from vostack.config import ServiceConfig
 from vostack.dali import Params
 from vostack.errors import NotFoundError, ParameterError, TransientError
+from vostack.products import byte_range, span
 from vostack.schema import Field
 from vostack.ssa.mapping import MappingError, SSAMapping
 from vostack.ssa.obscore import DATALINK_FORMAT, OBSCORE_TABLE, obscore_view_comment, obscore_view_sql
@@ -367,7 +367,7 @@ class SSAService:
             raise ParameterError(f"getData offers FORMAT=native (FITS) or votable, not {fmt!r}", param="FORMAT")
         name = key.rsplit("/", 1)[-1]
         headers = {"Content-Disposition": f'attachment; filename="{name}"', "Accept-Ranges": "bytes"}
-        wanted = _byte_range(request.headers.get("range"))
+        wanted = byte_range(request.headers.get("range"))
         if wanted is not None:
             return await self._partial(key, wanted, headers)
         data = await asyncio.to_thread(self.products.original, key)
@@ -381,15 +381,15 @@ class SSAService:
         products = self.products
         if isinstance(products, RangedProductStore):
             size = await asyncio.to_thread(products.size, key)
-            span = _span(wanted, size)
-            part = b"" if span is None else await asyncio.to_thread(products.read_range, key, span[0], span[1] + 1)
+            found = span(wanted, size)
+            part = b"" if found is None else await asyncio.to_thread(products.read_range, key, found[0], found[1] + 1)
         else:
             data = await asyncio.to_thread(products.original, key)
-            size, span = len(data), _span(wanted, len(data))
-            part = b"" if span is None else data[span[0] : span[1] + 1]
-        if span is None:
+            size, found = len(data), span(wanted, len(data))
+            part = b"" if found is None else data[found[0] : found[1] + 1]
+        if found is None:
             return Response(b"", status_code=416, headers={"Content-Range": f"bytes */{size}"})
-        first, last = span
+        first, last = found
         headers = {**headers, "Content-Range": f"bytes {first}-{last}/{size}"}
         return Response(part, status_code=206, media_type=products.media_type, headers=headers)
 
@@ -450,25 +450,3 @@ _DATALINK_FIELDS: tuple[Field, ...] = (
     Field("content_type", "char", "*", ucd="meta.code.mime", description="Media type of the linked resource."),
     Field("content_length", "long", unit="byte", ucd="phys.size;meta.file", description="Size of the resource."),
 )
-
-
-_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
-
-
-def _span(wanted: tuple[int | None, int | None], size: int) -> tuple[int, int] | None:
-    """The first and last byte of ``wanted`` in a file of ``size`` bytes; ``None`` when it lies beyond the end."""
-    first, last = wanted
-    if first is None:  # "bytes=-N": the last N bytes
-        first, last = max(0, size - (last or 0)), size - 1
-    elif last is None or last >= size:
-        last = size - 1
-    return None if first >= size or first > last else (first, last)
-
-
-def _byte_range(header: str | None) -> tuple[int | None, int | None] | None:
-    """One byte range of a ``Range`` header (RFC 9110 §14.1.2): ``(first, last)``, either open; ``None`` for no
-    header, several ranges or anything else, which are answered with the whole file, as the RFC allows."""
-    match = _RANGE.match(header or "")
-    if match is None or match.group(1) == match.group(2) == "":
-        return None
-    return (int(match.group(1)) if match.group(1) else None, int(match.group(2)) if match.group(2) else None)
