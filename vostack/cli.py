@@ -27,6 +27,7 @@ from vostack.db.cluster import EmbeddedPostgres, StateDirectoryInUse, default_st
 from vostack.errors import VOError
 from vostack.moc import CoverageService
 from vostack.node import NodeConfig, load_node_config
+from vostack.products import ProductService
 from vostack.publish import Publication, load_publication
 from vostack.registry import RegistryConfig, RegistryService, ServiceDescription, load_registry_config
 from vostack.scs import SCSService
@@ -48,10 +49,11 @@ def build_app(
     *,
     scs: Mapping[str, SCSService] | None = None,
     coverage: CoverageService | None = None,
+    products: ProductService | None = None,
 ) -> Starlette:
     """The application ``vostack`` serves: TAP at ``/tap``, the demo's job service at ``/compute``,
     its OAI-PMH publishing registry at ``/oai``, SSA at ``/ssa``, each cone search at ``/scs/{table}``,
-    the MOCs at ``/moc``, ``/`` to TAP."""
+    the MOCs at ``/moc``, product files at ``/products``, ``/`` to TAP."""
 
     async def home(request: object) -> Response:
         return RedirectResponse("/tap/", status_code=303)
@@ -65,6 +67,8 @@ def build_app(
         extra.append(Mount(f"/scs/{table}", cone))
     if coverage is not None:
         extra.append(Mount("/moc", coverage))
+    if products is not None:
+        extra.append(Mount("/products", products))
     return Starlette(routes=[Route("/", home), Mount("/tap", tap), *extra])
 
 
@@ -77,6 +81,7 @@ def publication_app(publication: Publication, registry: RegistryService | None =
         publication.ssa,
         scs=publication.cones,
         coverage=publication.coverage,
+        products=publication.products,
     )
 
 
@@ -216,20 +221,20 @@ async def _serve(
             report = await spex.ensure_spex(pool, wheel)
             if report is not None:
                 print(f"Loaded {report.loaded:,} of {report.rows:,} SpeX spectra (left out: {report.skipped})")
-            planetary_cache = default_state_dir("planetary")
-            stellarium = planetary.fetch_stellarium(planetary_cache)
-            loaded = await planetary.ensure_planetary(
-                pool, stellarium, planetary.fetch_astroquery_wheel(planetary_cache)
-            )
+            sources = planetary.fetch_sources(default_state_dir("planetary"))
+            loaded = await planetary.ensure_planetary(pool, sources)
             for table, done in loaded.items():
                 print(f"Loaded {done.loaded:,} of {done.rows:,} rows into {table} (left out: {done.skipped})")
+            public_url = f"http://{_public_host(host)}:{port}"  # the access URLs of ObsCore and EPN-TAP views
             spectra = SSAService(
                 mapping=spex.MAPPING,
                 products=spex.SpexProducts(wheel),
                 settings=config.service,
-                public_url=f"http://{_public_host(host)}:{port}/ssa",  # ObsCore access_url (fixed in the view)
+                public_url=f"{public_url}/ssa",
             )
-            publication = demo_publication(ssa=spectra, compute=compute_service(), planetary=True)
+            publication = demo_publication(
+                ssa=spectra, compute=compute_service(), planetary=sources, public_url=public_url
+            )
         else:
             assert config_path is not None
             # [results] and [database] jobs_schema: the job queue and result store every node of the site shares
@@ -272,6 +277,9 @@ async def _serve(
                       flush=True)  # fmt: skip
             if publication.coverage is not None:
                 print(f"MOC coverage of the tables: http://{host}:{port}/moc/", flush=True)
+            if publication.products is not None:
+                print(f"Product files: http://{host}:{port}/products/ ({', '.join(publication.products.products)})",
+                      flush=True)  # fmt: skip
             for collection in publication.collections:
                 print(f"EPN-TAP 2.0 collection (in TAP): {collection.table}", flush=True)
             if registry is not None:

@@ -18,6 +18,7 @@ from typing import Any
 from vostack.config import ConfigError, PublishConfig, parse_config, read_toml
 from vostack.epntap import EPNCollection, collection_from_toml
 from vostack.moc import CoverageConfig, CoverageService, parse_coverage_config
+from vostack.products import Products, ProductService
 from vostack.registry import Coverage, ResourceName, ServiceDescription
 from vostack.schema import TableSet
 from vostack.scs import ConeConfig, SCSService, parse_scs_config
@@ -26,7 +27,7 @@ from vostack.ssa import SSAService
 from vostack.tap import TAPService
 from vostack.uws import UWSService
 
-__all__ = ["Publication", "build_publication", "load_publication", "with_collections"]
+__all__ = ["Publication", "build_publication", "load_publication", "served_collections", "with_collections"]
 
 
 def with_collections(config: PublishConfig, collections: Sequence[EPNCollection]) -> PublishConfig:
@@ -48,6 +49,8 @@ class Publication:
     collections: tuple[EPNCollection, ...] = ()
     ssa: SSAService | None = None
     compute: UWSService | None = None
+    products: ProductService | None = None
+    """The product endpoint (``/products``): the files of EPN-TAP granules and other products."""
 
     @property
     def services(self) -> list[Service]:
@@ -107,6 +110,33 @@ class Publication:
         return descriptions
 
 
+def served_collections(
+    collections: Sequence[EPNCollection], products: Mapping[str, Products], public_url: str | None
+) -> list[EPNCollection]:
+    """``collections`` with the URL and media type of the product store their granules' files are in
+    (``/products/<store>/`` below ``public_url``, where :class:`vostack.products.ProductService` is mounted)."""
+    served = []
+    for collection in collections:
+        links = collection.products
+        if links is not None:
+            store = products.get(links.store)
+            if store is None:
+                raise ConfigError(
+                    f"[epntap.{collection.schema}.products]: no [products.{links.store}] serves its files"
+                    + (f"; there are: {', '.join(products)}" if products else "")
+                )
+            if public_url is None:
+                raise ConfigError(f"[epntap.{collection.schema}.products]: the site's public_url is unknown")
+            where = f"[epntap.{collection.schema}.products]"
+            if links.thumbnails and not store.previews:
+                raise ConfigError(f"{where}: thumbnails need previews = true in [products.{links.store}]")
+            url = f"{public_url.rstrip('/')}/products/{links.store}/"
+            links = dataclasses.replace(links, url=url, media_type=store.media_type)
+            collection = dataclasses.replace(collection, products=links)
+        served.append(collection)
+    return served
+
+
 def build_publication(
     config: PublishConfig,
     *,
@@ -116,9 +146,13 @@ def build_publication(
     ssa: SSAService | None = None,
     compute: UWSService | None = None,
     tap_options: Mapping[str, Any] | None = None,
+    products: Mapping[str, Products] | None = None,
+    public_url: str | None = None,
 ) -> Publication:
     """The services for ``config``: TAP (with ``tap_options``), publishing the EPN-TAP ``collections`` too,
-    a cone search per entry of ``cones``, and MOC coverage unless ``coverage`` is ``None``."""
+    a cone search per entry of ``cones``, MOC coverage unless ``coverage`` is ``None``, and the ``products``
+    served at ``/products`` below ``public_url`` (the absolute URL clients reach the site at)."""
+    collections = served_collections(collections, products or {}, public_url)
     tap = TAPService(config=with_collections(config, collections), **(tap_options or {}))
     return Publication(
         tap=tap,
@@ -139,6 +173,7 @@ def build_publication(
         collections=tuple(collections),
         ssa=ssa,
         compute=compute,
+        products=ProductService(products=products, cors_origins=config.service.cors_origins) if products else None,
     )
 
 

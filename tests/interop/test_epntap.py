@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import math
 import zipfile
-from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
@@ -15,6 +14,7 @@ import pyvo
 import requests
 
 from tests.epntap_validator import metadata_problems, validate
+from vostack.demo.planetary import PlanetarySources
 
 pytestmark = [pytest.mark.postgres, pytest.mark.interop]
 
@@ -35,7 +35,7 @@ def _query(tap: Any) -> Any:
 
 def test_every_collection_passes_the_epn_tap_validator(tap: Any) -> None:
     found = validate(_query(tap))
-    assert set(found) == {"gazetteer.epn_core", "oec.epn_core"}
+    assert set(found) == {"gazetteer.epn_core", "oec.epn_core", "sbdb.epn_core", "surface_maps.epn_core"}
     assert found == {table: [] for table in found}
 
 
@@ -49,10 +49,10 @@ def test_the_validator_finds_what_breaks_the_standard() -> None:
     assert "rocks.table: the mandatory column c1min is missing" in problems
 
 
-def _mars_features(planetary_data: tuple[Path, Path]) -> dict[str, float]:
+def _mars_features(planetary_data: PlanetarySources) -> dict[str, float]:
     """Name -> east longitude of every feature of Mars, read from nomenclature.dat itself."""
     features = {}
-    with gzip.open(planetary_data[0] / "nomenclature.dat", "rt", encoding="utf-8") as lines:
+    with gzip.open(planetary_data.stellarium / "nomenclature.dat", "rt", encoding="utf-8") as lines:
         for line in lines:
             fields = line.rstrip("\n").split("\t")
             if line.startswith("#") or len(fields) != 7 or fields[0] != "Mars":
@@ -62,7 +62,7 @@ def _mars_features(planetary_data: tuple[Path, Path]) -> dict[str, float]:
     return features
 
 
-def test_vespa_finds_the_features_of_mars_in_a_longitude_range(tap: Any, planetary_data: tuple[Path, Path]) -> None:
+def test_vespa_finds_the_features_of_mars_in_a_longitude_range(tap: Any, planetary_data: PlanetarySources) -> None:
     adql = "SELECT * FROM gazetteer.epn_core WHERE target_name = 'Mars' AND c1min <= 180 AND c1max >= 170"
     rows = tap.run_sync(adql).to_table()
     names = set(rows["feature_name"])
@@ -89,8 +89,8 @@ def test_vespa_queries_by_class_product_type_and_time(tap: Any) -> None:
     assert len(timed) == 0  # catalogue items: the collections have no observation times
 
 
-def test_exoplanets_heavier_than_ten_jupiters_match_the_catalogue(tap: Any, planetary_data: tuple[Path, Path]) -> None:
-    with zipfile.ZipFile(planetary_data[1]) as wheel:
+def test_exoplanets_heavier_than_ten_jupiters_match_the_catalogue(tap: Any, planetary_data: PlanetarySources) -> None:
+    with zipfile.ZipFile(planetary_data.astroquery_wheel) as wheel:
         root = ElementTree.fromstring(
             gzip.decompress(wheel.read("astroquery/open_exoplanet_catalogue/tests/data/systems.xml.gz"))
         )

@@ -222,7 +222,7 @@ def test_every_record_carries_the_ssa_utypes_ucds_and_required_values(live_url: 
 
 
 def test_tap_on_obscore_returns_the_same_products_as_ssa(live_server: LiveServer) -> None:
-    live_server.claim_obscore()  # the test order must not matter (see claim_obscore)
+    live_server.claim_views()  # the test order must not matter (see claim_views)
     live_url = live_server.url
     ra, dec, diameter = 201.0, 5.0, 30.0
     ssa = pyvo.dal.SSAService(_ssa(live_url)).search(pos=(ra, dec), diameter=diameter, format="native")

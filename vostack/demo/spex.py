@@ -20,8 +20,6 @@ import csv
 import gzip
 import io
 import math
-import subprocess
-import sys
 import threading
 import warnings
 import zipfile
@@ -32,7 +30,8 @@ from typing import Any
 
 from vostack import db
 from vostack.config import ColumnMeta, TableMeta
-from vostack.errors import NotFoundError, VOError
+from vostack.demo import downloads
+from vostack.errors import NotFoundError
 from vostack.ssa import OBSCORE_DATA_MODEL, Spectrum, SSAMapping
 from vostack.tap import DataModel, TAPService
 
@@ -165,15 +164,7 @@ MAPPING = SSAMapping(
 
 def fetch_wheel(cache_dir: Path) -> Path:
     """The ``splat`` wheel in ``cache_dir``, downloaded with ``pip download --no-deps`` the first time."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    found = sorted(cache_dir.glob("splat-1.14-*.whl"))
-    if not found:
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", WHEEL, "-d", str(cache_dir)]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-        found = sorted(cache_dir.glob("splat-1.14-*.whl"))
-        if result.returncode != 0 or not found:
-            raise VOError(f"cannot download {WHEEL} for the demo spectra: {result.stderr.strip()[-500:]}")
-    return found[0]
+    return downloads.fetch_wheel(cache_dir, *WHEEL.split("=="))
 
 
 @dataclass(frozen=True, slots=True)
