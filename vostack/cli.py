@@ -238,7 +238,11 @@ async def _serve(
         else:
             assert config_path is not None
             # [results] and [database] jobs_schema: the job queue and result store every node of the site shares
-            publication = load_publication(config_path, tap_options={"async_options": async_options})
+            publication = load_publication(
+                config_path,
+                public_url=f"http://{_public_host(host)}:{port}",  # unless the file says public_url
+                tap_options={"async_options": async_options},
+            )
         tap, compute, ssa = publication.tap, publication.compute, publication.ssa
         # in start order: EPN-TAP views and SSA's ObsCore view first (TAP publishes them), then TAP, then the
         # services reading TAP's metadata (cone searches, coverage)
@@ -270,7 +274,8 @@ async def _serve(
                 print(f"UWS job service (proper motions of a Hipparcos cone): http://{host}:{port}/compute"
                       " (POST RA, DEC, SR, EPOCH, PHASE=RUN)", flush=True)  # fmt: skip
             if ssa is not None:
-                print(f"SSA service (SpeX spectra, DataLink, ObsCore in TAP): http://{host}:{port}/ssa/"
+                obscore = ", ObsCore in TAP" if ssa.public_url else ""
+                print(f"SSA service ({ssa.mapping.collection}, DataLink{obscore}): http://{host}:{port}/ssa/"
                       "?REQUEST=queryData&POS=84.97,-0.98&SIZE=0.1", flush=True)  # fmt: skip
             for table in publication.cones:
                 print(f"Simple Cone Search of {table}: http://{host}:{port}/scs/{table}/?RA=56.75&DEC=24.12&SR=1",
@@ -302,7 +307,8 @@ def _server_name(dsn: str) -> str:
 
 async def _coverage(dsn: str, config_path: Path, tables: Sequence[str]) -> int:
     """``vostack coverage``: compute the MOCs of ``tables`` (default: all covered ones) anew and keep them."""
-    publication = load_publication(config_path)
+    # this command starts TAP and the coverage only: the views holding the site's URL are not written
+    publication = load_publication(config_path, public_url="http://localhost")
     coverage = publication.coverage
     if coverage is None:
         raise VOError(f"{config_path} turns coverage off ([coverage] enabled = false)")

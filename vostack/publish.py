@@ -23,8 +23,8 @@ from vostack.registry import Coverage, ResourceName, ServiceDescription
 from vostack.schema import TableSet
 from vostack.scs import ConeConfig, SCSService, parse_scs_config
 from vostack.site import Service
-from vostack.ssa import SSAService
-from vostack.tap import TAPService
+from vostack.ssa import OBSCORE_DATA_MODEL, OBSCORE_TABLE, SSAService, obscore_table_meta
+from vostack.tap import DataModel, TAPService
 from vostack.uws import UWSService
 
 __all__ = ["Publication", "build_publication", "load_publication", "served_collections", "with_collections"]
@@ -177,11 +177,18 @@ def build_publication(
     )
 
 
-def load_publication(path: Path, **options: Any) -> Publication:
+def load_publication(path: Path, *, public_url: str | None = None, **options: Any) -> Publication:
     """The services a TOML file describes: ``[service]``, ``[schemas]``, ``[tables]``, ``[examples]`` for TAP,
     ``[scs."<table>"]`` cone searches, ``[coverage]`` (MOCs of every table with a main position; on unless
-    ``[coverage] enabled = false``) and ``[epntap.<schema>]`` collections; ``options`` go to
-    :func:`build_publication`."""
+    ``[coverage] enabled = false``), ``[epntap.<schema>]`` collections, ``[products.<name>]`` file stores
+    served at ``/products`` and ``[ssa]`` (SSA with ``ivoa.obscore`` in TAP, :mod:`vostack.holdings`);
+    ``options`` go to :func:`build_publication`.
+
+    ``public_url`` is how clients reach the site (the access URLs the EPN-TAP and ObsCore views hold); the
+    file's top-level ``public_url`` wins over it.
+    """
+    from vostack.holdings import parse_products, parse_ssa
+
     data = read_toml(path)
     coverage_data = dict(data.get("coverage", {}))
     enabled = coverage_data.pop("enabled", True)
@@ -190,10 +197,33 @@ def load_publication(path: Path, **options: Any) -> Publication:
     epntap = data.get("epntap", {})
     if not isinstance(epntap, dict) or not all(isinstance(v, dict) for v in epntap.values()):
         raise ConfigError("[epntap]: each collection is a table [epntap.<schema>]")
+    public_url = data.get("public_url", public_url)
+    if public_url is not None and (
+        not isinstance(public_url, str) or not public_url.startswith(("http://", "https://"))
+    ):
+        raise ConfigError(f"public_url must be an http:// or https:// URL, not {public_url!r}")
+    config = parse_config(data)
+    products = parse_products(data.get("products", {}), base=path.resolve().parent)
+    ssa = None
+    if "ssa" in data:
+        ssa = parse_ssa(data["ssa"], products=products, settings=config.service, public_url=public_url)
+        if ssa.public_url is not None:  # TAP publishes ivoa.obscore and says so (ObsCore 1.1 §4)
+            config = dataclasses.replace(
+                config,
+                schemas={**config.schemas, "ivoa": config.schemas.get("ivoa") or "IVOA standard tables: ObsCore 1.1."},
+                tables={**config.tables, OBSCORE_TABLE: config.tables.get(OBSCORE_TABLE) or obscore_table_meta()},
+            )
+            tap_options = dict(options.pop("tap_options", None) or {})
+            models = list(tap_options.get("data_models", ()))
+            tap_options["data_models"] = [*models, DataModel(*OBSCORE_DATA_MODEL)]
+            options["tap_options"] = tap_options
     return build_publication(
-        parse_config(data),
+        config,
         cones=parse_scs_config(data.get("scs", {})),
         coverage=parse_coverage_config(coverage_data) if enabled else None,
         collections=[collection_from_toml(schema, table) for schema, table in epntap.items()],
+        products=products,
+        public_url=public_url,
+        ssa=ssa,
         **options,
     )

@@ -33,6 +33,7 @@ from vostack.config import ColumnMeta, TableMeta
 from vostack.demo import downloads
 from vostack.errors import NotFoundError
 from vostack.ssa import OBSCORE_DATA_MODEL, Spectrum, SSAMapping
+from vostack.ssa.readers import spectrum_rows
 from vostack.tap import DataModel, TAPService
 
 __all__ = [
@@ -193,22 +194,11 @@ def read_spectrum(raw: bytes) -> SpexFile:
             array = np.asarray(hdus[0].data, dtype="float64")
             yunits = str(header.get("YUNITS") or "").strip().lower()
             exptime = header.get("ITOT") or header.get("ITIME")
-    if array.ndim == 3:
-        array = array[0]
-    if array.ndim != 2:
-        raise ValueError(f"a spectrum must be a 2-D array, not {array.shape}")
-    if array.shape[0] > array.shape[1]:
-        array = array.T
-    if array.shape[0] < 2:
-        raise ValueError(f"a spectrum needs wavelength and flux rows, not {array.shape}")
-    wave = array[0]
-    good = np.isfinite(wave) & (wave > 0)
-    if good.sum() < 2:
-        raise ValueError("no valid wavelengths")
+    wave, flux, error = spectrum_rows(array)
     spectrum = Spectrum(
-        spectral=[float(v) for v in wave[good]],
-        flux=[float(v) for v in array[1][good]],
-        error=[float(v) for v in array[2][good]] if array.shape[0] >= 3 else None,
+        spectral=[float(v) for v in wave],
+        flux=[float(v) for v in flux],
+        error=None if error is None else [float(v) for v in error],
         spectral_unit="um",
         flux_unit=_FLUX_UNITS.get(yunits),
     )

@@ -8,6 +8,7 @@ store lacks is a :class:`vostack.errors.NotFoundError`.
 
 from __future__ import annotations
 
+import gzip
 import threading
 import zipfile
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Protocol
 from vostack import objects
 from vostack.errors import NotFoundError, UsageError
 
-__all__ = ["BucketStore", "DirectoryStore", "FileStore", "ZipStore", "checked_path"]
+__all__ = ["BucketStore", "DirectoryStore", "FileStore", "GzipStore", "ZipStore", "checked_path"]
 
 
 def checked_path(path: str) -> str:
@@ -155,3 +156,30 @@ class BucketStore:
     def read_range(self, path: str, start: int, end: int) -> bytes:
         """Bytes ``start`` up to ``end`` (exclusive): only these leave the store."""
         return self.bucket.read_blocking(self.prefix + checked_path(path), start=start, end=end)
+
+
+class GzipStore:
+    """The files of another store, kept gzip-compressed there, as they are uncompressed (RFC 1952).
+
+    Sizes and byte ranges are of the uncompressed file, which is read whole to find them.  A file that is
+    not gzip-compressed (no magic bytes) is served as it is.
+    """
+
+    def __init__(self, store: FileStore) -> None:
+        self.store = store
+
+    def __repr__(self) -> str:
+        return f"GzipStore({self.store!r})"
+
+    def read(self, path: str) -> bytes:
+        """The whole file, uncompressed."""
+        raw = self.store.read(path)
+        return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+
+    def size(self, path: str) -> int:
+        """The size of the uncompressed file."""
+        return len(self.read(path))
+
+    def read_range(self, path: str, start: int, end: int) -> bytes:
+        """Bytes ``start`` up to ``end`` (exclusive) of the uncompressed file."""
+        return self.read(path)[start:end]

@@ -328,8 +328,10 @@ class SSAService:
             raise ParameterError(f"{param} is missing: send the publisher's dataset identifier", param=param)
         columns = self.mapping.columns
         wanted = [k for k in ("product", "title", "target_name", "publisher_did", "access_size") if k in columns]
+        template = self.mapping.path_template
+        selected = [columns[k] for k in wanted] + list(template.columns if template else ())
         sql = (
-            "SELECT " + ", ".join(db.quote_ident(columns[k]) for k in wanted) + " FROM "
+            "SELECT " + ", ".join(db.quote_ident(c) for c in selected) + " FROM "
             + ".".join(db.quote_ident(p) for p in self.mapping.table.split(".", 1))
             + f" WHERE {db.quote_ident(columns['publisher_did'])} = $1"
         )  # fmt: skip
@@ -339,9 +341,11 @@ class SSAService:
             rows = await cursor.fetch(1)
         if not rows:
             raise NotFoundError(f"this service has no dataset {ident.strip()!r}")
-        meta = dict(zip(wanted, rows[0], strict=True))
+        meta = dict(zip(wanted, rows[0][: len(wanted)], strict=True))
         for key in ("title", "target_name"):
             meta.setdefault(key, self.mapping.constants.get(key))
+        if template is not None:  # the file's path from the template's columns
+            return template.render(dict(zip(template.columns, rows[0][len(wanted) :], strict=True))), meta
         return str(meta["product"]), meta
 
     async def _spectrum(self, key: str) -> Spectrum:
