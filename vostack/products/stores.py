@@ -111,6 +111,14 @@ class ZipStore:
             raise NotFoundError(f"no product file {path!r}")
         return info
 
+    def paths(self) -> list[str]:
+        """The paths of the files below the prefix, in the archive's order."""
+        return [
+            info.filename.removeprefix(self.prefix)
+            for info in self._zip.infolist()
+            if info.filename.startswith(self.prefix) and not info.is_dir()
+        ]
+
     def read(self, path: str) -> bytes:
         """The whole (uncompressed) member."""
         info = self._info(path)
