@@ -18,10 +18,12 @@ from urllib.parse import urlsplit
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 
-from vostack import db
+from vostack import db, web
+from vostack.auth import ANONYMOUS, Auth
 from vostack.config import PublishConfig, load_config
 from vostack.db.cluster import EmbeddedPostgres, StateDirectoryInUse, default_state_dir
 from vostack.errors import VOError
@@ -50,10 +52,12 @@ def build_app(
     scs: Mapping[str, SCSService] | None = None,
     coverage: CoverageService | None = None,
     products: ProductService | None = None,
+    auth: Auth | None = None,
 ) -> Starlette:
     """The application ``vostack`` serves: TAP at ``/tap``, the demo's job service at ``/compute``,
     its OAI-PMH publishing registry at ``/oai``, SSA at ``/ssa``, each cone search at ``/scs/{table}``,
-    the MOCs at ``/moc``, product files at ``/products``, ``/`` to TAP."""
+    the MOCs at ``/moc``, product files at ``/products``, ``/`` to TAP; with ``auth``, every request
+    authenticated by it and its login endpoint at ``auth.login_url``."""
 
     async def home(request: object) -> Response:
         return RedirectResponse("/tap/", status_code=303)
@@ -69,7 +73,12 @@ def build_app(
         extra.append(Mount("/moc", coverage))
     if products is not None:
         extra.append(Mount("/products", products))
-    return Starlette(routes=[Route("/", home), Mount("/tap", tap), *extra])
+    middleware = []
+    if auth is not None:
+        middleware.append(Middleware(web.Authentication, auth=auth))
+        if auth.login_url is not None and auth.login_url.startswith("/"):
+            extra.append(Route(auth.login_url, web.LoginService(auth=auth), methods=["GET", "HEAD", "POST"]))
+    return Starlette(routes=[Route("/", home), Mount("/tap", tap), *extra], middleware=middleware)
 
 
 def publication_app(publication: Publication, registry: RegistryService | None = None) -> Starlette:
@@ -82,6 +91,7 @@ def publication_app(publication: Publication, registry: RegistryService | None =
         scs=publication.cones,
         coverage=publication.coverage,
         products=publication.products,
+        auth=publication.auth,
     )
 
 
@@ -102,7 +112,7 @@ def build_registry(
         )
     return demo_registry(
         tap_capabilities=tap.capabilities,  # the same list as TAP's /capabilities
-        tableset=lambda: tap.tableset,
+        tableset=lambda: tap.tableset_for(ANONYMOUS),
         compute_capabilities=uws_capabilities if compute is not None else None,
         ssa_capabilities=ssa.capabilities if ssa is not None else None,
         extra=extra,
@@ -121,7 +131,7 @@ def config_registry(
             title=settings.title,
             description=settings.description or settings.title,
             capabilities=tap.capabilities,
-            tableset=lambda: tap.tableset,
+            tableset=lambda: tap.tableset_for(ANONYMOUS),
         )
     ]
     if publication is not None:
@@ -213,7 +223,7 @@ async def _serve(
     )
     try:
         if load_demo:
-            from vostack.demo import demo_publication, ensure_hipparcos, planetary, spex
+            from vostack.demo import demo_publication, ensure_hipparcos, planetary, project, spex
             from vostack.demo.compute import compute_service
 
             await ensure_hipparcos(pool)
@@ -221,20 +231,22 @@ async def _serve(
             report = await spex.ensure_spex(pool, wheel)
             if report is not None:
                 print(f"Loaded {report.loaded:,} of {report.rows:,} SpeX spectra (left out: {report.skipped})")
+            await project.ensure_project(pool, spectra=True)
             sources = planetary.fetch_sources(default_state_dir("planetary"))
             loaded = await planetary.ensure_planetary(pool, sources)
             for table, done in loaded.items():
                 print(f"Loaded {done.loaded:,} of {done.rows:,} rows into {table} (left out: {done.skipped})")
             public_url = f"http://{_public_host(host)}:{port}"  # the access URLs of ObsCore and EPN-TAP views
             spectra = SSAService(
-                mapping=spex.MAPPING,
+                mapping=project.embargoed_mapping(spex.MAPPING),
                 products=spex.SpexProducts(wheel),
                 settings=config.service,
                 public_url=f"{public_url}/ssa",
             )
             publication = demo_publication(
-                ssa=spectra, compute=compute_service(), planetary=sources, public_url=public_url
+                ssa=spectra, compute=compute_service(), planetary=sources, public_url=public_url, private=True
             )
+            publication.auth = project.demo_auth(default_state_dir("auth"))
         else:
             assert config_path is not None
             # [results] and [database] jobs_schema: the job queue and result store every node of the site shares
@@ -289,6 +301,8 @@ async def _serve(
                 print(f"EPN-TAP 2.0 collection (in TAP): {collection.table}", flush=True)
             if registry is not None:
                 print(f"OAI-PMH publishing registry: http://{host}:{port}/oai?verb=Identify", flush=True)
+            if load_demo:
+                _print_identities(f"http://{host}:{port}")
             if show_dsn:
                 print(f"Its database, for your own portal (examples/portal.py: VOSTACK_DSN): {dsn}", flush=True)
             print("Stop with Ctrl-C.", flush=True)
@@ -303,6 +317,29 @@ def _server_name(dsn: str) -> str:
     """``host:port`` of a DSN, for the log (no user name or password)."""
     netloc = urlsplit(dsn).netloc
     return netloc.rpartition("@")[2] or dsn.split("?")[0]
+
+
+def _print_identities(root: str) -> None:
+    """The demo's private project and the tokens of its two identities (:mod:`vostack.demo.project`)."""
+    from vostack.demo import project
+
+    tokens = project.demo_tokens(default_state_dir("auth"))
+    print(
+        f"\nPrivate project: {project.TABLE} (group {project.GROUP!r}; its priority column: {project.PI_GROUP!r})"
+        f" and the {project.EMBARGOED} latest SpeX spectra, embargoed for the consortium for a year.",
+        flush=True,
+    )
+    for name, groups in project.IDENTITIES.items():
+        print(f"Token of {name} ({', '.join(groups)}): {tokens[name]}", flush=True)
+    alice = tokens["alice"]
+    print(
+        f"  pyvo:   s = requests.Session(); s.headers['Authorization'] = 'Bearer <token>'; "
+        f"a = pyvo.auth.AuthSession(); a.credentials.set('ivo://ivoa.net/sso#token', s); "
+        f"pyvo.dal.TAPService('{root}/tap', session=a)",
+        flush=True,
+    )
+    print(f"  TOPCAT, stilts: user name alice, the token as password; curl -H 'Authorization: Bearer {alice[:12]}...' "
+          f"{root}/tap/tables; browser: {root}/login", flush=True)  # fmt: skip
 
 
 async def _coverage(dsn: str, config_path: Path, tables: Sequence[str]) -> int:

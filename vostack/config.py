@@ -17,8 +17,10 @@ foreign keys) is read from the database when TAP_SCHEMA is generated.
     upload_rows = 100000      # TAP uploads: rows per uploaded table
     upload_timeout = 30       # TAP uploads: seconds to fetch an http(s) upload
     upload_http = true        # TAP uploads by http(s) URL, fetched by the server; false: inline only
+    upload_networks = []      # non-public networks (CIDR) http(s) uploads may come from, e.g. ["10.1.0.0/16"]
     request_limit = 1048576   # bytes of parameters per request: query string or form body (413/414 above)
     request_parameters = 1000 # parameters per request (413 above)
+    role_prefix = "vostack"   # PostgreSQL roles of the visibility rules: <prefix>_anon, <prefix>_g_<group>
     tap_schema = "tap_schema" # where TAP_SCHEMA lives in the database
     tap_schema_source = "generate"   # or "existing": serve it as it is
 
@@ -33,10 +35,17 @@ foreign keys) is read from the database when TAP_SCHEMA is generated.
     ucd = "phot.mag;em.opt"
     description = "Hipparcos magnitude"
     principal = true
+
+Schemas, tables and columns are public unless restricted to groups: ``groups = ["consortium"]`` in
+``[schemas.<name>]``, ``[tables."<schema.table>"]`` or a column's table makes it visible to members of
+those groups only (TAP_SCHEMA, ``/tables``, ADQL, the HTML page, examples, MOCs and registry records;
+PostgreSQL enforces the same through a role per group, see :mod:`vostack.db.access`).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -44,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from vostack.errors import VOError
+from vostack.schema import Access
 
 __all__ = [
     "ColumnMeta",
@@ -75,6 +85,8 @@ class ColumnMeta:
     std: bool = False
     datatype: str | None = None
     """``"unicodeChar"`` publishes a text column whose values are not all ASCII (VOTable ``char`` is ASCII)."""
+    groups: tuple[str, ...] = ()
+    """The groups that see this column; empty: everyone who sees its table."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +96,8 @@ class TableMeta:
     description: str | None = None
     utype: str | None = None
     columns: Mapping[str, ColumnMeta] = field(default_factory=dict)
+    groups: tuple[str, ...] = ()
+    """The groups that see this table; empty: public (within its schema's rule)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +116,10 @@ class ServiceConfig:
     upload_rows: int = 100_000
     upload_timeout: float = 30.0
     upload_http: bool = True
+    upload_networks: tuple[str, ...] = ()
     request_limit: int = 1_048_576
     request_parameters: int = 1000
+    role_prefix: str = "vostack"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +139,21 @@ class PublishConfig:
     schemas: Mapping[str, str | None] = field(default_factory=dict)
     tables: Mapping[str, TableMeta] = field(default_factory=dict)
     examples: tuple[Example, ...] = ()
+    schema_groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """The groups that see each restricted schema (absent: public)."""
+
+    @property
+    def access(self) -> Access:
+        """Who sees which schemas, tables and columns (:class:`vostack.schema.Access`)."""
+        return Access(
+            schemas={name: frozenset(groups) for name, groups in self.schema_groups.items()},
+            tables={name: frozenset(meta.groups) for name, meta in self.tables.items()},
+            columns={
+                (name, column): frozenset(cmeta.groups)
+                for name, meta in self.tables.items()
+                for column, cmeta in meta.columns.items()
+            },
+        )
 
 
 _SERVICE_KEYS = {f for f in ServiceConfig.__dataclass_fields__}
@@ -156,8 +187,10 @@ _SERVICE_TYPES: dict[str, tuple[type, ...]] = {
     "upload_rows": (int,),
     "upload_timeout": (int, float),
     "upload_http": (bool,),
+    "upload_networks": (list,),
     "request_limit": (int,),
     "request_parameters": (int,),
+    "role_prefix": (str,),
 }
 
 
@@ -182,6 +215,13 @@ def _service(data: Mapping[str, Any]) -> ServiceConfig:
     if config.upload_limit < 0 or config.upload_rows < 0 or config.upload_timeout <= 0:
         raise ConfigError("[service]: upload_limit and upload_rows must not be negative (0: no uploads), "
                           "upload_timeout must be positive")  # fmt: skip
+    for network in config.upload_networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except (TypeError, ValueError):
+            raise ConfigError(f"[service]: upload_networks: {network!r} is not a network such as 10.1.0.0/16") from None
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,20}", config.role_prefix):
+        raise ConfigError("[service]: role_prefix must be a lower-case word of at most 21 characters")
     if config.request_limit < 1 or config.request_parameters < 1:
         raise ConfigError("[service]: request_limit and request_parameters must be positive")
     return config
@@ -191,6 +231,13 @@ def _datatype(where: str, value: Any) -> str | None:
     if value is not None and value not in ("char", "unicodeChar"):
         raise ConfigError(f'{where}: datatype may only be "unicodeChar" (or "char") for a text column, not {value!r}')
     return _str(where, "datatype", value)
+
+
+def _groups(where: str, data: Mapping[str, Any]) -> tuple[str, ...]:
+    groups = data.get("groups", [])
+    if not isinstance(groups, list) or not all(isinstance(g, str) and g.strip() for g in groups):
+        raise ConfigError(f'{where}: groups must be a list of group names, e.g. ["consortium"]')
+    return tuple(groups)
 
 
 def _column(where: str, data: Mapping[str, Any]) -> ColumnMeta:
@@ -208,12 +255,13 @@ def _column(where: str, data: Mapping[str, Any]) -> ColumnMeta:
         datatype=_datatype(where, data.get("datatype")),
         principal=bool(data.get("principal", False)),
         std=bool(data.get("std", False)),
+        groups=_groups(where, data),
     )
 
 
 def _table(name: str, data: Mapping[str, Any]) -> TableMeta:
     where = f'[tables."{name}"]'
-    _check_keys(where, data, {"description", "utype", "columns"})
+    _check_keys(where, data, {"description", "utype", "columns", "groups"})
     if "." not in name:
         raise ConfigError(f'{where}: table names are qualified with their schema, e.g. "myschema.{name}"')
     columns = data.get("columns", {})
@@ -223,6 +271,7 @@ def _table(name: str, data: Mapping[str, Any]) -> TableMeta:
         description=_str(where, "description", data.get("description")),
         utype=_str(where, "utype", data.get("utype")),
         columns={col: _column(f'[tables."{name}".columns.{col}]', meta) for col, meta in columns.items()},
+        groups=_groups(where, data),
     )
 
 
@@ -247,15 +296,19 @@ def _examples(data: Any) -> tuple[Example, ...]:
 def parse_config(data: Mapping[str, Any]) -> PublishConfig:
     """Build a :class:`PublishConfig` from parsed TOML, checking every key."""
     # [registry] belongs to vostack.registry (records and OAI-PMH), [scs], [coverage] and [epntap] to
-    # vostack.scs, vostack.moc and vostack.epntap, [products] and [ssa] to vostack.holdings (vostack.publish
-    # reads them all from the same file, and the top-level public_url), [results] and [database] to
-    # vostack.node (a node of a site on several machines)
-    sections = {"service", "schemas", "tables", "examples", "registry", "scs", "coverage", "epntap", "products", "ssa"}
+    # vostack.scs, vostack.moc and vostack.epntap, [auth] to vostack.auth, [products] and [ssa] to
+    # vostack.holdings (vostack.publish reads them all from the same file, and the top-level public_url),
+    # [results] and [database] to vostack.node (a node of a site on several machines)
+    sections = {"service", "schemas", "tables", "examples", "registry", "scs", "coverage", "epntap", "auth", "products",
+                "ssa"}  # fmt: skip
     _check_keys("config", data, sections | {"results", "database", "public_url"})
     schemas: dict[str, str | None] = {}
+    schema_groups: dict[str, tuple[str, ...]] = {}
     for name, meta in data.get("schemas", {}).items():
-        _check_keys(f"[schemas.{name}]", meta, {"description"})
+        _check_keys(f"[schemas.{name}]", meta, {"description", "groups"})
         schemas[name] = _str(f"[schemas.{name}]", "description", meta.get("description"))
+        if groups := _groups(f"[schemas.{name}]", meta):
+            schema_groups[name] = groups
     tables = {name: _table(name, meta) for name, meta in data.get("tables", {}).items()}
     for name in tables:
         schemas.setdefault(name.split(".", 1)[0], None)
@@ -264,6 +317,7 @@ def parse_config(data: Mapping[str, Any]) -> PublishConfig:
         schemas=schemas,
         tables=tables,
         examples=_examples(data.get("examples", [])),
+        schema_groups=schema_groups,
     )
 
 

@@ -12,10 +12,12 @@ __all__ = [
     "ADQLError",
     "ADQLSemanticError",
     "ADQLSyntaxError",
+    "AuthenticationError",
     "InternalError",
     "InvalidPhaseError",
     "NotFoundError",
     "ParameterError",
+    "PermissionDeniedError",
     "QueryTimeoutError",
     "RequestTooLargeError",
     "TransientError",
@@ -95,6 +97,21 @@ class NotFoundError(VOError):
     """Unknown job, result, table or resource (HTTP 404)."""
 
     http_status = 404
+
+
+class AuthenticationError(VOError):
+    """No identity where one is needed, or credentials that are not valid (HTTP 401, RFC 9110 §15.5.2).
+
+    The response carries the site's ``WWW-Authenticate`` challenges (IVOA SSO 2.0, AuthVO).
+    """
+
+    http_status = 401
+
+
+class PermissionDeniedError(VOError):
+    """An authenticated identity that may not do this (HTTP 403, RFC 9110 §15.5.4)."""
+
+    http_status = 403
 
 
 class QueryTimeoutError(VOError):

@@ -24,6 +24,8 @@ files (the ``access_url`` of EPN-TAP granules) without any Python:
     path = "{file_name}.gz"         # a spectrum's file in it: a template of the table's columns
     default_size = 0.1              # degrees searched when POS comes without SIZE
     obscore = true                  # create ivoa.obscore (ObsCore 1.1) from the same mapping
+    owner_group = "owner"           # an embargo (optional): columns of the owner group and the release date
+    release_date = "released"       # (vostack.ssa.SSAMapping; enforced by PostgreSQL)
     [ssa.spectrum]                  # how the arrays are read (vostack.ssa.readers.FitsSpectrum)
     layout = "rows"                 # or "table" with spectral = "WAVE", flux = "FLUX", error = "ERR"
     spectral_unit = "um"
@@ -59,7 +61,8 @@ _PRODUCT_TYPES: dict[str, tuple[type, ...]] = {
 }  # fmt: skip
 _SSA_TYPES: dict[str, tuple[type, ...]] = {
     "table": (str,), "collection": (str,), "products": (str,), "path": (str,), "default_size": (int, float),
-    "obscore": (bool,), "columns": (dict,), "constants": (dict,), "spectrum": (dict,),
+    "obscore": (bool,), "columns": (dict,), "constants": (dict,), "spectrum": (dict,), "owner_group": (str,),
+    "release_date": (str,),
 }  # fmt: skip
 _SPECTRUM_TYPES: dict[str, tuple[type, ...]] = {
     "layout": (str,), "spectral": (str,), "flux": (str,), "error": (str,), "spectral_unit": (str,),
@@ -169,6 +172,8 @@ def parse_ssa(
         collection=values["collection"],
         default_size=float(values.get("default_size", 0.1)),
         product_path=values.get("path"),
+        owner_group=values.get("owner_group"),
+        release_date=values.get("release_date"),
     )
     reader = _spectrum("[ssa.spectrum]", values["spectrum"])
     files = FileProducts(store.store, read_spectrum=reader, media_type=store.media_type)

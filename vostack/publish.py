@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vostack.auth import ANONYMOUS, Auth, parse_auth
 from vostack.config import ConfigError, PublishConfig, parse_config, read_toml
 from vostack.epntap import EPNCollection, collection_from_toml
+from vostack.errors import VOError
 from vostack.moc import CoverageConfig, CoverageService, parse_coverage_config
 from vostack.products import Products, ProductService
 from vostack.registry import Coverage, ResourceName, ServiceDescription
@@ -51,6 +53,7 @@ class Publication:
     compute: UWSService | None = None
     products: ProductService | None = None
     """The product endpoint (``/products``): the files of EPN-TAP granules and other products."""
+    auth: Auth | None = None
 
     @property
     def services(self) -> list[Service]:
@@ -82,9 +85,15 @@ class Publication:
 
         def tables(*names: str) -> Any:
             def only() -> TableSet | None:
-                return tap.tableset.only(*names)
+                return tap.tableset_for(ANONYMOUS).only(*names)  # registry records are public
 
             return only
+
+        def public(name: str) -> bool:
+            try:
+                return tap.tableset_for(ANONYMOUS).table(name) is not None
+            except VOError:  # not started: the restricted tables are still known from the configuration
+                return not tap.access.restricted or name.lower() not in tap.access.tables
 
         descriptions = [
             ServiceDescription(
@@ -96,6 +105,7 @@ class Publication:
                 coverage=self._coverage(name),
             )
             for name, cone in self.cones.items()
+            if public(name)
         ]
         served_by = ResourceName(tap_title, f"{authority}/{tap_key}")
         descriptions += [
@@ -106,6 +116,7 @@ class Publication:
                 coverage=self._coverage(collection.table),
             )
             for collection in self.collections
+            if public(collection.table)
         ]
         return descriptions
 
@@ -148,12 +159,16 @@ def build_publication(
     tap_options: Mapping[str, Any] | None = None,
     products: Mapping[str, Products] | None = None,
     public_url: str | None = None,
+    auth: Auth | None = None,
 ) -> Publication:
     """The services for ``config``: TAP (with ``tap_options``), publishing the EPN-TAP ``collections`` too,
     a cone search per entry of ``cones``, MOC coverage unless ``coverage`` is ``None``, and the ``products``
     served at ``/products`` below ``public_url`` (the absolute URL clients reach the site at)."""
     collections = served_collections(collections, products or {}, public_url)
-    tap = TAPService(config=with_collections(config, collections), **(tap_options or {}))
+    options = dict(tap_options or {})
+    if ssa is not None and ssa.mapping.embargoed:  # ivoa.obscore has rows only some groups see
+        options.setdefault("row_security", True)
+    tap = TAPService(config=with_collections(config, collections), **options)
     return Publication(
         tap=tap,
         cones={
@@ -174,6 +189,7 @@ def build_publication(
         ssa=ssa,
         compute=compute,
         products=ProductService(products=products, cors_origins=config.service.cors_origins) if products else None,
+        auth=auth,
     )
 
 
@@ -181,8 +197,8 @@ def load_publication(path: Path, *, public_url: str | None = None, **options: An
     """The services a TOML file describes: ``[service]``, ``[schemas]``, ``[tables]``, ``[examples]`` for TAP,
     ``[scs."<table>"]`` cone searches, ``[coverage]`` (MOCs of every table with a main position; on unless
     ``[coverage] enabled = false``), ``[epntap.<schema>]`` collections, ``[products.<name>]`` file stores
-    served at ``/products`` and ``[ssa]`` (SSA with ``ivoa.obscore`` in TAP, :mod:`vostack.holdings`);
-    ``options`` go to :func:`build_publication`.
+    served at ``/products`` and ``[ssa]`` (SSA with ``ivoa.obscore`` in TAP, :mod:`vostack.holdings`), with the
+    ``[auth]`` of the site; ``options`` go to :func:`build_publication`.
 
     ``public_url`` is how clients reach the site (the access URLs the EPN-TAP and ObsCore views hold); the
     file's top-level ``public_url`` wins over it.
@@ -225,5 +241,5 @@ def load_publication(path: Path, *, public_url: str | None = None, **options: An
         products=products,
         public_url=public_url,
         ssa=ssa,
-        **options,
+        **{"auth": parse_auth(data.get("auth"), base=path.parent), **options},
     )

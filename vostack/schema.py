@@ -9,10 +9,10 @@ columns become :class:`Field` values for VOTable ``FIELD`` elements.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
-__all__ = ["Column", "Field", "ForeignKey", "Schema", "Table", "TableSet"]
+__all__ = ["Access", "Column", "Field", "ForeignKey", "Schema", "Table", "TableSet"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,3 +179,88 @@ class TableSet:
     def keys_from(self, table_name: str) -> tuple[ForeignKey, ...]:
         """The foreign keys whose ``from_table`` is ``table_name``."""
         return tuple(k for k in self.keys if k.from_table.lower() == table_name.lower())
+
+
+def _names(value: Iterable[str]) -> frozenset[str]:
+    return frozenset(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """Who sees which schemas, tables and columns: the groups each is restricted to (empty or absent: public).
+
+    A table is visible to an identity in one of its groups and of its schema's groups; a column, in addition,
+    to one in one of its own groups.  Names are compared without case; ``tables`` is keyed by the published
+    table name, ``columns`` by ``(table name, column identifier)``.
+    """
+
+    schemas: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    tables: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    columns: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "schemas", {k.lower(): _names(v) for k, v in self.schemas.items() if v})
+        object.__setattr__(self, "tables", {k.lower(): _names(v) for k, v in self.tables.items() if v})
+        object.__setattr__(
+            self, "columns", {(t.lower(), c.lower()): _names(v) for (t, c), v in self.columns.items() if v}
+        )
+
+    @property
+    def restricted(self) -> bool:
+        """Whether anything is restricted to groups."""
+        return bool(self.schemas or self.tables or self.columns)
+
+    @property
+    def groups(self) -> frozenset[str]:
+        """Every group named by a rule."""
+        found: set[str] = set()
+        for rules in (self.schemas, self.tables, self.columns):
+            for groups in rules.values():
+                found |= groups
+        return frozenset(found)
+
+    def view(self, groups: Iterable[str]) -> frozenset[str]:
+        """The groups of ``groups`` that matter here: identities with the same view see the same tables."""
+        return self.groups & frozenset(groups)
+
+    def sees_table(self, table: Table, groups: frozenset[str]) -> bool:
+        """Whether members of ``groups`` see ``table`` (its schema's rule and its own)."""
+        for rule in (self.schemas.get(table.schema_name.lower()), self.tables.get(table.name.lower())):
+            if rule is not None and not rule & groups:
+                return False
+        return True
+
+    def sees_column(self, table: Table, column: Column, groups: frozenset[str]) -> bool:
+        """Whether members of ``groups`` see ``column`` of a visible ``table``."""
+        rule = self.columns.get((table.name.lower(), column.identifier.lower()))
+        return rule is None or bool(rule & groups)
+
+    def visible(self, tableset: TableSet, groups: Iterable[str]) -> TableSet:
+        """What members of ``groups`` see of ``tableset``: schemas with a visible table, visible tables with
+        their visible columns, the foreign keys whose tables and columns are all visible."""
+        mine = frozenset(groups)
+        if not self.restricted:
+            return tableset
+        schemas = []
+        seen: dict[str, Table] = {}
+        for schema in tableset.schemas:
+            tables = []
+            for table in schema.tables:
+                if not self.sees_table(table, mine):
+                    continue
+                columns = tuple(c for c in table.columns if self.sees_column(table, c, mine))
+                shown = replace(table, columns=columns) if len(columns) != len(table.columns) else table
+                tables.append(shown)
+                seen[table.name.lower()] = shown
+            if tables:
+                schemas.append(replace(schema, tables=tuple(tables)))
+
+        def key_visible(key: ForeignKey) -> bool:
+            source, target = seen.get(key.from_table.lower()), seen.get(key.target_table.lower())
+            return (
+                source is not None
+                and target is not None
+                and all(source.column(a) is not None and target.column(b) is not None for a, b in key.columns)
+            )
+
+        return TableSet(schemas=tuple(schemas), keys=tuple(k for k in tableset.keys if key_visible(k)))

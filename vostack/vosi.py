@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -42,6 +42,7 @@ __all__ = [
     "table_document",
     "tables_document",
     "vosi_capabilities",
+    "with_security",
 ]
 
 # Standard identifiers (VOSI 1.1 §4, TAP 1.1 §2.4, DALI 1.1 §2.3, SSA 1.1).
@@ -135,7 +136,9 @@ class Interface:
     result_type
         ``vs:ParamHTTP`` only: the media type of the response.
     security_method
-        The standardID of a ``securityMethod`` required on this interface.
+        The standardID of the ``securityMethod`` of this interface (VOResource 1.1: at most one; IVOA
+        SSO 2.0 §2): a service offering several ways to authenticate lists the interface once per way,
+        and once without a security method when anonymous access is allowed (see :func:`with_security`).
     """
 
     access_url: str
@@ -254,12 +257,38 @@ def availability_document(
     return _serialize(root)
 
 
-def capabilities_document(capabilities: Sequence[Capability]) -> bytes:
-    """The ``vosi:capabilities`` document listing ``capabilities`` in order (VOSI 1.1 §3.1)."""
+def with_security(capabilities: Sequence[Capability], methods: Sequence[str | None]) -> list[Capability]:
+    """``capabilities`` with each interface that has no ``securityMethod`` listed once per entry of ``methods``
+    (``None``: the anonymous interface), as IVOA SSO 2.0 §2 and VOResource 1.1 (one method per interface) ask.
+
+    The VOSI capabilities and availability are always also offered anonymously (VOSI 1.1 §2).
+    """
+    if not methods:
+        return list(capabilities)
+    open_methods = (None, *(m for m in methods if m is not None))
+
+    def interfaces(capability: Capability) -> tuple[Interface, ...]:
+        ways = open_methods if capability.standard_id in (VOSI_CAPABILITIES, VOSI_AVAILABILITY) else methods
+        return tuple(
+            copy
+            for interface in capability.interfaces
+            for copy in (
+                (interface,)
+                if interface.security_method is not None
+                else tuple(replace(interface, security_method=way) for way in ways)
+            )
+        )
+
+    return [replace(capability, interfaces=interfaces(capability)) for capability in capabilities]
+
+
+def capabilities_document(capabilities: Sequence[Capability], *, security_methods: Sequence[str | None] = ()) -> bytes:
+    """The ``vosi:capabilities`` document listing ``capabilities`` in order (VOSI 1.1 §3.1), their
+    interfaces with ``security_methods`` (see :func:`with_security`)."""
     nsmap: dict[str | None, str] = {"vosi": VOSI_CAPABILITIES_NS}
     nsmap.update(NAMESPACES)
     root = etree.Element(f"{{{VOSI_CAPABILITIES_NS}}}capabilities", nsmap=nsmap)
-    for capability in capabilities:
+    for capability in with_security(capabilities, security_methods):
         root.append(capability._element())
     return _serialize(root)
 

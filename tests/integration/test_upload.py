@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -19,7 +21,7 @@ from vostack.dali import Params
 from vostack.errors import UploadError, UsageError
 from vostack.tap import TAPService
 from vostack.tap.params import parse_tap_request
-from vostack.tap.upload import UploadLimits, load_uploads, temp_tables, with_uploads
+from vostack.tap.upload import UploadLimits, UploadSource, load_uploads, temp_tables, with_uploads
 
 pytestmark = pytest.mark.postgres
 
@@ -290,15 +292,18 @@ async def test_a_request_body_over_the_limit_is_refused_while_it_is_read(
 
 class _Server(ThreadingHTTPServer):
     payload: bytes = b""
+    requests = 0
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_GET(self) -> None:
+        self.server.requests += 1
         if self.path.startswith("/redirect"):
             self.send_response(302)
-            self.send_header("Location", "ftp://example.org/x" if self.path.endswith("ftp") else "file:///etc/passwd")
+            target = {"/redirect-ftp": "ftp://example.org/x", "/redirect-internal": "http://10.1.2.3/x.xml"}
+            self.send_header("Location", target.get(self.path, "file:///etc/passwd"))
             self.end_headers()
             return
         if self.path == "/missing":
@@ -329,20 +334,70 @@ def http_server() -> Iterator[_Server]:
     thread.join()
 
 
-async def test_an_http_upload_is_fetched_by_the_server(client: httpx.AsyncClient, http_server: _Server) -> None:
+async def test_an_http_upload_is_fetched_by_the_server(
+    client: httpx.AsyncClient, tap: TAPService, http_server: _Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
     http_server.payload = votable(Table({"k": np.array([7, 8], dtype=np.int32)}))
     url = f"http://127.0.0.1:{http_server.server_port}/t.xml"
-    response = await client.get(
-        "/tap/sync",
-        params={"LANG": "ADQL", "QUERY": "SELECT SUM(k) AS s FROM TAP_UPLOAD.remote", "UPLOAD": f"remote,{url}"},
-    )
+    params = {"LANG": "ADQL", "QUERY": "SELECT SUM(k) AS s FROM TAP_UPLOAD.remote", "UPLOAD": f"remote,{url}"}
+    # by default the server fetches from public addresses only: 127.0.0.1 is refused before any connection
+    response = await client.get("/tap/sync", params=params)
+    assert response.status_code == 400
+    assert "public addresses only" in response.text and http_server.requests == 0
+    # a portal that serves uploads from its own network allows that network
+    settings = replace(tap.config.service, upload_networks=("127.0.0.0/8",))
+    monkeypatch.setattr(tap, "config", replace(tap.config, service=settings))
+    response = await client.get("/tap/sync", params=params)
     assert response.status_code == 200, response.text
     assert list(read(response.content)["s"]) == [15]
+    assert http_server.requests == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:5432/",  # the database next door: the held-out hostile request
+        "http://localhost:5432/",
+        "http://[::1]:5432/",
+        "http://[::ffff:127.0.0.1]:5432/",
+        "http://169.254.169.254/latest/meta-data/",  # a cloud's metadata service (link-local)
+        "http://10.0.0.1/x.xml",
+        "http://192.168.1.1/x.xml",
+        "http://172.16.0.1/x.xml",
+        "http://100.64.0.1/x.xml",  # carrier-grade NAT
+        "http://0.0.0.0:5432/",
+        "https://127.0.0.1:5432/",
+    ],
+)
+async def test_uploads_from_internal_addresses_are_refused_without_a_connection(url: str) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0)
+    try:
+        url = url.replace(":5432", f":{listener.getsockname()[1]}")
+        sources = (UploadSource("t", url),)
+        with pytest.raises(UploadError) as caught:
+            await load_uploads(sources, {}, UploadLimits(10**6, 10**6, 5.0))
+        assert "public addresses only" in caught.value.message
+        assert "closed connection" not in caught.value.message
+        with pytest.raises(BlockingIOError):  # nobody knocked
+            listener.accept()
+    finally:
+        listener.close()
+
+
+async def test_a_redirect_to_an_internal_address_is_refused(http_server: _Server) -> None:
+    # the first hop is allowed (this test's server), its redirect to another internal address is not
+    base = f"http://127.0.0.1:{http_server.server_port}"
+    sources = (UploadSource("t", f"{base}/redirect-internal"),)
+    with pytest.raises(UploadError, match="public addresses only"):
+        await load_uploads(sources, {}, UploadLimits(10**6, 10**6, 5.0, networks=("127.0.0.1/32",)))
 
 
 async def test_http_uploads_are_bounded_in_time_size_and_schemes(http_server: _Server) -> None:
     http_server.payload = votable(Table({"k": np.arange(1000, dtype=np.int32)}))
     base = f"http://127.0.0.1:{http_server.server_port}"
+
+    local = ("127.0.0.0/8",)
 
     async def load(path: str, limits: UploadLimits) -> None:
         sources = parse_tap_request(
@@ -354,18 +409,18 @@ async def test_http_uploads_are_bounded_in_time_size_and_schemes(http_server: _S
         await load_uploads(sources, {}, limits)
 
     with pytest.raises(UploadError, match="did not deliver within 1 s"):
-        await load("/slow", UploadLimits(10**6, 10**6, 1.0))
+        await load("/slow", UploadLimits(10**6, 10**6, 1.0, networks=local))
     with pytest.raises(UploadError, match="more than this service accepts"):
-        await load("/t.xml", UploadLimits(100, 10**6, 5.0))
+        await load("/t.xml", UploadLimits(100, 10**6, 5.0, networks=local))
     with pytest.raises(UploadError, match=r"file:///etc/passwd.* (refused|is not allowed)"):
-        await load("/redirect", UploadLimits(10**6, 10**6, 5.0))
+        await load("/redirect", UploadLimits(10**6, 10**6, 5.0, networks=local))
     with pytest.raises(UploadError, match="HTTP 404"):
-        await load("/missing", UploadLimits(10**6, 10**6, 5.0))
+        await load("/missing", UploadLimits(10**6, 10**6, 5.0, networks=local))
     with pytest.raises(UploadError, match=r"ftp://example\.org/x.* refused"):
-        await load("/redirect-ftp", UploadLimits(10**6, 10**6, 5.0))
-    await load("/t.xml", UploadLimits(10**6, 10**6, 5.0))
+        await load("/redirect-ftp", UploadLimits(10**6, 10**6, 5.0, networks=local))
+    await load("/t.xml", UploadLimits(10**6, 10**6, 5.0, networks=local))
     with pytest.raises(UploadError, match="does not fetch uploads by URL"):
-        await load("/t.xml", UploadLimits(10**6, 10**6, 5.0, http=False))
+        await load("/t.xml", UploadLimits(10**6, 10**6, 5.0, http=False, networks=local))
 
 
 async def test_an_async_job_keeps_its_inline_upload_until_it_runs(client: httpx.AsyncClient, pool: db.Pool) -> None:
@@ -419,7 +474,7 @@ async def test_async_jobs_refuse_forged_file_parameters(client: httpx.AsyncClien
         "/tap/async",
         data={"LANG": "ADQL", "QUERY": "SELECT * FROM TAP_UPLOAD.t", "UPLOAD": "t,param:x", "UWS.FILE.x": "a/file.x"},
     )
-    assert response.status_code == 400 and b"reserved for file parts" in response.content
+    assert response.status_code == 400 and b"reserved for the service" in response.content
 
 
 async def test_an_async_job_with_phase_run_and_an_upload_runs(client: httpx.AsyncClient) -> None:

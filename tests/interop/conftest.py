@@ -70,17 +70,21 @@ class LiveServer(threading.Thread):
     async def _main(self) -> None:
         pool = await db.create_pool(self.dsn, max_size=4)
         try:
+            from vostack.demo import project
+
+            # the demo as `vostack demo` serves it, private project included (the database is shared with it)
+            await project.ensure_project(pool, spectra=self.spectra is not None)
             ssa = None
             if self.spectra is not None:
                 from vostack.demo import spex
                 from vostack.ssa import SSAService
 
                 ssa = SSAService(
-                    mapping=spex.MAPPING,
+                    mapping=project.embargoed_mapping(spex.MAPPING),
                     products=spex.SpexProducts(self.spectra),
                     public_url=f"{self.root}/ssa" if self.obscore_view else None,
                 )
-            publication = demo_publication(ssa=ssa, planetary=self.planetary, public_url=self.public_url)
+            publication = demo_publication(ssa=ssa, planetary=self.planetary, public_url=self.public_url, private=True)
             self.publication = publication
             async with Site(services=publication.services).serve(pool):
                 app = self.make_app(publication)
@@ -112,15 +116,19 @@ class LiveServer(threading.Thread):
         """
         publication = self.publication
         assert publication is not None, "the server is not serving"
+        reader = db.role_name(publication.tap.settings.role_prefix, ())  # TAP's grants go with a view made anew
 
         async def create() -> None:
             pool = await db.create_pool(self.dsn, max_size=1)
             try:
                 for collection in publication.collections:
                     await collection.start(pool)  # keeps no pool: it only writes and checks its view
+                    if publication.tap.uses_roles:
+                        await db.execute(pool, f"GRANT SELECT ON {collection.table} TO {db.quote_ident(reader)}")
                 if self.obscore_view and publication.ssa is not None:
                     url = f"{self.root}/ssa/datalink"
-                    await db.execute(pool, obscore_view_sql(publication.ssa.mapping, datalink_url=url))
+                    view = obscore_view_sql(publication.ssa.mapping, datalink_url=url)
+                    await db.execute(pool, view + f"GRANT SELECT ON ivoa.obscore TO {db.quote_ident(reader)};")
             finally:
                 await pool.close()
 

@@ -1,7 +1,7 @@
 """The architecture's import rules (STYLE §3), checked on the source: layers point one way.
 
-site, cli, publish, holdings, node → scs, moc → tap, epntap, ssa, demo → uws, registry, products → web → vosi
-→ adql | votable | db | objects → schema, config, dali, errors.
+site, cli, publish, holdings, node → scs, moc → tap, epntap, ssa, demo → uws, registry, products → web → auth,
+vosi → adql | votable | db | objects → schema, config, dali, errors.
 Only vostack.adql imports sqlglot; only vostack.db imports asyncpg; only vostack.objects imports obstore; adql,
 votable, db and objects never import each other or anything above them.
 """
@@ -20,23 +20,38 @@ ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "schema": set(),
     "dali": {"errors"},
-    "config": {"errors"},
+    "config": {"errors", "schema"},
+    "auth": {"errors", "config", "schema"},
     "adql": {"errors", "schema", "dali"},
     "votable": {"errors", "schema", "dali"},
     "db": {"errors", "schema", "dali"},
     "objects": {"errors"},
     "vosi": {"errors", "schema", "dali", "votable"},
-    "registry": {"errors", "schema", "dali", "vosi", "web"},
-    "web": {"errors", "dali", "config", "votable", "db", "vosi"},
-    "uws": {"errors", "schema", "dali", "db", "votable", "web", "objects"},
+    "registry": {"auth", "errors", "schema", "dali", "vosi", "web"},
+    "web": {"errors", "dali", "config", "votable", "db", "vosi", "auth"},
+    "uws": {"auth", "errors", "schema", "dali", "db", "votable", "web", "objects"},
     # product files (directories, zip archives, buckets) and the endpoint serving them
     "products": {"errors", "objects", "web"},
-    "tap": {"errors", "schema", "dali", "config", "adql", "votable", "db", "vosi", "uws", "web"},
-    "ssa": {"errors", "schema", "dali", "config", "adql", "votable", "db", "vosi", "uws", "web", "objects", "products"},
+    "tap": {"auth", "errors", "schema", "dali", "config", "adql", "votable", "db", "vosi", "uws", "web"},
+    "ssa": {
+        "auth",
+        "errors",
+        "schema",
+        "dali",
+        "config",
+        "adql",
+        "votable",
+        "db",
+        "vosi",
+        "uws",
+        "web",
+        "objects",
+        "products",
+    },
     # services built on TAP's query path and metadata
-    "scs": {"errors", "schema", "dali", "config", "adql", "votable", "db", "vosi", "web", "tap"},
-    "moc": {"errors", "schema", "dali", "config", "db", "web", "registry", "tap"},
-    "epntap": {"errors", "schema", "dali", "config", "db", "vosi", "registry"},
+    "scs": {"auth", "errors", "schema", "dali", "config", "adql", "votable", "db", "vosi", "web", "tap"},
+    "moc": {"auth", "errors", "schema", "dali", "config", "db", "web", "registry", "tap"},
+    "epntap": {"auth", "errors", "schema", "dali", "config", "db", "vosi", "registry"},
     # a node of a site on several machines: its result store and read replicas
     "node": {"errors", "config", "db", "objects", "uws"},
 }

@@ -461,3 +461,25 @@ def test_schema_validation_catches_misordered_and_foreign_documents(tableset: Ta
         validator("VOSITables.xsd")(etree.tostring(root))
     with pytest.raises(AssertionError, match="root element"):
         validator("VOSITables.xsd")(vosi.availability_document(available=True))
+
+
+def test_each_interface_is_listed_once_per_security_method_and_the_vosi_ones_stay_open() -> None:
+    caps = [vosi.Capability(vosi.TAP, (vosi.Interface("http://h/tap", use="base", version="1.1"),))]
+    caps += vosi.vosi_capabilities("http://h/tap")
+    methods = ("ivo://ivoa.net/sso#token", "ivo://ivoa.net/sso#BasicAA")  # authentication required
+    doc = vosi.capabilities_document(caps, security_methods=methods)
+    validator("VOSICapabilities.xsd")(doc)
+    root = etree.fromstring(doc)
+    found = {
+        el.get("standardID"): [
+            None if (sm := i.find("securityMethod")) is None else sm.get("standardID") for i in el.iterfind("interface")
+        ]
+        for el in root.iterfind("capability")
+    }
+    assert found[vosi.TAP] == list(methods)
+    assert found[vosi.VOSI_TABLES] == list(methods)
+    assert found[vosi.VOSI_CAPABILITIES] == [None, *methods]  # anonymous: VOSI 1.1 §2
+    assert found[vosi.VOSI_AVAILABILITY] == [None, *methods]
+    assert vosi.capabilities_document(caps) == vosi.capabilities_document(caps, security_methods=())
+    optional = vosi.with_security(caps, (None, *methods))  # anonymous allowed: an interface without a method
+    assert [i.security_method for i in optional[0].interfaces] == [None, *methods]

@@ -6,6 +6,16 @@ asyncpg errors are converted to :mod:`vostack.errors` here and nowhere else.
 
 from __future__ import annotations
 
+from vostack.db.access import (
+    TableGrant,
+    TapSchemaRule,
+    apply_access,
+    apply_release,
+    group_role,
+    group_roles,
+    reader_role,
+    role_name,
+)
 from vostack.db.catalog import (
     CatalogColumn,
     CatalogTable,
@@ -35,7 +45,11 @@ __all__ = [
     "ResultColumn",
     "ResultCursor",
     "Statement",
+    "TableGrant",
+    "TapSchemaRule",
     "TempTable",
+    "apply_access",
+    "apply_release",
     "copy_rows",
     "create_pool",
     "describe_tables",
@@ -43,6 +57,8 @@ __all__ = [
     "exclusive",
     "execute",
     "generate_tap_schema",
+    "group_role",
+    "group_roles",
     "init_connection",
     "open_cursor",
     "open_statement",
@@ -50,6 +66,8 @@ __all__ = [
     "quote_ident",
     "quote_literal",
     "read_tap_schema",
+    "reader_role",
+    "role_name",
     "row_count",
     "url_escaped",
 ]

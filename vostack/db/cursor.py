@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from vostack.db.catalog import quote_ident
 from vostack.db.errors import map_errors
 from vostack.db.upload import TempTable, load_temp_tables
 
@@ -147,13 +148,14 @@ class Statement:
 
 @asynccontextmanager
 async def _transaction(
-    pool: asyncpg.Pool, *, statement_timeout: float, temp_tables: Sequence[TempTable]
+    pool: asyncpg.Pool, *, statement_timeout: float, temp_tables: Sequence[TempTable], role: str | None = None
 ) -> AsyncIterator[asyncpg.Connection]:
     """A connection in a read-only transaction with a statement timeout, rolled back and released at the end.
 
     ``temp_tables`` (TAP uploads) are created and filled first in the same
     transaction, which then becomes ``READ ONLY`` (allowed after writes: only
-    the way back to read-write is refused); they vanish with it.  If the block
+    the way back to read-write is refused); they vanish with it.  With ``role``
+    everything runs as that role (``SET LOCAL ROLE``, :mod:`vostack.db.access`).  If the block
     is cancelled (the client went away), the running statement is cancelled in
     PostgreSQL and the transaction is rolled back.
     """
@@ -167,7 +169,8 @@ async def _transaction(
             with map_errors(user_query=True):
                 # extra_float_digits 1 (PostgreSQL's default): a text COPY writes floats as their shortest decimals
                 await conn.execute(
-                    f"SET LOCAL statement_timeout = {max(1, int(statement_timeout * 1000))}; "
+                    (f"SET LOCAL ROLE {quote_ident(role)}; " if role is not None else "")
+                    + f"SET LOCAL statement_timeout = {max(1, int(statement_timeout * 1000))}; "
                     "SET LOCAL extra_float_digits = 1"
                 )
                 if temp_tables:
@@ -192,17 +195,18 @@ async def open_cursor(
     statement_timeout: float,
     args: Sequence[object] = (),
     temp_tables: Sequence[TempTable] = (),
+    role: str | None = None,
 ) -> AsyncIterator[ResultCursor]:
     """Run ``sql`` read-only with a statement timeout and yield a cursor over its rows.
 
     ``args`` are the values of the statement's ``$1``, ``$2``, ... bind
     parameters; ``temp_tables`` are created in the transaction first (see
-    :func:`open_statement`).  The connection goes back to the pool when the
-    block ends; if the block is cancelled (the client went away), asyncpg
-    cancels the running statement in PostgreSQL and the transaction is rolled
-    back.
+    :func:`open_statement`); ``role`` is the database role the query runs
+    as.  The connection goes back to the pool when the block ends; if the
+    block is cancelled (the client went away), asyncpg cancels the running
+    statement in PostgreSQL and the transaction is rolled back.
     """
-    async with _transaction(pool, statement_timeout=statement_timeout, temp_tables=temp_tables) as conn:
+    async with _transaction(pool, statement_timeout=statement_timeout, temp_tables=temp_tables, role=role) as conn:
         with map_errors(user_query=True):
             cursor = await conn.cursor(sql, *args)
         yield ResultCursor(cursor)
@@ -216,6 +220,7 @@ async def open_statement(
     statement_timeout: float,
     args: Sequence[object] = (),
     temp_tables: Sequence[TempTable] = (),
+    role: str | None = None,
 ) -> AsyncIterator[Statement]:
     """Prepare ``sql`` read-only with a statement timeout and yield it, its result columns known.
 
@@ -224,7 +229,7 @@ async def open_statement(
     :meth:`Statement.copy`.  A copy still running when the block ends is
     cancelled in PostgreSQL before the transaction is rolled back.
     """
-    async with _transaction(pool, statement_timeout=statement_timeout, temp_tables=temp_tables) as conn:
+    async with _transaction(pool, statement_timeout=statement_timeout, temp_tables=temp_tables, role=role) as conn:
         with map_errors(user_query=True):
             prepared = await conn.prepare(sql)
         statement = Statement(conn, prepared, sql, args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -10,6 +11,8 @@ import asyncpg
 from vostack.errors import QueryTimeoutError, TransientError, UsageError, VOError
 
 __all__ = ["map_errors"]
+
+log = logging.getLogger("vostack.db")
 
 # SQLSTATE classes that mean the database is (temporarily) unavailable.
 _TRANSIENT_CLASSES = ("08", "53", "57P")  # connection exception, insufficient resources, shutdown
@@ -46,4 +49,6 @@ def map_errors(*, user_query: bool = False) -> Iterator[None]:
             raise TransientError(f"the database reported a transient error: {exc}") from None
         raise VOError(f"the database reported an error: {exc}") from None
     except (OSError, asyncpg.InterfaceError, TimeoutError) as exc:
-        raise TransientError(f"the database is unreachable: {exc}") from None
+        # the details name the database's host and port: for the operators' log, not for clients
+        log.warning("the database is unreachable: %s", exc)
+        raise TransientError("the database is unreachable; try again in a moment") from None

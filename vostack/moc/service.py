@@ -255,14 +255,20 @@ class CoverageService:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._app(scope, receive, send)
 
+    def _visible(self, request: Request) -> list[str]:
+        """The covered tables the caller sees (a table it may not see has no MOC for it)."""
+        tableset = self.tap.tableset_for(web.identity(request))
+        return [name for name in self._specs if tableset.table(name) is not None]
+
     async def _index(self, request: Request) -> Response:
         """The covered tables and their MOC URLs."""
         await self._refresh()
         base = web.mount_url(request)
+        visible = self._visible(request)
         index: dict[str, dict[str, object]] = {}
         for (table, kind), stored in sorted(self._stored.items()):
-            if table not in self._specs:
-                continue  # kept for a table no longer published
+            if table not in visible:
+                continue  # kept for a table no longer published, or one the caller may not see
             index.setdefault(table, {})[kind] = {
                 "order": stored.order,
                 "rows": stored.rows,
@@ -275,9 +281,10 @@ class CoverageService:
         """One MOC in one serialisation (MOC 2.0 §4.3)."""
         table = request.path_params["table"]
         kind, _, ext = str(request.path_params["name"]).partition(".")
-        if table not in self._specs or kind not in (SPACE, TIME) or ext not in MEDIA_TYPES:
+        visible = self._visible(request)
+        if table not in visible or kind not in (SPACE, TIME) or ext not in MEDIA_TYPES:
             raise NotFoundError(
-                f"no MOC here: use /{{table}}/space.fits (or .txt, .json) or time.*; tables: {', '.join(self._specs)}"
+                f"no MOC here: use /{{table}}/space.fits (or .txt, .json) or time.*; tables: {', '.join(visible)}"
             )
         await self._refresh()
         stored = self.stored(table, kind)

@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vostack import adql, db, vosi, web
 from vostack.dali import OutputFormat
-from vostack.errors import TransientError, VOError
+from vostack.errors import AuthenticationError, PermissionDeniedError, TransientError, VOError
 from vostack.schema import Column, Field, Table, TableSet
 from vostack.scs.params import ConeRequest, parse_cone_request
 from vostack.tap import TAP_FORMATS, QueryResponse, QueryRun, TAPRequest, TAPService
@@ -293,10 +293,16 @@ class SCSService:
         )
         columns, translator, pool = self.columns, self._translator, self.tap.reader()  # a read replica if any
         assert translator is not None  # set with columns
+        caller = web.identity(request)
+        if self.tap.tableset_for(caller).table(self.table) is None:  # a cone search of a restricted table
+            if caller.authenticated:
+                raise PermissionDeniedError(f"{caller.name} may not search {self.table}")
+            raise AuthenticationError(f"searching {self.table} needs you to authenticate")
+        role = await self.tap.role_for(caller)
         tap_request = TAPRequest(query=columns.query(cone), lang="ADQL", maxrec=cone.maxrec, format=cone.format)
 
         async def start() -> QueryRun:
-            return await QueryRun.start(pool, translator, tap_request, time_limit=settings.sync_timeout)
+            return await QueryRun.start(pool, translator, tap_request, time_limit=settings.sync_timeout, role=role)
 
         return QueryResponse(start, filename="cone")
 
@@ -310,4 +316,4 @@ class SCSService:
 
     async def _capabilities(self, request: Request) -> Response:
         """VOSI 1.1 §3.1 with the ConeSearch capability."""
-        return Response(vosi.capabilities_document(self.capabilities(web.mount_url(request))), media_type=web.XML)
+        return web.capabilities_response(request, self.capabilities(web.mount_url(request)))

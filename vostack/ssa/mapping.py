@@ -54,6 +54,10 @@ class SSAMapping:
         The product key (the file's path in the product store) as a template of the table's columns,
         ``"{program}/{file_name}.fits"`` (:class:`vostack.products.PathTemplate`), instead of a ``product``
         column.
+    owner_group, release_date
+        Columns of an embargo: a spectrum whose ``release_date`` (a timestamp) is in the future is seen only
+        by members of its ``owner_group`` (a group name), in SSA, DataLink, getData and ``ivoa.obscore``
+        (enforced by PostgreSQL, :func:`vostack.db.apply_release`).
     """
 
     table: str
@@ -62,11 +66,18 @@ class SSAMapping:
     collection: str = ""
     default_size: float = 0.1
     product_path: str | None = None
+    owner_group: str | None = None
+    release_date: str | None = None
 
     @property
     def path_template(self) -> PathTemplate | None:
         """:attr:`product_path` as a template (``ValueError`` when it is malformed)."""
         return PathTemplate(self.product_path) if self.product_path is not None else None
+
+    @property
+    def embargoed(self) -> bool:
+        """Whether the spectra carry an owner group and a release date."""
+        return self.owner_group is not None and self.release_date is not None
 
     def source(self, key: str) -> str | None:
         """``"column"``, ``"constant"`` or ``None`` for an SSA key."""
@@ -101,6 +112,8 @@ class SSAMapping:
             problems.append("given both as column and constant: " + ", ".join(both))
         if not self.collection:
             problems.append("collection is empty")
+        if (self.owner_group is None) != (self.release_date is None):
+            problems.append("an embargo needs both owner_group and release_date columns")
         if problems:
             raise MappingError(f"the SSA mapping of {self.table} is incomplete: " + "; ".join(problems))
 

@@ -53,7 +53,7 @@ def obscore_view_sql(mapping: SSAMapping, *, datalink_url: str) -> str:
     return (
         "CREATE SCHEMA IF NOT EXISTS ivoa;\n"
         f"DROP VIEW IF EXISTS ivoa.obscore;\n"
-        f"CREATE VIEW ivoa.obscore AS {definition};\n"
+        f"CREATE VIEW ivoa.obscore{definition};\n"
         f"COMMENT ON VIEW ivoa.obscore IS {quote_literal(_comment(definition))};\n"
     )
 
@@ -114,7 +114,9 @@ def _view_definition(mapping: SSAMapping, *, datalink_url: str) -> str:
     }
     select = ",\n  ".join(f"{values[col.name]} AS {quote_ident(col.name)}" for col in OBSCORE_COLUMNS)
     table = ".".join(quote_ident(p) for p in mapping.table.split(".", 1))
-    return f"SELECT\n  {select}\nFROM {table}"
+    # with an embargo, the view reads the table as its reader does, so that the table's release policy applies
+    options = " WITH (security_invoker = true)" if mapping.embargoed else ""
+    return f"{options} AS SELECT\n  {select}\nFROM {table}"
 
 
 def obscore_table_meta() -> TableMeta:

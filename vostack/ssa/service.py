@@ -39,11 +39,12 @@ from vostack.ssa.query import COMPLIANT, GRAPHIC, NATIVE, VOTABLE_MIME, build_qu
 from vostack.ssa.spectrum import ProductStore, RangedProductStore, Spectrum, preview_svg, spectrum_votable
 from vostack.votable import MEDIA_TYPE, InputParam, Param, ServiceDescriptor, VOTableWriter, iter_result
 from vostack.web import (
-    XML,
     ErrorDocuments,
     RequestLimits,
     availability_response,
+    capabilities_response,
     dali_document,
+    identity,
     mount_url,
     request_params,
 )
@@ -119,6 +120,7 @@ class SSAService:
         self._fields = output_fields(mapping)
         self._pool: db.Pool | None = None
         self._reads: db.ReadPools | None = None
+        self._owners: frozenset[str] = frozenset()  # the owner groups of embargoed spectra
         self.limits = RequestLimits.of(self.settings)
         router = Router(
             routes=[
@@ -162,16 +164,37 @@ class SSAService:
         absent = [name for name in self.mapping.column_names() if name not in present]
         if absent:
             raise MappingError(f"the SSA mapping names columns that {self.mapping.table} lacks: {', '.join(absent)}")
+        if self.mapping.embargoed:
+            assert self.mapping.owner_group is not None and self.mapping.release_date is not None
+            self._owners = await db.apply_release(
+                pool,
+                prefix=self.settings.role_prefix,
+                table=self.mapping.table,
+                owner_group=self.mapping.owner_group,
+                release_date=self.mapping.release_date,
+            )
         if self.public_url is not None:
             # once, by the first of the servers starting together; unchanged views are left alone
             datalink_url = self.public_url + "/datalink"
+            view = obscore_view_sql(self.mapping, datalink_url=datalink_url)
+            if self.mapping.embargoed:  # everyone reads the view (made anew: its grants too); the policy filters
+                view += (
+                    f"GRANT SELECT ON ivoa.obscore TO {db.quote_ident(db.role_name(self.settings.role_prefix, ()))};"
+                )
             await db.ensure_relation(
                 pool,
                 relation=OBSCORE_TABLE,
                 comment=obscore_view_comment(self.mapping, datalink_url=datalink_url),
-                sql=obscore_view_sql(self.mapping, datalink_url=datalink_url),
+                sql=view,
             )
         self._pool = pool
+
+    async def _role(self, request: Request) -> str | None:
+        """The database role the caller's queries run as: with an embargo, the release policy then shows it
+        the released spectra and those of its groups (:func:`vostack.db.apply_release`)."""
+        if not self.mapping.embargoed:
+            return None
+        return await db.reader_role(self.pool, self.settings.role_prefix, identity(request).groups & self._owners)
 
     async def stop(self) -> None:
         """Give the pool back."""
@@ -277,7 +300,7 @@ class SSAService:
         )
         if ssa_request.metadata:
             return Response(self._metadata_document(), media_type=MEDIA_TYPE)
-        return await self._query_data(ssa_request, mount_url(request))
+        return await self._query_data(ssa_request, mount_url(request), await self._role(request))
 
     def _metadata_document(self) -> bytes:
         params = [Param(_param_field(*p), None) for p in INPUT_PARAMS]
@@ -290,7 +313,7 @@ class SSAService:
         )
         return writer.header() + writer.rows([]) + writer.footer()
 
-    async def _query_data(self, ssa_request: SSARequest, base: str) -> Response:
+    async def _query_data(self, ssa_request: SSARequest, base: str, role: str | None) -> Response:
         kinds = kinds_for(ssa_request, self.products.media_type)
         limit = min(ssa_request.top or ssa_request.maxrec, ssa_request.maxrec)
         query = build_query(self.mapping, ssa_request, limit=limit + 1)
@@ -298,7 +321,7 @@ class SSAService:
         timeout = self.settings.sync_timeout
         try:
             cursor = await stack.enter_async_context(
-                db.open_cursor(self.reader(), query.sql, statement_timeout=timeout, args=query.args)
+                db.open_cursor(self.reader(), query.sql, statement_timeout=timeout, args=query.args, role=role)
             )
             first = await cursor.fetch(_BATCH)
         except BaseException:
@@ -322,8 +345,9 @@ class SSAService:
 
         return StreamingResponse(iter_result(writer, records(), limit=limit), media_type=MEDIA_TYPE)
 
-    async def _product(self, ident: str | None, *, param: str) -> tuple[str, dict[str, object]]:
-        """The product key and metadata of the spectrum with publisher DID ``ident``."""
+    async def _product(self, ident: str | None, *, param: str, role: str | None) -> tuple[str, dict[str, object]]:
+        """The product key and metadata of the spectrum with publisher DID ``ident``, if ``role`` sees it
+        (an embargoed spectrum of another group is as unknown as one that does not exist)."""
         if ident is None or not ident.strip():
             raise ParameterError(f"{param} is missing: send the publisher's dataset identifier", param=param)
         columns = self.mapping.columns
@@ -336,7 +360,7 @@ class SSAService:
             + f" WHERE {db.quote_ident(columns['publisher_did'])} = $1"
         )  # fmt: skip
         async with db.open_cursor(
-            self.reader(), sql, statement_timeout=self.settings.sync_timeout, args=(ident.strip(),)
+            self.reader(), sql, statement_timeout=self.settings.sync_timeout, args=(ident.strip(),), role=role
         ) as cursor:
             rows = await cursor.fetch(1)
         if not rows:
@@ -353,7 +377,7 @@ class SSAService:
 
     async def _get_data(self, params: Params, request: Request) -> Response:
         """SSA 1.1 §8.6 getData: the original file, or with a VOTable FORMAT the Spectrum DM VOTable."""
-        key, meta = await self._product(params.get("PUBDID"), param="PUBDID")
+        key, meta = await self._product(params.get("PUBDID"), param="PUBDID", role=await self._role(request))
         fmt = (params.get("FORMAT") or "native").strip().lower()
         if fmt in ("compliant", "votable", "xml", "application/x-votable+xml") or fmt.startswith(VOTABLE_MIME):
             spectrum = await self._spectrum(key)
@@ -404,10 +428,11 @@ class SSAService:
         if not ids:
             raise ParameterError("ID is missing: send the publisher's dataset identifier", param="ID")
         base = mount_url(request)
+        role = await self._role(request)
         rows: list[tuple[object, ...]] = []
         for ident in ids:
             try:
-                _, meta = await self._product(ident, param="ID")
+                _, meta = await self._product(ident, param="ID", role=role)
             except NotFoundError as exc:
                 rows.append((ident, None, None, f"NotFoundFault: {exc.message}", "#this", None, None, None))
                 continue
@@ -429,7 +454,7 @@ class SSAService:
     async def _preview(self, request: Request) -> Response:
         """The ``#preview`` link: an SVG plot of the spectrum."""
         params = await request_params(request, self.limits)
-        key, meta = await self._product(params.get("ID"), param="ID")
+        key, meta = await self._product(params.get("ID"), param="ID", role=await self._role(request))
         spectrum = await self._spectrum(key)
         svg = preview_svg(spectrum, title=str(meta.get("title") or ""))
         return Response(svg, media_type="image/svg+xml")
@@ -440,7 +465,7 @@ class SSAService:
 
     async def _capabilities(self, request: Request) -> Response:
         """VOSI 1.1 §3.1 with the SSA capability."""
-        return Response(vosi.capabilities_document(self.capabilities(mount_url(request))), media_type=XML)
+        return capabilities_response(request, self.capabilities(mount_url(request)))
 
 
 #: The columns of a DataLink 1.1 links table (DataLink 1.1 §3.2), with their UCDs.

@@ -23,13 +23,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from vostack import adql
+from vostack.auth import Identity
 from vostack.config import ServiceConfig
 from vostack.dali import OutputFormat, Params
 from vostack.tap.params import TAPRequest, parse_tap_request
 from vostack.tap.query import QueryRun
 from vostack.tap.upload import Upload, UploadLimits, UploadSource, load_uploads
-from vostack.uws import JobContext, ResultStore, UWSService
+from vostack.uws import JobContext, ResultStore, UWSService, job_identity
 from vostack.uws.routes import FILE_PARAMETER
 from vostack.votable import MEDIA_TYPE, error_document
 from vostack.web import RequestLimits
@@ -40,9 +40,6 @@ _UNLIMITED = 365 * 86_400.0
 
 
 class _TAP(Protocol):
-    @property
-    def translator(self) -> adql.Translator: ...
-
     @property
     def settings(self) -> ServiceConfig: ...
 
@@ -59,6 +56,7 @@ class _TAP(Protocol):
         time_limit: float,
         uploads: Sequence[Upload] = (),
         run: type[QueryRun] = QueryRun,
+        identity: Identity = ...,
     ) -> QueryRun: ...
 
 
@@ -85,8 +83,11 @@ class TAPJobExecutor:
         files = await _kept_files(self.tap.jobs.results, params, request.uploads)
         uploads = await load_uploads(request.uploads, files, UploadLimits.of(settings))
         time_limit = float(context.job.execution_duration) or _UNLIMITED
-        # on a read replica unless it has uploads; the job's own bookkeeping stays on the primary
-        run = await self.tap.open_query(request, time_limit=time_limit, uploads=uploads, run=_JobQueryRun)
+        # the job sees what its creator sees, under its role; on a read replica unless it has uploads (the
+        # job's own bookkeeping stays on the primary)
+        run = await self.tap.open_query(
+            request, time_limit=time_limit, uploads=uploads, run=_JobQueryRun, identity=job_identity(context.job)
+        )
         try:
             await context.write_result("result", run.iter_bytes(), mime_type=request.format.mime)
         finally:

@@ -101,12 +101,14 @@ class QueryRun:
         *,
         time_limit: float,
         uploads: Sequence[Upload] = (),
+        role: str | None = None,
     ) -> Self:
         """Translate and start the query; raises :class:`VOError` for anything that fails before streaming.
 
         ``translator`` is the service's (its TableSet, user-defined functions and cache of query shapes).
         ``uploads`` (loaded by :func:`vostack.tap.upload.load_uploads`) become ``TAP_UPLOAD`` tables
-        of this query only (TAP 1.1 §4.5).
+        of this query only (TAP 1.1 §4.5).  ``role`` is the database role the query runs as (what its
+        caller may read, :mod:`vostack.db.access`).
         """
         translation = await translate(translator, request.query, request.maxrec + 1, uploads)
         writer = writer_for(
@@ -116,7 +118,9 @@ class QueryRun:
         stack = AsyncExitStack()
         try:
             statement = await stack.enter_async_context(
-                open_statement(pool, translation.sql, statement_timeout=time_limit, temp_tables=temp_tables(uploads))
+                open_statement(
+                    pool, translation.sql, statement_timeout=time_limit, temp_tables=temp_tables(uploads), role=role
+                )
             )
             batches = await _batches(statement, writer, request.maxrec)
             first = await _prefetch(batches, min(BATCH_ROWS, request.maxrec + 1))
@@ -203,10 +207,10 @@ async def _copied(reader: CopyReader, parser: CopyParser | TextCopyParser) -> As
 
 
 async def fetch_preview(
-    pool: Pool, translator: adql.Translator, query: str, *, rows: int, time_limit: float
+    pool: Pool, translator: adql.Translator, query: str, *, rows: int, time_limit: float, role: str | None = None
 ) -> Preview:
     """The first ``rows`` rows of an ADQL query, read-only and time-bounded like every query (for the HTML page)."""
     translation = await translate(translator, query, rows + 1)
-    async with open_cursor(pool, translation.sql, statement_timeout=time_limit) as cursor:
+    async with open_cursor(pool, translation.sql, statement_timeout=time_limit, role=role) as cursor:
         fetched = await cursor.fetch(rows + 1)
     return Preview(translation.fields, fetched[:rows], overflow=len(fetched) > rows)

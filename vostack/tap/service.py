@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing, asynccontextmanager
 from typing import Any
@@ -16,10 +17,11 @@ from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vostack import adql, db, vosi, web
+from vostack.auth import ANONYMOUS, Identity
 from vostack.config import PublishConfig, ServiceConfig
 from vostack.dali import OutputFormat
-from vostack.errors import TransientError, VOError
-from vostack.schema import TableSet
+from vostack.errors import ADQLError, TransientError, VOError
+from vostack.schema import Access, TableSet
 from vostack.tap.capabilities import (
     UPLOAD_HTTP,
     UPLOAD_HTTPS,
@@ -105,6 +107,9 @@ class TAPService:
     async_options
         Options of the UWS job service behind ``/async`` (:class:`vostack.uws.UWSService`:
         ``schema``, ``results``, ``identity``, ``max_concurrent``, ...).
+    row_security
+        Some published table has rows only some groups see (embargoed products, with
+        :func:`vostack.db.apply_release`): queries then always run under their caller's role.
     """
 
     def __init__(
@@ -115,6 +120,7 @@ class TAPService:
         async_options: Mapping[str, Any] | None = None,
         udfs: Sequence[adql.UDF] = (),
         data_models: Sequence[DataModel] = (),
+        row_security: bool = False,
     ) -> None:
         self.config = config or PublishConfig()
         if not formats:
@@ -125,8 +131,13 @@ class TAPService:
         self._pool: db.Pool | None = None
         self._reads: db.ReadPools | None = None
         self._tableset: TableSet | None = None
-        self._translator: adql.Translator | None = None
         self._examples: tuple[CheckedExample, ...] = ()
+        self.access: Access = self.config.access
+        # one translator (with its cache of query shapes) and table set per view: the groups that matter
+        self._views: OrderedDict[frozenset[str], tuple[TableSet, adql.Translator]] = OrderedDict()
+        self._roles: dict[frozenset[str], str] = {}
+        self.row_security = row_security
+        self._group_roles: frozenset[str] = frozenset()  # the group roles that exist, for row security
         self.limits = web.RequestLimits.of(self.config.service, files=True)
         self.jobs = async_service(self, **(async_options or {}))  # TAP 1.1 §2.2: /async
         self._router = Router(
@@ -169,10 +180,52 @@ class TAPService:
 
     @property
     def translator(self) -> adql.Translator:
-        """The ADQL translator of the published metadata, with its cache of query shapes (ADQL 2.1)."""
-        if self._translator is None:
-            raise TransientError("the TAP service is starting; try again in a moment")
-        return self._translator
+        """The ADQL translator of what everyone sees (the anonymous view), with its cache of query shapes."""
+        return self.translator_for(ANONYMOUS)
+
+    def _view(self, identity: Identity) -> tuple[TableSet, adql.Translator]:
+        tableset = self.tableset
+        key = self.access.view(identity.groups)
+        found = self._views.get(key)
+        if found is None:
+            visible = self.access.visible(tableset, key)
+            found = (visible, adql.Translator(visible, udfs=self.udfs))
+            self._views[key] = found
+            while len(self._views) > _VIEWS:
+                self._views.popitem(last=False)
+        self._views.move_to_end(key)
+        return found
+
+    def tableset_for(self, identity: Identity) -> TableSet:
+        """What ``identity`` sees of the published metadata (schemas, tables, columns, keys)."""
+        return self._view(identity)[0]
+
+    def translator_for(self, identity: Identity) -> adql.Translator:
+        """The ADQL translator of what ``identity`` sees: a table it may not see does not exist for it.
+
+        Identities whose groups give the same view share one translator and its cache of query shapes.
+        """
+        return self._view(identity)[1]
+
+    @property
+    def uses_roles(self) -> bool:
+        """Whether queries run under their caller's role (tables restricted to groups, or row security)."""
+        return self.access.restricted or self.row_security
+
+    async def role_for(self, identity: Identity) -> str | None:
+        """The database role ``identity``'s queries run as (:mod:`vostack.db.access`); ``None`` when nothing
+        is restricted (queries then run as the pool's user, as before)."""
+        if not self.uses_roles:
+            return None
+        prefix = self.settings.role_prefix
+        key = self.access.view(identity.groups) | frozenset(
+            g for g in identity.groups if db.group_role(prefix, g) in self._group_roles
+        )
+        role = self._roles.get(key)
+        if role is None:
+            role = await db.reader_role(self.pool, prefix, key)
+            self._roles[key] = role
+        return role
 
     @property
     def pool(self) -> db.Pool:
@@ -198,18 +251,21 @@ class TAPService:
         time_limit: float,
         uploads: Sequence[Upload] = (),
         run: type[QueryRun] = QueryRun,
+        identity: Identity = ANONYMOUS,
     ) -> QueryRun:
-        """Start ``request`` as a ``run`` (TAP 1.1 §2.7) on a read replica, or on the primary when it has
-        uploads (their temporary tables are writes) or when the replica turns out to be unreachable."""
+        """Start ``request`` as a ``run`` (TAP 1.1 §2.7) with what ``identity`` may see, under its role, on a
+        read replica, or on the primary when it has uploads (their temporary tables are writes) or when the
+        replica turns out to be unreachable."""
+        translator, role = self.translator_for(identity), await self.role_for(identity)
         pool = self.pool if uploads else self.reader()
         try:
-            return await run.start(pool, self.translator, request, time_limit=time_limit, uploads=uploads)
+            return await run.start(pool, translator, request, time_limit=time_limit, uploads=uploads, role=role)
         except TransientError:
             if pool is self.pool or self._reads is None:
                 raise
             self._reads.failed(pool)  # gone since its last check: skipped until a check finds it back
             log.warning("a read replica failed a query; running it on the primary")
-            return await run.start(self.pool, self.translator, request, time_limit=time_limit, uploads=uploads)
+            return await run.start(self.pool, translator, request, time_limit=time_limit, uploads=uploads, role=role)
 
     async def start(self, pool: db.Pool) -> None:
         """Borrow ``pool``, generate TAP_SCHEMA if configured to, and load it (TAP 1.1 §4)."""
@@ -224,8 +280,19 @@ class TAPService:
             )
         tableset = await db.read_tap_schema(pool, settings.tap_schema)
         self._examples = check_examples(self.config.examples, tableset, udfs=self.udfs)
+        if self.uses_roles:
+            await db.apply_access(
+                pool,
+                prefix=settings.role_prefix,
+                tables=_grants(tableset, self.access),
+                tap_schema=settings.tap_schema if settings.tap_schema_source == "generate" else None,
+                tap_schema_rules=_tap_schema_rules(tableset, self.access),
+            )
+        if self.row_security:
+            self._group_roles = await db.group_roles(pool, settings.role_prefix)
         self._tableset = tableset
-        self._translator = adql.Translator(tableset, udfs=self.udfs)
+        self._views.clear()
+        self._roles.clear()
         self._pool = pool
         await self.jobs.start(pool)
 
@@ -255,10 +322,13 @@ class TAPService:
         tap_request = parse_tap_request(
             params, formats=self.formats, maxrec=settings.maxrec, hardlimit=settings.hardlimit
         )
+        caller = web.identity(request)
 
         async def start() -> QueryRun:
             uploads = await load_uploads(tap_request.uploads, files, UploadLimits.of(settings))
-            return await self.open_query(tap_request, time_limit=settings.sync_timeout, uploads=uploads)
+            return await self.open_query(
+                tap_request, time_limit=settings.sync_timeout, uploads=uploads, identity=caller
+            )
 
         return QueryResponse(start, filename="result")
 
@@ -305,12 +375,11 @@ class TAPService:
 
     async def _capabilities(self, request: Request) -> Response:
         """VOSI 1.1 §3.1 with the TAPRegExt capability (TAPRegExt 1.0)."""
-        document = vosi.capabilities_document(self.capabilities(web.mount_url(request)))
-        return Response(document, media_type=web.XML)
+        return web.capabilities_response(request, self.capabilities(web.mount_url(request)))
 
     async def _tables(self, request: Request) -> Response:
-        """VOSI 1.1 §3.4: the table set, ``detail=min`` without columns."""
-        tableset = self.tableset
+        """VOSI 1.1 §3.4: the table set the caller sees, ``detail=min`` without columns."""
+        tableset = self.tableset_for(web.identity(request))
         detail = ((await web.request_params(request, self.limits)).get("DETAIL") or "").strip().lower()
         # VOSI 1.1 §3.3: detail is a hint; anything but "min" gets the full document
         document = vosi.tables_document(tableset, detail="min" if detail == "min" else "max")
@@ -319,22 +388,40 @@ class TAPService:
     async def _table(self, request: Request) -> Response:
         """VOSI 1.1 §3.4: one table's metadata at ``/tables/{name}``."""
         name = request.path_params["name"]
-        table = self.tableset.table(name)
+        tableset = self.tableset_for(web.identity(request))
+        table = tableset.table(name)
         if table is None:  # VOSI 1.1 §3.4 leaves the document to the service: a line of text
             message = f"this service publishes no table named {name!r}; see /tables for the list\n"
             return Response(message, status_code=404, media_type="text/plain")
-        return Response(vosi.table_document(table, self.tableset.keys_from(table.name)), media_type=web.XML)
+        return Response(vosi.table_document(table, tableset.keys_from(table.name)), media_type=web.XML)
+
+    def examples_for(self, identity: Identity) -> tuple[CheckedExample, ...]:
+        """The examples whose queries run on what ``identity`` sees."""
+        if not self.access.restricted:
+            return self._examples
+        translator = self.translator_for(identity)
+        shown = []
+        for checked in self._examples:
+            try:
+                translator.translate(checked.example.query)
+            except ADQLError:
+                continue
+            shown.append(checked)
+        return tuple(shown)
 
     async def _examples_page(self, request: Request) -> Response:
         """DALI 1.1 §2.3: the example queries, XHTML with RDFa."""
-        if not self._examples:
+        examples = self.examples_for(web.identity(request))
+        if not examples:
             return Response("this service has no examples\n", status_code=404, media_type="text/plain")
-        document = examples_document(self._examples, title=self.settings.title)
+        document = examples_document(examples, title=self.settings.title)
         return Response(document, media_type="application/xhtml+xml")
 
     async def _home(self, request: Request) -> Response:
         """The page for people: holdings, examples and a query form; ``?QUERY=`` shows the first rows."""
         preview, error = None, None
+        caller = web.identity(request)
+        examples = self.examples_for(caller) if self._tableset is not None else ()
         try:
             query = ((await web.request_params(request, self.limits)).get("QUERY") or "").strip()
         except VOError as exc:  # shown on the page, as a query's error is
@@ -342,21 +429,68 @@ class TAPService:
         if query:
             try:
                 preview = await fetch_preview(
-                    self.reader(), self.translator, query, rows=PREVIEW_ROWS, time_limit=self.settings.sync_timeout
+                    self.reader(),
+                    self.translator_for(caller),
+                    query,
+                    rows=PREVIEW_ROWS,
+                    time_limit=self.settings.sync_timeout,
+                    role=await self.role_for(caller),
                 )
             except VOError as exc:
                 error = exc.message
-        elif self._examples:
-            query = self._examples[0].example.query
+        elif examples:
+            query = examples[0].example.query
         page = render_page(
             title=self.settings.title,
             description=self.settings.description,
             base=web.mount_url(request),
-            tableset=self._tableset,
-            examples=self._examples,
+            tableset=self.tableset_for(caller) if self._tableset is not None else None,
+            examples=examples,
             features=adql.language_features(self.udfs),
             query=query,
             preview=preview,
             error=error,
         )
         return HTMLResponse(page, status_code=200 if error is None else 400)
+
+
+_VIEWS = 64
+"""Views (translators with their caches) kept: one per combination of the groups the rules name."""
+
+
+def _grants(tableset: TableSet, access: Access) -> list[db.TableGrant]:
+    """Who may read each published table and its columns in the database (:mod:`vostack.db.access`).
+
+    A table under both a schema rule and its own is granted to the groups of its own rule; the
+    translator still asks for both.
+    """
+    grants = []
+    for table in tableset.tables():
+        rule = access.tables.get(table.name.lower()) or access.schemas.get(table.schema_name.lower())
+        columns = {
+            column.identifier: groups
+            for column in table.columns
+            if (groups := access.columns.get((table.name.lower(), column.identifier.lower())))
+        }
+        grants.append(
+            db.TableGrant(
+                name=table.db_name or table.name,
+                all_columns=tuple(c.identifier for c in table.columns),
+                groups=rule or frozenset(),
+                columns=columns,
+            )
+        )
+    return grants
+
+
+def _tap_schema_rules(tableset: TableSet, access: Access) -> list[db.TapSchemaRule]:
+    """The rows of TAP_SCHEMA each group sees: a rule per schema rule, table rule and column rule."""
+    rules = []
+    for table in tableset.tables():
+        for groups in (access.schemas.get(table.schema_name.lower()), access.tables.get(table.name.lower())):
+            if groups:
+                rules.append(db.TapSchemaRule(table.name, groups))
+        for column in table.columns:
+            if groups := access.columns.get((table.name.lower(), column.identifier.lower())):
+                rules.append(db.TapSchemaRule(table.name, groups, column=column.name))
+    return rules

@@ -22,14 +22,20 @@ Every failure is an :class:`~vostack.errors.UploadError` (HTTP 400) naming the u
 from __future__ import annotations
 
 import asyncio
+import http.client
+import ipaddress
 import re
 import secrets
+import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from http.client import HTTPException
+from typing import Any
 
 from vostack import adql, db
 from vostack.config import ServiceConfig
@@ -78,19 +84,29 @@ class UploadSource:
 class UploadLimits:
     """What uploads may be: bytes of all documents of a query, rows per table, seconds per http(s) fetch.
 
-    ``max_bytes == 0`` means the service accepts no uploads; ``http`` whether it fetches uploads by URL.
+    ``max_bytes == 0`` means the service accepts no uploads; ``http`` whether it fetches uploads by URL;
+    ``networks`` the non-public networks (CIDR) an http(s) upload may come from: by default none, so a
+    URL whose host is a loopback, link-local, private or otherwise non-global address is refused before
+    any connection is made (a client must not make the server probe its own network).
     """
 
     max_bytes: int
     max_rows: int
     timeout: float
     http: bool = True
+    networks: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, settings: ServiceConfig) -> UploadLimits:
         """The limits of a service's ``[service]`` settings (``upload_limit``, ``upload_rows``, ``upload_timeout``,
-        ``upload_http``)."""
-        return cls(settings.upload_limit, settings.upload_rows, settings.upload_timeout, settings.upload_http)
+        ``upload_http``, ``upload_networks``)."""
+        return cls(
+            settings.upload_limit,
+            settings.upload_rows,
+            settings.upload_timeout,
+            settings.upload_http,
+            settings.upload_networks,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,11 +185,94 @@ class _HTTPRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)  # type: ignore[arg-type]
 
 
-def _opener() -> urllib.request.OpenerDirector:
+class _Refused(OSError):
+    """An upload URL whose host is not a public address (and not in the allowed networks)."""
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _checked_address(
+    host: str, port: int, networks: Sequence[Network]
+) -> tuple[socket.AddressFamily, socket.SocketKind, int, tuple[Any, ...]]:
+    """The address to connect to for ``host``: every address it resolves to must be global or in ``networks``.
+
+    All addresses are checked (a name with one public and one internal address is refused), and the
+    connection then goes to the checked address, so a second lookup cannot answer differently.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise _Refused(f"the host {host!r} is unknown") from None
+    for *_, address in infos:
+        ip = ipaddress.ip_address(address[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        if not (ip.is_global and not ip.is_multicast) and not any(ip in net for net in networks):
+            raise _Refused(
+                f"the host {host!r} is not a public Internet address; this service fetches uploads from "
+                "public addresses only"
+            )
+    family, kind, proto, _, address = infos[0]
+    return family, kind, proto, address
+
+
+def _connect(host: str, port: int, timeout: float | None, networks: Sequence[Network]) -> socket.socket:
+    family, kind, proto, address = _checked_address(host, port, networks)
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.settimeout(timeout)
+        sock.connect(address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+class _CheckedHTTPConnection(http.client.HTTPConnection):
+    """An HTTP connection that goes only to an address :func:`_checked_address` allows."""
+
+    def __init__(self, host: str, *, timeout: float | None = None, networks: Sequence[Network] = ()) -> None:
+        super().__init__(host, timeout=timeout)
+        self.networks = tuple(networks)
+
+    def connect(self) -> None:
+        self.sock = _connect(self.host, self.port, self.timeout, self.networks)
+
+
+class _CheckedHTTPSConnection(http.client.HTTPSConnection):
+    """An HTTPS connection that goes only to an address :func:`_checked_address` allows (certificate checked)."""
+
+    def __init__(self, host: str, *, timeout: float | None = None, networks: Sequence[Network] = ()) -> None:
+        super().__init__(host, timeout=timeout)
+        self.networks = tuple(networks)
+
+    def connect(self) -> None:
+        sock = _connect(self.host, self.port, self.timeout, self.networks)
+        self.sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
+
+
+class _CheckedHandler(urllib.request.HTTPSHandler):
+    """Opens http: and https: URLs through the checked connections (one handler for both schemes)."""
+
+    http_request = urllib.request.AbstractHTTPHandler.do_request_
+
+    def __init__(self, networks: Sequence[Network]) -> None:
+        super().__init__()
+        self.networks = tuple(networks)
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(partial(_CheckedHTTPConnection, networks=self.networks), req)
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(partial(_CheckedHTTPSConnection, networks=self.networks), req)
+
+
+def _opener(networks: Sequence[str] = ()) -> urllib.request.OpenerDirector:
+    allowed = [ipaddress.ip_network(net, strict=False) for net in networks]
     opener = urllib.request.OpenerDirector()
     for handler in (
-        urllib.request.HTTPHandler(),
-        urllib.request.HTTPSHandler(),
+        _CheckedHandler(allowed),
         _HTTPRedirects(),
         urllib.request.HTTPDefaultErrorHandler(),
         urllib.request.HTTPErrorProcessor(),
@@ -182,12 +281,13 @@ def _opener() -> urllib.request.OpenerDirector:
     return opener
 
 
-def _fetch(source: UploadSource, *, max_bytes: int, timeout: float) -> bytes:
-    """GET an http(s) upload (in a worker thread): at most ``max_bytes``, within ``timeout`` seconds in all."""
+def _fetch(source: UploadSource, *, max_bytes: int, timeout: float, networks: Sequence[str] = ()) -> bytes:
+    """GET an http(s) upload (in a worker thread): at most ``max_bytes``, within ``timeout`` seconds in all,
+    from public addresses or ``networks`` only (redirects included)."""
     deadline = time.monotonic() + timeout
     request = urllib.request.Request(source.uri, headers={"User-Agent": "vostack-tap-upload"})
     try:
-        with _opener().open(request, timeout=timeout) as response:
+        with _opener(networks).open(request, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
             if length is not None and length.isdigit() and int(length) > max_bytes:
                 raise UploadError(f"{source.label} is {int(length):,} bytes, more than this service accepts "
@@ -205,6 +305,8 @@ def _fetch(source: UploadSource, *, max_bytes: int, timeout: float) -> bytes:
         exc.close()
         raise UploadError(f"{source.label}: {source.uri} answered HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
+        if isinstance(exc.reason, _Refused):
+            raise UploadError(f"{source.label}: {source.uri} is not fetched: {exc.reason}") from None
         raise UploadError(f"{source.label}: cannot fetch {source.uri}: {exc.reason}") from None
     except TimeoutError:
         raise UploadError(f"{source.label}: {source.uri} did not deliver within {timeout:g} s") from None
@@ -245,7 +347,9 @@ async def load_uploads(
                 "send the VOTable in the request instead (UPLOAD=name,param:part)"
             )
         else:
-            fetch = asyncio.to_thread(_fetch, source, max_bytes=budget, timeout=limits.timeout)
+            fetch = asyncio.to_thread(
+                _fetch, source, max_bytes=budget, timeout=limits.timeout, networks=limits.networks
+            )
             try:
                 data = await asyncio.wait_for(fetch, limits.timeout + 1)
             except TimeoutError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from vostack.uws.function import FunctionExecutor, Parameter
 from vostack.uws.model import ACTIVE_PHASES, FINAL_PHASES, ErrorSummary, ErrorType, ExecutionPhase, Job, JobResult
 from vostack.uws.results import DirectoryResultStore, ObjectResultStore, ResultStore
-from vostack.uws.routes import MAX_WAIT_HEADER, Identity, UWSService
+from vostack.uws.routes import GROUPS_PARAMETER, MAX_WAIT_HEADER, Identity, UWSService, job_identity
 from vostack.uws.runner import Executor, JobContext, Runner
 from vostack.uws.store import JobStore
 from vostack.uws.transitions import TRANSITIONS, Action, next_phase
@@ -19,6 +19,7 @@ from vostack.uws.xml import UWS_NAMESPACE, job_document, jobs_document
 __all__ = [
     "ACTIVE_PHASES",
     "FINAL_PHASES",
+    "GROUPS_PARAMETER",
     "MAX_WAIT_HEADER",
     "TRANSITIONS",
     "UWS_NAMESPACE",
@@ -40,6 +41,7 @@ __all__ = [
     "Runner",
     "UWSService",
     "job_document",
+    "job_identity",
     "jobs_document",
     "next_phase",
 ]

@@ -29,8 +29,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
+import hmac
 import re
+import secrets
 import tempfile
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 
@@ -40,6 +44,8 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vostack import db
+from vostack.auth import ANONYMOUS
+from vostack.auth import Identity as AuthIdentity
 from vostack.dali import Params, format_timestamp, parse_int, parse_timestamp
 from vostack.errors import InvalidPhaseError, NotFoundError, ParameterError, VOError
 from vostack.uws.model import ACTIVE_PHASES, ExecutionPhase, Job
@@ -49,11 +55,18 @@ from vostack.uws.store import JobStore
 from vostack.uws.transitions import Action
 from vostack.uws.xml import job_document, jobs_document, parameters_document, results_document
 from vostack.web import XML, ErrorDocuments, RequestLimits, mount_url, request_form, request_params
+from vostack.web import identity as web_identity
 
-__all__ = ["FILE_PARAMETER", "MAX_WAIT_HEADER", "Identity", "UWSService"]
+__all__ = ["FILE_PARAMETER", "GROUPS_PARAMETER", "MAX_WAIT_HEADER", "Identity", "UWSService", "job_identity"]
 
 Identity = Callable[[Request], str | None]
-"""The portal's authentication: the caller's identity for a request, ``None`` when anonymous."""
+"""The portal's own authentication: the caller's name for a request, ``None`` when anonymous.
+
+Without it, the identity :class:`vostack.web.Authentication` found owns the jobs."""
+
+GROUPS_PARAMETER = "UWS.GROUPS"
+"""The job parameter that records the groups of the job's creator (one per line): the job runs with
+what they may see (:func:`job_identity`).  Clients cannot send parameters starting with ``UWS.``."""
 
 WAIT_SETTLE = 0.25
 """After the phase changed to a non-final phase, how long WAIT lingers for the next change (seconds)."""
@@ -71,6 +84,8 @@ _CONTROL = {"PHASE", "RUNID", "ACTION", "DESTRUCTION", "EXECUTIONDURATION", "WAI
 def _text_error(message: str) -> tuple[bytes, str]:
     return (message + "\n").encode(), _TEXT
 
+
+_RESERVED = "UWS."
 
 FILE_PARAMETER = "UWS.FILE."
 """Prefix of the job parameters that record a file part of the job-creating POST.
@@ -116,6 +131,11 @@ class UWSService:
         How much of a request is read (:class:`vostack.web.RequestLimits`); with ``file_bytes``,
         the file parts of a job-creating multipart POST are kept with the job (:data:`FILE_PARAMETER`),
         without, file parts are ignored.
+    url_key, url_lifetime
+        The results of a job with an owner are listed with signed URLs that expire after
+        ``url_lifetime`` seconds: whoever holds such a URL (a browser, an application it was sent to)
+        may fetch that result without credentials until then.  Every process of a site needs the same
+        ``url_key``; the default is a key of this process alone.
     """
 
     def __init__(
@@ -137,6 +157,8 @@ class UWSService:
         reap_interval: float = 60.0,
         error_document: Callable[[str], tuple[bytes, str]] = _text_error,
         limits: RequestLimits | None = None,
+        url_key: bytes | None = None,
+        url_lifetime: float = 3600.0,
     ) -> None:
         if not name or " " in name:
             raise ValueError("a UWS service name must be a non-empty word")
@@ -153,6 +175,8 @@ class UWSService:
         self.max_wait = max_wait
         self.error_document = error_document
         self.limits = limits or RequestLimits()
+        self.url_key = url_key or secrets.token_bytes(32)
+        self.url_lifetime = url_lifetime
         self.runner = Runner(
             self.store,
             self.results,
@@ -220,7 +244,26 @@ class UWSService:
         return self.error_document(exc.message)
 
     def _owner_of(self, request: Request) -> str | None:
-        return self.identity(request) if self.identity is not None else None
+        return self.identity(request) if self.identity is not None else web_identity(request).name
+
+    def _signature(self, job_id: str, result_id: str, expires: int) -> str:
+        message = f"{self.name}/{job_id}/{result_id}/{expires}".encode()
+        return hmac.new(self.url_key, message, hashlib.sha256).hexdigest()
+
+    def _result_url(self, job: Job, href: str) -> str:
+        """A result's URL: signed and expiring for a job with an owner (see ``url_key``)."""
+        if job.owner is None:
+            return href
+        expires = int(time.time() + self.url_lifetime)
+        result_id = href.rsplit("/", 1)[-1]
+        return f"{href}?expires={expires}&signature={self._signature(job.job_id, result_id, expires)}"
+
+    def _signed(self, request: Request, job_id: str, result_id: str) -> bool:
+        """Whether the request carries a valid, unexpired signature for this result."""
+        expires, signature = request.query_params.get("expires", ""), request.query_params.get("signature", "")
+        if not expires.isdigit() or not signature or int(expires) < time.time():
+            return False
+        return hmac.compare_digest(self._signature(job_id, result_id, int(expires)), signature)
 
     @staticmethod
     def _jobs_url(request: Request) -> str:
@@ -285,10 +328,11 @@ class UWSService:
             raise ParameterError(f"PHASE={phase!r} cannot be given when creating a job; use PHASE=RUN", param="PHASE")
         now = dt.datetime.now(dt.UTC)
         duration = self._execution_duration_value(params)
+        groups = sorted(web_identity(request).groups) if self.identity is None else []
         job = self.store.prepare(
             owner=owner,
             run_id=params.get("RUNID"),
-            parameters=_client_parameters(params),
+            parameters=_client_parameters(params) + ([(GROUPS_PARAMETER, "\n".join(groups))] if groups else []),
             execution_duration=self.execution_duration if duration is None else duration,
             destruction=self._destruction_value(params, now) or now + self.retention,
             run=run and not files,
@@ -333,7 +377,7 @@ class UWSService:
             limit = self.max_wait if wait < 0 else min(float(wait), self.max_wait)
             job = await self._wait(job_id, owner, limit, params.get("PHASE"))
         return Response(
-            job_document(job, job_url=self._job_url(request, job_id)),
+            job_document(job, job_url=self._job_url(request, job_id), result_url=self._result_url),
             media_type=XML,
             headers={MAX_WAIT_HEADER: _seconds(self.max_wait)},
         )
@@ -463,7 +507,9 @@ class UWSService:
         """UWS 1.1 §2.2.2.2 ``{job}/results``."""
         job_id = request.path_params["job_id"]
         job = await self.store.get(job_id, owner=self._owner_of(request))
-        return Response(results_document(job, job_url=self._job_url(request, job_id)), media_type=XML)
+        return Response(
+            results_document(job, job_url=self._job_url(request, job_id), result_url=self._result_url), media_type=XML
+        )
 
     async def _result(self, request: Request) -> Response:
         """One result: streamed from the result store, or a 303 to the store's own URL.
@@ -471,7 +517,8 @@ class UWSService:
         HEAD is answered here, from the job's record (a presigned URL is signed for GET only).
         """
         job_id, result_id = request.path_params["job_id"], request.path_params["result_id"]
-        job = await self.store.get(job_id, owner=self._owner_of(request))
+        signed = self._signed(request, job_id, result_id)
+        job = await self.store.get(job_id, owner=self._owner_of(request), anyone=signed)
         result = next((r for r in job.results if r.result_id == result_id), None)
         if result is None:
             state = job.phase.value if job.error is None else f"{job.phase.value}: {job.error.message}"
@@ -485,6 +532,14 @@ class UWSService:
         chunks = self.results.iter_bytes(result.location)
         first = await anext(chunks, b"")  # a missing file is a 404, before any byte is sent
         return StreamingResponse(_prepend(first, chunks), media_type=media_type)
+
+
+def job_identity(job: Job) -> AuthIdentity:
+    """Who a job runs for: its owner with the groups recorded when it was created (:data:`GROUPS_PARAMETER`)."""
+    if job.owner is None:
+        return ANONYMOUS
+    groups = next((value for name, value in job.parameters if name == GROUPS_PARAMETER), "")
+    return AuthIdentity.of(job.owner, [g for g in groups.split("\n") if g])
 
 
 def _asgi(endpoint: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
@@ -505,11 +560,10 @@ def _check_file_names(files: Mapping[str, bytes]) -> None:
 
 
 def _client_parameters(params: Params) -> list[tuple[str, str]]:
-    """The job parameters of a request: not UWS control parameters, never :data:`FILE_PARAMETER` ones."""
-    if any(k.startswith(FILE_PARAMETER) for k, _ in params):
-        raise ParameterError(
-            f"parameter names starting with {FILE_PARAMETER} are reserved for file parts", param=FILE_PARAMETER
-        )
+    """The job parameters of a request: not UWS control parameters, never ``UWS.*`` ones (:data:`FILE_PARAMETER`,
+    :data:`GROUPS_PARAMETER`)."""
+    if any(k.upper().startswith(_RESERVED) for k, _ in params):
+        raise ParameterError(f"parameter names starting with {_RESERVED} are reserved for the service", param=_RESERVED)
     return [(k, v) for k, v in params if k not in _CONTROL]
 
 

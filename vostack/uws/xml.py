@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from lxml import etree
 
@@ -54,19 +54,23 @@ def _add_parameters(parent: etree._Element, parameters: Sequence[tuple[str, str]
         _el(element, "parameter", value, id=name.lower())
 
 
-def _add_results(parent: etree._Element, job: Job, job_url: str) -> None:
-    element = _el(parent, "results")
+ResultURL = Callable[[Job, str], str]
+"""How a result's URL is written: from the job and the plain URL (e.g. signed, for private jobs)."""
+
+
+def _add_results(parent: etree._Element, job: Job, job_url: str, result_url: ResultURL | None) -> None:
     for result in job.results:
-        attrs = {"id": result.result_id, f"{{{_XLINK}}}href": f"{job_url}/results/{result.result_id}"}
+        href = f"{job_url}/results/{result.result_id}"
+        attrs = {"id": result.result_id, f"{{{_XLINK}}}href": result_url(job, href) if result_url else href}
         if result.size is not None:
             attrs["size"] = str(result.size)
         if result.mime_type:
             attrs["mime-type"] = result.mime_type
-        _el(element, "result", **attrs)
+        _el(parent, "result", **attrs)
 
 
-def job_document(job: Job, *, job_url: str) -> bytes:
-    """The ``uws:job`` document (UWS 1.1 §2.2.2.2)."""
+def job_document(job: Job, *, job_url: str, result_url: ResultURL | None = None) -> bytes:
+    """The ``uws:job`` document (UWS 1.1 §2.2.2.2); ``result_url`` writes the results' URLs."""
     root = _root("job")
     root.set("version", UWS_VERSION)
     _el(root, "jobId", job.job_id)
@@ -81,7 +85,7 @@ def job_document(job: Job, *, job_url: str) -> bytes:
     _el(root, "executionDuration", str(job.execution_duration))
     _el(root, "destruction", _time(job.destruction))
     _add_parameters(root, job.parameters)
-    _add_results(root, job, job_url)
+    _add_results(_el(root, "results"), job, job_url, result_url)
     if job.error is not None:
         summary = _el(
             root, "errorSummary", type=job.error.type.value, hasDetail="true" if job.error.has_detail else "false"
@@ -104,16 +108,10 @@ def jobs_document(jobs: Sequence[Job], *, jobs_url: str) -> bytes:
     return _serialize(root)
 
 
-def results_document(job: Job, *, job_url: str) -> bytes:
+def results_document(job: Job, *, job_url: str, result_url: ResultURL | None = None) -> bytes:
     """The ``uws:results`` document of ``{job}/results`` (UWS 1.1 §2.2.2.2)."""
     root = _root("results")
-    for result in job.results:
-        attrs = {"id": result.result_id, f"{{{_XLINK}}}href": f"{job_url}/results/{result.result_id}"}
-        if result.size is not None:
-            attrs["size"] = str(result.size)
-        if result.mime_type:
-            attrs["mime-type"] = result.mime_type
-        _el(root, "result", **attrs)
+    _add_results(root, job, job_url, result_url)
     return _serialize(root)
 
 

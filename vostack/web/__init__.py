@@ -8,22 +8,32 @@ written once here (:mod:`vostack.web.forms`, :mod:`vostack.web.edge`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from vostack import db, vosi
 from vostack.errors import TransientError, VOError
+from vostack.web.auth import AUTHENTICATED_HEADER, BEARER_HEADER, Authentication, LoginService, auth_of, identity
 from vostack.web.edge import Document, ErrorDocuments, dali_document
 from vostack.web.forms import HEAD_ALLOWANCE, RequestLimits, request_form, request_pairs, request_params
 
 __all__ = [
+    "AUTHENTICATED_HEADER",
+    "BEARER_HEADER",
     "HEAD_ALLOWANCE",
     "XML",
+    "Authentication",
     "Document",
     "ErrorDocuments",
+    "LoginService",
     "RequestLimits",
+    "auth_of",
     "availability_response",
+    "capabilities_response",
     "dali_document",
+    "identity",
     "mount_url",
     "request_form",
     "request_pairs",
@@ -32,6 +42,14 @@ __all__ = [
 
 XML = "text/xml; charset=utf-8"
 """The media type of VOSI and UWS documents."""
+
+
+def capabilities_response(request: Request, capabilities: Sequence[vosi.Capability]) -> Response:
+    r"""VOSI 1.1 §3.1: the capabilities document, each interface with the site's ``securityMethod``\ s
+    (IVOA SSO 2.0 §2.2; none when the site has no :class:`Authentication`)."""
+    auth, _ = auth_of(request.scope)
+    methods = auth.security_methods if auth is not None else ()
+    return Response(vosi.capabilities_document(capabilities, security_methods=methods), media_type=XML)
 
 
 def mount_url(request: Request) -> str:

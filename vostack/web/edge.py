@@ -1,4 +1,4 @@
-"""The one place a protocol app's errors become HTTP responses (DALI 1.1 §4.2).
+"""The one place a protocol app's errors become HTTP responses (DALI 1.1 §4.2), and where it refuses callers.
 
 Each protocol app (TAP, SSA, a UWS job service, the OAI-PMH registry) wraps its
 router in :class:`ErrorDocuments` with the renderer of its own error document:
@@ -6,6 +6,14 @@ endpoints raise, they do not catch.  A :class:`~vostack.errors.VOError` is answe
 with its HTTP status (400 for the client's mistakes, 413/414 over a limit, 404,
 503 with ``Retry-After``); Starlette's own 404 and 405 keep their status; anything
 else is a bug: logged with its traceback, answered 500 with a generic message.
+
+Behind :class:`vostack.web.Authentication` it also answers for the site's
+:class:`~vostack.auth.Auth` (IVOA SSO 2.0, AuthVO §4): invalid credentials are a 401,
+and so is an anonymous caller where the site requires an identity (a 403 for one
+outside the site's groups), except on the VOSI capabilities and availability, which
+stay open to all (VOSI 1.1 §2); 401 and 403 responses and the capabilities carry the
+site's ``WWW-Authenticate`` challenges, and every response to an authenticated caller
+names it in ``X-VO-Authenticated``.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vostack.errors import InternalError, TransientError, UsageError, VOError
 from vostack.votable import MEDIA_TYPE, error_document
+from vostack.web.auth import AUTHENTICATED_HEADER, auth_of, identity
 
 __all__ = ["Document", "ErrorDocuments", "dali_document"]
 
@@ -64,20 +73,37 @@ class ErrorDocuments:
             await self.app(scope, receive, send)
             return
         started = False
+        auth, refused = auth_of(scope)
+        path = scope.get("path", "").rstrip("/")
+        open_to_all = path.endswith(("/capabilities", "/availability"))  # VOSI 1.1 §2: anonymous access
+        caller = identity(scope)
+        extra: list[tuple[bytes, bytes]] = []
+        if caller.authenticated:
+            extra.append((AUTHENTICATED_HEADER.lower().encode(), str(caller.name).encode()))
 
         async def watch(message: Message) -> None:
             nonlocal started
-            started = started or message["type"] == "http.response.start"
+            if message["type"] == "http.response.start":
+                started = True
+                headers = [*message.get("headers", ()), *extra]
+                if auth is not None and (message["status"] in (401, 403) or path.endswith("/capabilities")):
+                    origin = f"{scope.get('scheme', 'http')}://{Request(scope).headers.get('host', '')}"
+                    headers += [(b"www-authenticate", c.encode()) for c in auth.challenges(origin)]
+                message = {**message, "headers": headers}
             await send(message)
 
         try:
+            if auth is not None and refused is None and not open_to_all:
+                auth.check(caller)
+            if refused is not None:
+                raise refused
             await self.app(scope, receive, watch)
         except ClientDisconnect:
             return  # the client went away while its request was read: nobody to answer
         except Exception as exc:
             if started:
                 raise  # the status line is sent: only the server can end the response (it logs why)
-            await self.response(Request(scope, receive), exc)(scope, receive, send)
+            await self.response(Request(scope, receive), exc)(scope, receive, watch)
 
     def response(self, request: Request, exc: Exception) -> Response:
         """The error response for ``exc`` (logged when it is a bug or a server-side failure)."""
