@@ -24,6 +24,7 @@ from vostack.db.catalog import (
     quote_ident,
     quote_literal,
     read_tap_schema,
+    url_escaped,
 )
 from vostack.db.cursor import CopyReader, ResultColumn, ResultCursor, Statement, open_cursor, open_statement
 from vostack.db.load import copy_rows, execute, row_count
@@ -69,4 +70,5 @@ __all__ = [
     "reset_connection",
     "role_name",
     "row_count",
+    "url_escaped",
 ]
