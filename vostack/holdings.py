@@ -26,6 +26,7 @@ files (the ``access_url`` of EPN-TAP granules) without any Python:
     obscore = true                  # create ivoa.obscore (ObsCore 1.1) from the same mapping
     owner_group = "owner"           # an embargo (optional): columns of the owner group and the release date
     release_date = "released"       # (vostack.ssa.SSAMapping; enforced by PostgreSQL)
+    metadata_public = false         # true: everyone sees embargoed spectra's metadata, their files stay private
     [ssa.spectrum]                  # how the arrays are read (vostack.ssa.readers.FitsSpectrum)
     layout = "rows"                 # or "table" with spectral = "WAVE", flux = "FLUX", error = "ERR"
     spectral_unit = "um"
@@ -62,7 +63,7 @@ _PRODUCT_TYPES: dict[str, tuple[type, ...]] = {
 _SSA_TYPES: dict[str, tuple[type, ...]] = {
     "table": (str,), "collection": (str,), "products": (str,), "path": (str,), "default_size": (int, float),
     "obscore": (bool,), "columns": (dict,), "constants": (dict,), "spectrum": (dict,), "owner_group": (str,),
-    "release_date": (str,),
+    "release_date": (str,), "metadata_public": (bool,),
 }  # fmt: skip
 _SPECTRUM_TYPES: dict[str, tuple[type, ...]] = {
     "layout": (str,), "spectral": (str,), "flux": (str,), "error": (str,), "spectral_unit": (str,),
@@ -174,6 +175,7 @@ def parse_ssa(
         product_path=values.get("path"),
         owner_group=values.get("owner_group"),
         release_date=values.get("release_date"),
+        metadata_public=values.get("metadata_public", False),
     )
     reader = _spectrum("[ssa.spectrum]", values["spectrum"])
     files = FileProducts(store.store, read_spectrum=reader, media_type=store.media_type)

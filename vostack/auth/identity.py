@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from vostack.errors import AuthenticationError, PermissionDeniedError, VOError
+
 __all__ = ["ANONYMOUS", "Identity"]
 
 
@@ -35,6 +37,14 @@ class Identity:
     def authenticated(self) -> bool:
         """Whether the caller proved who it is."""
         return self.name is not None
+
+    def refusal(self, message: str) -> VOError:
+        """The error refusing this caller something it may not have: 401 for the anonymous one (the response
+        then carries the site's challenges, so that a client may authenticate), 403 for an authenticated one
+        (RFC 9110 §15.5.2, §15.5.4)."""
+        if self.authenticated:
+            return PermissionDeniedError(message)
+        return AuthenticationError(message)
 
 
 ANONYMOUS = Identity()

@@ -14,6 +14,7 @@ from vostack.db.access import (
     group_role,
     group_roles,
     reader_role,
+    release_condition,
     role_name,
 )
 from vostack.db.catalog import (
@@ -67,6 +68,7 @@ __all__ = [
     "quote_literal",
     "read_tap_schema",
     "reader_role",
+    "release_condition",
     "reset_connection",
     "role_name",
     "row_count",

@@ -40,6 +40,7 @@ __all__ = [
     "group_role",
     "group_roles",
     "reader_role",
+    "release_condition",
     "role_name",
 ]
 
@@ -245,8 +246,28 @@ async def group_roles(pool: asyncpg.Pool, prefix: str) -> frozenset[str]:
     return frozenset(r["rolname"] for r in rows)
 
 
+def release_condition(prefix: str, owner_group: str, release_date: str) -> str:
+    """SQL: whether the current role may have a product whose owner group and release date are the SQL
+    expressions ``owner_group`` and ``release_date`` (no owner or no date, released, or the role is in the group).
+
+    The row policy of :func:`apply_release` and the checks before serving a product's file use it, so
+    PostgreSQL decides both for the role a request runs under.
+    """
+    return (
+        f"({release_date} IS NULL OR {release_date} <= now() OR {owner_group} IS NULL OR EXISTS ("
+        f"SELECT 1 FROM pg_roles r WHERE r.rolname = {quote_literal(prefix + '_g_')} || lower({owner_group}) "
+        f"AND pg_has_role(current_user, r.oid, 'MEMBER')))"
+    )
+
+
 async def apply_release(
-    pool: asyncpg.Pool, *, prefix: str, table: str, owner_group: str, release_date: str
+    pool: asyncpg.Pool,
+    *,
+    prefix: str,
+    table: str,
+    owner_group: str,
+    release_date: str,
+    metadata_public: bool = False,
 ) -> frozenset[str]:
     """Row-level security on a product table: a row whose ``release_date`` (a column) is in the future is seen
     only by members of its ``owner_group`` (a column holding a group name); returns the owner groups.
@@ -255,16 +276,14 @@ async def apply_release(
     read the table; the policy does the rest, for every query that runs under a reader role, whatever SQL
     reaches the table (SSA, DataLink, ObsCore and EPN-TAP views made with ``security_invoker``).  Group names
     are compared as role names: lower-case letters, digits and ``_`` (others never match: their embargoed
-    rows stay hidden until released).
+    rows stay hidden until released).  With ``metadata_public`` every reader sees every row (the portal makes
+    the metadata public) and only the files stay private: services check :func:`release_condition` for them.
     """
     name = _qualified(table)
     owner, release = quote_ident(owner_group), quote_ident(release_date)
     anon = role_name(prefix, ())
-    policy = (
-        f"CREATE POLICY vostack_release ON {name} FOR SELECT USING ({release} IS NULL OR {release} <= now() "
-        f"OR {owner} IS NULL OR EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = "
-        f"{quote_literal(prefix + '_g_')} || lower({owner}) AND pg_has_role(current_user, r.oid, 'MEMBER')))"
-    )
+    rule = "true" if metadata_public else release_condition(prefix, owner, release)
+    policy = f"CREATE POLICY vostack_release ON {name} FOR SELECT USING ({rule})"
     try:
         with map_errors():
             async with pool.acquire() as conn, conn.transaction():

@@ -58,6 +58,10 @@ class SSAMapping:
         Columns of an embargo: a spectrum whose ``release_date`` (a timestamp) is in the future is seen only
         by members of its ``owner_group`` (a group name), in SSA, DataLink, getData and ``ivoa.obscore``
         (enforced by PostgreSQL, :func:`vostack.db.apply_release`).
+    metadata_public
+        With an embargo: every caller sees the embargoed spectra's metadata (SSA records, ``ivoa.obscore``
+        rows), but their files (getData, DataLink, previews) are refused until the release date to all but
+        the owner group (401 for an anonymous caller, 403 for another identity).
     """
 
     table: str
@@ -68,6 +72,7 @@ class SSAMapping:
     product_path: str | None = None
     owner_group: str | None = None
     release_date: str | None = None
+    metadata_public: bool = False
 
     @property
     def path_template(self) -> PathTemplate | None:
@@ -114,6 +119,8 @@ class SSAMapping:
             problems.append("collection is empty")
         if (self.owner_group is None) != (self.release_date is None):
             problems.append("an embargo needs both owner_group and release_date columns")
+        if self.metadata_public and not self.embargoed:
+            problems.append("metadata_public is for an embargo (owner_group and release_date)")
         if problems:
             raise MappingError(f"the SSA mapping of {self.table} is incomplete: " + "; ".join(problems))
 

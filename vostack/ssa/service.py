@@ -121,6 +121,7 @@ class SSAService:
         self._pool: db.Pool | None = None
         self._reads: db.ReadPools | None = None
         self._owners: frozenset[str] = frozenset()  # the owner groups of embargoed spectra
+        self._roles: dict[frozenset[str], str] = {}  # the database role of each combination of owner groups
         self.limits = RequestLimits.of(self.settings)
         router = Router(
             routes=[
@@ -164,6 +165,7 @@ class SSAService:
         absent = [name for name in self.mapping.column_names() if name not in present]
         if absent:
             raise MappingError(f"the SSA mapping names columns that {self.mapping.table} lacks: {', '.join(absent)}")
+        self._roles.clear()
         if self.mapping.embargoed:
             assert self.mapping.owner_group is not None and self.mapping.release_date is not None
             self._owners = await db.apply_release(
@@ -172,6 +174,7 @@ class SSAService:
                 table=self.mapping.table,
                 owner_group=self.mapping.owner_group,
                 release_date=self.mapping.release_date,
+                metadata_public=self.mapping.metadata_public,
             )
         if self.public_url is not None:
             # once, by the first of the servers starting together; unchanged views are left alone
@@ -194,7 +197,11 @@ class SSAService:
         the released spectra and those of its groups (:func:`vostack.db.apply_release`)."""
         if not self.mapping.embargoed:
             return None
-        return await db.reader_role(self.pool, self.settings.role_prefix, identity(request).groups & self._owners)
+        groups = identity(request).groups & self._owners
+        role = self._roles.get(groups)
+        if role is None:  # a combination of groups gets its role made once
+            role = self._roles[groups] = await db.reader_role(self.pool, self.settings.role_prefix, groups)
+        return role
 
     async def stop(self) -> None:
         """Give the pool back."""
@@ -345,31 +352,49 @@ class SSAService:
 
         return StreamingResponse(iter_result(writer, records(), limit=limit), media_type=MEDIA_TYPE)
 
-    async def _product(self, ident: str | None, *, param: str, role: str | None) -> tuple[str, dict[str, object]]:
-        """The product key and metadata of the spectrum with publisher DID ``ident``, if ``role`` sees it
-        (an embargoed spectrum of another group is as unknown as one that does not exist)."""
+    async def _product(self, ident: str | None, *, param: str, request: Request) -> tuple[str, dict[str, object]]:
+        """The product key and metadata of the spectrum with publisher DID ``ident``, if the caller may have it.
+
+        An embargoed spectrum of another group is as unknown as one that does not exist (its row is hidden
+        from the caller's role), or, when the metadata are public, refused: 401 to an anonymous caller, 403
+        to another identity (PostgreSQL evaluates :func:`vostack.db.release_condition` for the role).
+        """
         if ident is None or not ident.strip():
             raise ParameterError(f"{param} is missing: send the publisher's dataset identifier", param=param)
         columns = self.mapping.columns
         wanted = [k for k in ("product", "title", "target_name", "publisher_did", "access_size") if k in columns]
         template = self.mapping.path_template
-        selected = [columns[k] for k in wanted] + list(template.columns if template else ())
+        names = [columns[k] for k in wanted] + list(template.columns if template else ())
+        selected = [db.quote_ident(c) for c in names]
+        if self.mapping.embargoed:
+            assert self.mapping.owner_group is not None and self.mapping.release_date is not None
+            owner, release = db.quote_ident(self.mapping.owner_group), db.quote_ident(self.mapping.release_date)
+            selected.append(db.release_condition(self.settings.role_prefix, owner, release))
         sql = (
-            "SELECT " + ", ".join(db.quote_ident(c) for c in selected) + " FROM "
+            "SELECT " + ", ".join(selected) + " FROM "
             + ".".join(db.quote_ident(p) for p in self.mapping.table.split(".", 1))
             + f" WHERE {db.quote_ident(columns['publisher_did'])} = $1"
         )  # fmt: skip
         async with db.open_cursor(
-            self.reader(), sql, statement_timeout=self.settings.sync_timeout, args=(ident.strip(),), role=role
+            self.reader(),
+            sql,
+            statement_timeout=self.settings.sync_timeout,
+            args=(ident.strip(),),
+            role=await self._role(request),
         ) as cursor:
             rows = await cursor.fetch(1)
         if not rows:
             raise NotFoundError(f"this service has no dataset {ident.strip()!r}")
-        meta = dict(zip(wanted, rows[0][: len(wanted)], strict=True))
+        row = rows[0]
+        if self.mapping.embargoed:
+            row, may_have = row[:-1], row[-1]
+            if not may_have:
+                raise identity(request).refusal(f"the dataset {ident.strip()!r} is not released yet")
+        meta = dict(zip(wanted, row[: len(wanted)], strict=True))
         for key in ("title", "target_name"):
             meta.setdefault(key, self.mapping.constants.get(key))
         if template is not None:  # the file's path from the template's columns
-            return template.render(dict(zip(template.columns, rows[0][len(wanted) :], strict=True))), meta
+            return template.render(dict(zip(template.columns, row[len(wanted) :], strict=True))), meta
         return str(meta["product"]), meta
 
     async def _spectrum(self, key: str) -> Spectrum:
@@ -377,7 +402,7 @@ class SSAService:
 
     async def _get_data(self, params: Params, request: Request) -> Response:
         """SSA 1.1 §8.6 getData: the original file, or with a VOTable FORMAT the Spectrum DM VOTable."""
-        key, meta = await self._product(params.get("PUBDID"), param="PUBDID", role=await self._role(request))
+        key, meta = await self._product(params.get("PUBDID"), param="PUBDID", request=request)
         fmt = (params.get("FORMAT") or "native").strip().lower()
         if fmt in ("compliant", "votable", "xml", "application/x-votable+xml") or fmt.startswith(VOTABLE_MIME):
             spectrum = await self._spectrum(key)
@@ -428,11 +453,10 @@ class SSAService:
         if not ids:
             raise ParameterError("ID is missing: send the publisher's dataset identifier", param="ID")
         base = mount_url(request)
-        role = await self._role(request)
         rows: list[tuple[object, ...]] = []
         for ident in ids:
-            try:
-                _, meta = await self._product(ident, param="ID", role=role)
+            try:  # an embargoed product whose metadata are public refuses the whole document (401/403)
+                _, meta = await self._product(ident, param="ID", request=request)
             except NotFoundError as exc:
                 rows.append((ident, None, None, f"NotFoundFault: {exc.message}", "#this", None, None, None))
                 continue
@@ -454,7 +478,7 @@ class SSAService:
     async def _preview(self, request: Request) -> Response:
         """The ``#preview`` link: an SVG plot of the spectrum."""
         params = await request_params(request, self.limits)
-        key, meta = await self._product(params.get("ID"), param="ID", role=await self._role(request))
+        key, meta = await self._product(params.get("ID"), param="ID", request=request)
         spectrum = await self._spectrum(key)
         svg = preview_svg(spectrum, title=str(meta.get("title") or ""))
         return Response(svg, media_type="image/svg+xml")
