@@ -15,12 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from starlette.requests import Request
+
+from vostack import web
 from vostack.auth import ANONYMOUS, Auth, parse_auth
 from vostack.config import ConfigError, PublishConfig, parse_config, read_toml
 from vostack.epntap import EPNCollection, collection_from_toml
 from vostack.errors import VOError
 from vostack.moc import CoverageConfig, CoverageService, parse_coverage_config
-from vostack.products import Products, ProductService
+from vostack.products import FileGuard, Products, ProductService
 from vostack.registry import Coverage, ResourceName, ServiceDescription
 from vostack.schema import TableSet
 from vostack.scs import ConeConfig, SCSService, parse_scs_config
@@ -29,7 +32,14 @@ from vostack.ssa import OBSCORE_DATA_MODEL, OBSCORE_TABLE, SSAService, obscore_t
 from vostack.tap import DataModel, TAPService
 from vostack.uws import UWSService
 
-__all__ = ["Publication", "build_publication", "load_publication", "served_collections", "with_collections"]
+__all__ = [
+    "Publication",
+    "build_publication",
+    "file_guards",
+    "load_publication",
+    "served_collections",
+    "with_collections",
+]
 
 
 def with_collections(config: PublishConfig, collections: Sequence[EPNCollection]) -> PublishConfig:
@@ -148,6 +158,26 @@ def served_collections(
     return served
 
 
+def file_guards(tap: TAPService, collections: Sequence[EPNCollection]) -> dict[str, FileGuard]:
+    """For each product store holding files of embargoed EPN-TAP granules, the check a request for one of its
+    files passes first (:meth:`vostack.epntap.EPNCollection.check_file`, run as the caller's TAP role)."""
+    by_store: dict[str, list[EPNCollection]] = {}
+    for collection in collections:
+        if collection.embargoed and collection.products is not None:
+            by_store.setdefault(collection.products.store, []).append(collection)
+
+    def guard(guarding: Sequence[EPNCollection]) -> FileGuard:
+        async def check(request: Request, path: str) -> bool:
+            caller = web.identity(request)
+            role = await tap.role_for(caller)
+            found = [await c.check_file(tap.pool, path, identity=caller, role=role) for c in guarding]
+            return any(found)
+
+        return check
+
+    return {store: guard(guarding) for store, guarding in by_store.items()}
+
+
 def build_publication(
     config: PublishConfig,
     *,
@@ -164,10 +194,14 @@ def build_publication(
     """The services for ``config``: TAP (with ``tap_options``), publishing the EPN-TAP ``collections`` too,
     a cone search per entry of ``cones``, MOC coverage unless ``coverage`` is ``None``, and the ``products``
     served at ``/products`` below ``public_url`` (the absolute URL clients reach the site at)."""
-    collections = served_collections(collections, products or {}, public_url)
+    prefix = config.service.role_prefix
+    collections = [
+        dataclasses.replace(c, role_prefix=prefix) if c.embargoed else c
+        for c in served_collections(collections, products or {}, public_url)
+    ]
     options = dict(tap_options or {})
-    if ssa is not None and ssa.mapping.embargoed:  # ivoa.obscore has rows only some groups see
-        options.setdefault("row_security", True)
+    if (ssa is not None and ssa.mapping.embargoed) or any(c.embargoed for c in collections):
+        options.setdefault("row_security", True)  # ivoa.obscore or an epn_core has rows only some groups see
     tap = TAPService(config=with_collections(config, collections), **options)
     return Publication(
         tap=tap,
@@ -188,7 +222,11 @@ def build_publication(
         collections=tuple(collections),
         ssa=ssa,
         compute=compute,
-        products=ProductService(products=products, cors_origins=config.service.cors_origins) if products else None,
+        products=ProductService(
+            products=products, cors_origins=config.service.cors_origins, guards=file_guards(tap, collections)
+        )
+        if products
+        else None,
         auth=auth,
     )
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vostack import db, vosi
+from vostack.auth import Identity
 from vostack.config import ColumnMeta, ConfigError, TableMeta
 from vostack.epntap.columns import (
     DATAPRODUCT_TYPES,
@@ -39,7 +40,7 @@ from vostack.epntap.columns import (
     frame_columns,
     is_hash_list_of,
 )
-from vostack.errors import VOError
+from vostack.errors import NotFoundError, VOError
 from vostack.registry import Coverage, Relationship, ResourceName, ServiceDescription
 from vostack.schema import TableSet
 
@@ -50,6 +51,7 @@ TAP_AUX = "ivo://ivoa.net/std/TAP#aux"
 
 _KNOWN: Mapping[str, EPNColumn] = {c.name: c for c in (*MANDATORY, *OPTIONAL)}
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
+_TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*")
 _DEFAULT_PRINCIPAL = ("granule_uid", "dataproduct_type", "target_name", "target_class", "time_min", "time_max",
                       "c1min", "c1max", "c2min", "c2max", "spatial_frame_type", "instrument_host_name",
                       "instrument_name", "access_url", "feature_name", "ra", "dec")  # fmt: skip
@@ -155,6 +157,17 @@ class EPNCollection:
         The bibcode of the data's publication, for the registry record.
     products
         The granules' files, served by vostack (access_url and the parameters that go with it).
+    owner_group, release_date
+        Columns of ``source`` (then a single table) holding an embargo: a granule whose ``release_date`` (a
+        timestamp, also the EPNCore ``release_date``) is in the future is seen only by members of its
+        ``owner_group`` (a group name): its row in ``epn_core`` and its file.  PostgreSQL enforces it with
+        the row policy of :func:`vostack.db.apply_release`, as for SSA.
+    metadata_public
+        With an embargo: every caller sees the embargoed granules' rows, but their files are refused until
+        the release date to all but the owner group (401 for an anonymous caller, 403 for another identity).
+    role_prefix
+        The prefix of the database roles (``[service] role_prefix``); set from the site's configuration by
+        :func:`vostack.publish.build_publication`.
     """
 
     schema: str
@@ -168,6 +181,10 @@ class EPNCollection:
     principal: tuple[str, ...] = _DEFAULT_PRINCIPAL
     source_reference: str | None = None
     products: ProductLinks | None = None
+    owner_group: str | None = None
+    release_date: str | None = None
+    metadata_public: bool = False
+    role_prefix: str = "vostack"
 
     def __post_init__(self) -> None:
         self.check()
@@ -178,12 +195,18 @@ class EPNCollection:
         return f"{self.schema}.epn_core"
 
     @property
+    def embargoed(self) -> bool:
+        """Whether the granules carry an owner group and a release date."""
+        return self.owner_group is not None and self.release_date is not None
+
+    @property
     def frame(self) -> str:
         """The value of ``spatial_frame_type``."""
         return str(self.constants["spatial_frame_type"])
 
     def _given(self, name: str) -> bool:
-        return name in self.columns or name in self.constants or name in self._linked()
+        embargo = name == "release_date" and self.embargoed
+        return name in self.columns or name in self.constants or name in self._linked() or embargo
 
     def _linked(self) -> tuple[str, ...]:
         """The parameters :attr:`products` gives."""
@@ -221,9 +244,22 @@ class EPNCollection:
                 problems.append(f"{low} and {high} go together: give both or neither")
         if self._given("access_url") and not all(self._given(n) for n in ("access_format", "access_estsize")):
             problems.append("access_url needs access_format and access_estsize (EPN-TAP 2.0 §3)")
+        problems += self._embargo_problems()
         problems += self._constant_problems()
         if problems:
             raise MappingError(f"the EPN-TAP mapping of {self.table}: " + "; ".join(problems))
+
+    def _embargo_problems(self) -> list[str]:
+        if (self.owner_group is None) != (self.release_date is None):
+            return ["an embargo needs both owner_group and release_date columns"]
+        if not self.embargoed:
+            return ["metadata_public is for an embargo (owner_group and release_date)"] if self.metadata_public else []
+        problems = []
+        if not _TABLE.fullmatch(self.source):
+            problems.append(f"an embargo needs source to be one table (schema.table), not {self.source!r}")
+        if "release_date" in self.columns or "release_date" in self.constants:
+            problems.append("release_date is the embargo's column: do not give it as column or constant")
+        return problems
 
     def _constant_problems(self) -> list[str]:
         problems: list[str] = []
@@ -297,6 +333,8 @@ class EPNCollection:
         if column.kind is Kind.REGION:
             return f"({self.columns[name]})" if name in self.columns else "NULL::spoint"
         sql_type = SQL_TYPES[column.kind]
+        if name == "release_date" and self.release_date is not None:
+            return f"CAST({db.quote_ident(self.release_date)} AS {sql_type})"
         if name in self.columns:
             return f"CAST(({self.columns[name]}) AS {sql_type})"
         return f"CAST({db.quote_literal(value)} AS {sql_type})"
@@ -307,15 +345,19 @@ class EPNCollection:
         schema, view = db.quote_ident(self.schema), f"{db.quote_ident(self.schema)}.epn_core"
         return (
             f"CREATE SCHEMA IF NOT EXISTS {schema};\nDROP VIEW IF EXISTS {view};\n"
-            f"CREATE VIEW {view} AS {self._definition()};\n"
+            f"CREATE VIEW {view}{self._options()} AS {self._definition()};\n"
             f"COMMENT ON VIEW {view} IS {db.quote_literal(self.view_comment())};\n"
         )
 
     def view_comment(self) -> str:
         """The view's comment: its title and a digest of its definition, so that a server finding the view as
         it would make it leaves it alone (servers starting together must not recreate it under each other)."""
-        digest = hashlib.sha256(self._definition().encode()).hexdigest()[:32]
+        digest = hashlib.sha256((self._options() + self._definition()).encode()).hexdigest()[:32]
         return f"{self.title} (generated by vostack, {digest})"
+
+    def _options(self) -> str:
+        """With an embargo the view reads its table as its reader does, so that the release policy applies."""
+        return " WITH (security_invoker = true)" if self.embargoed else ""
 
     def _definition(self) -> str:
         items = [(c.name, self._expression(c)) for c in MANDATORY]
@@ -413,6 +455,44 @@ class EPNCollection:
             problems.append(f"granule_uid is not unique: {counts[-1]} duplicate(s)")
         if problems:
             raise MappingError(f"the data of {self.table} break EPN-TAP 2.0: " + "; ".join(problems))
+        if self.owner_group is not None and self.release_date is not None:
+            await db.apply_release(
+                pool,
+                prefix=self.role_prefix,
+                table=self.source,
+                owner_group=self.owner_group,
+                release_date=self.release_date,
+                metadata_public=self.metadata_public,
+            )
+
+    async def check_file(self, pool: db.Pool, path: str, *, identity: Identity, role: str | None) -> bool:
+        """Whether a granule names the file at ``path`` of :attr:`products`' store; raise when the caller
+        (``identity``, whose queries run as ``role``) may not have it (EPN-TAP 2.0 §2.2 ``release_date``).
+
+        A file of an embargoed granule the caller does not see is as unknown as a missing one (404); when
+        the metadata are public it is refused (401 anonymous, 403 another identity).  PostgreSQL decides,
+        for ``role``: the row policy hides the granule, :func:`vostack.db.release_condition` refuses its file.
+        """
+        links = self.products
+        if links is None or self.owner_group is None or self.release_date is None:
+            return False
+        source = ".".join(db.quote_ident(part) for part in self.source.split(".", 1))
+        condition = db.release_condition(
+            self.role_prefix, db.quote_ident(self.owner_group), db.quote_ident(self.release_date)
+        )
+        where = f"FROM {source} WHERE ({links.path}) = $1 LIMIT 1"
+        async with db.open_cursor(
+            pool, f"SELECT {condition} {where}", statement_timeout=10, args=(path,), role=role
+        ) as cursor:
+            seen = await cursor.fetch(1)
+        if seen:
+            if not seen[0][0]:
+                raise identity.refusal(f"the file {path!r} of {self.table} is not released yet")
+            return True
+        async with db.open_cursor(pool, f"SELECT 1 {where}", statement_timeout=10, args=(path,)) as cursor:
+            if await cursor.fetch(1):  # a granule the caller's role does not see: as for no file at all
+                raise NotFoundError(f"no product file {path!r}")  # what the stores say of a missing one
+        return False
 
     async def stop(self) -> None:
         """Nothing to release (the view stays)."""
@@ -461,7 +541,7 @@ class EPNCollection:
 # ---------------------------------------------------------------------- TOML
 
 _TOML_KEYS = {"source", "title", "description", "columns", "constants", "extra", "subjects", "principal",
-              "source_reference", "products"}  # fmt: skip
+              "source_reference", "products", "owner_group", "release_date", "metadata_public"}  # fmt: skip
 _EXTRA_KEYS = {"expression", "type", "ucd", "unit", "description"}
 _PRODUCT_KEYS = {"store": str, "path": str, "size": str, "thumbnails": bool}
 
@@ -507,6 +587,10 @@ def collection_from_toml(schema: str, data: Mapping[str, Any]) -> EPNCollection:
         path = "file_name"                    # SQL: the file's path in the store
         size = "file_size"                    # SQL: its size in bytes
         thumbnails = true                     # PNG thumbnails: thumbnail_url
+
+    An embargo (``source`` must then be one table): ``owner_group = "owner"`` and ``release_date =
+    "released"`` name its columns (the release date is then the EPNCore ``release_date``), and
+    ``metadata_public = true`` shows the embargoed granules' rows to everyone, their files staying private.
     """
     where = f"[epntap.{schema}]"
     unknown = sorted(set(data) - _TOML_KEYS)
@@ -527,6 +611,12 @@ def collection_from_toml(schema: str, data: Mapping[str, Any]) -> EPNCollection:
         except ValueError:
             raise ConfigError(f"{where}.extra.{name}: type must be one of {', '.join(k.value for k in Kind)}") from None
         extra[name] = ExtraColumn(item["expression"], kind, item["ucd"], item.get("unit"), item.get("description"))
+    embargo = {key: data[key] for key in ("owner_group", "release_date") if key in data}
+    if not all(isinstance(v, str) and v for v in embargo.values()):
+        raise ConfigError(f"{where}: owner_group and release_date name columns of the source (strings)")
+    metadata_public = data.get("metadata_public", False)
+    if not isinstance(metadata_public, bool):
+        raise ConfigError(f"{where}: metadata_public must be true or false")
     try:
         return EPNCollection(
             schema=schema,
@@ -540,6 +630,8 @@ def collection_from_toml(schema: str, data: Mapping[str, Any]) -> EPNCollection:
             principal=tuple(data.get("principal", _DEFAULT_PRINCIPAL)),
             source_reference=data.get("source_reference"),
             products=_links(where, data.get("products")),
+            metadata_public=metadata_public,
+            **embargo,
         )
     except MappingError as exc:
         raise ConfigError(f"{where}: {exc.message}") from None

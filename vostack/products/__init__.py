@@ -10,13 +10,14 @@ files of named :class:`Products` over HTTP (with byte ranges, RFC 9110 §14) and
 from __future__ import annotations
 
 from vostack.products.ranges import byte_range, span
-from vostack.products.service import Products, ProductService
+from vostack.products.service import FileGuard, Products, ProductService
 from vostack.products.stores import BucketStore, DirectoryStore, FileStore, GzipStore, ZipStore, checked_path
 from vostack.products.template import PathTemplate
 
 __all__ = [
     "BucketStore",
     "DirectoryStore",
+    "FileGuard",
     "FileStore",
     "GzipStore",
     "PathTemplate",

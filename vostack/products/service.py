@@ -6,7 +6,8 @@
 * ``/{name}/{path}?preview``: a PNG thumbnail of the file (about 200 pixels), made once with Pillow and kept
   (products with ``previews``).
 
-These are the ``access_url`` and ``thumbnail_url`` of EPN-TAP granules (EPN-TAP 2.0 §2.2).
+These are the ``access_url`` and ``thumbnail_url`` of EPN-TAP granules (EPN-TAP 2.0 §2.2).  A :data:`FileGuard`
+per name refuses the files of embargoed products to callers that may not have them (before anything is read).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from starlette.middleware.cors import CORSMiddleware
@@ -29,9 +30,13 @@ from vostack.products.previews import thumbnail_png
 from vostack.products.ranges import byte_range, span
 from vostack.products.stores import FileStore, checked_path
 
-__all__ = ["ProductService", "Products"]
+__all__ = ["FileGuard", "ProductService", "Products"]
 
 PNG = "image/png"
+
+FileGuard = Callable[[Request, str], Awaitable[bool]]
+"""Checks that the caller of a request may have the file at a path: raises the refusal (404, 401 or 403), else
+returns whether the file is under an embargo (it is then marked private to shared caches)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +69,8 @@ class ProductService:
         Web pages allowed to fetch the files (VESPA's portal shows thumbnails from other sites).
     cached_previews
         How many thumbnails are kept in memory (least recently used ones go first).
+    guards
+        For products with embargoed files, by name: the check each request for a file or thumbnail passes first.
     """
 
     def __init__(
@@ -72,11 +79,13 @@ class ProductService:
         products: Mapping[str, Products],
         cors_origins: tuple[str, ...] = ("*",),
         cached_previews: int = 512,
+        guards: Mapping[str, FileGuard] | None = None,
     ) -> None:
         bad = [name for name in products if not name or "/" in name]
         if bad:
             raise ValueError(f"product names are plain words, not {', '.join(map(repr, bad))}")
         self.products = dict(products)
+        self.guards = dict(guards or {})
         self._previews: OrderedDict[tuple[str, str], bytes] = OrderedDict()
         self._cached = cached_previews
         self._lock = threading.Lock()
@@ -115,13 +124,18 @@ class ProductService:
         products = self.products.get(name)
         if products is None:
             raise NotFoundError(f"no products {name!r} here; there are: {', '.join(self.products)}")
+        guard = self.guards.get(name)
+        private = guard is not None and await guard(request, path)
         if "preview" in request.query_params:
             if not products.previews:
                 raise NotFoundError(f"the products {name!r} have no thumbnails")
             png = await asyncio.to_thread(self.preview, name, path)
-            return Response(png, media_type=PNG, headers={"Cache-Control": "public, max-age=86400"})
+            caching = "private, max-age=300" if private else "public, max-age=86400"
+            return Response(png, media_type=PNG, headers={"Cache-Control": caching})
         filename = path.rsplit("/", 1)[-1]
         headers = {"Accept-Ranges": "bytes", "Content-Disposition": f'inline; filename="{filename}"'}
+        if private:
+            headers["Cache-Control"] = "private"
         wanted = byte_range(request.headers.get("range"))
         store = products.store
         if wanted is None:
