@@ -13,17 +13,21 @@ from pathlib import Path
 
 import httpx
 import pytest
+from astropy.coordinates import Latitude, Longitude
 from astropy.io.votable import parse
+from mocpy import MOC
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount
 
-from vostack import db, web
+from vostack import Site, db, web
 from vostack.auth import Auth, Identity, StaticTokens
-from vostack.config import ServiceConfig
+from vostack.config import PublishConfig, ServiceConfig, TableMeta
 from vostack.demo import spex as demo_spex
+from vostack.moc import CoverageConfig, CoverageService, TableCoverage
 from vostack.ssa import SSAService
 from vostack.ssa.obscore import obscore_view_sql
+from vostack.tap import TAPService
 
 pytestmark = pytest.mark.postgres
 
@@ -138,3 +142,82 @@ async def test_postgresql_hides_embargoed_rows_from_any_query_of_a_reader_role(s
     await db.execute(pool, f'GRANT SELECT ON embargo.obscore TO "{anonymous}"')
     async with db.open_cursor(pool, "SELECT count(*) FROM embargo.obscore", statement_timeout=10, role=anonymous) as c:
         assert (await c.fetch(1))[0][0] == 3074
+
+
+@pytest.fixture(scope="module")
+async def public_ssa(pool: db.Pool, ssa: SSAService, spex_wheel: Path) -> AsyncIterator[SSAService]:
+    """The same spectra with their metadata public (``metadata_public``): a copy of the table, rows for all."""
+    await db.execute(pool, "DROP TABLE IF EXISTS embargo.public_spectra; "
+                     "CREATE TABLE embargo.public_spectra AS SELECT * FROM embargo.spectra")  # fmt: skip
+    service = SSAService(
+        mapping=dataclasses.replace(ssa.mapping, table="embargo.public_spectra", metadata_public=True),
+        products=demo_spex.SpexProducts(spex_wheel),
+        settings=ssa.settings,
+    )
+    await service.start(pool)
+    yield service
+    await service.stop()
+
+
+async def test_public_metadata_show_every_spectrum_but_refuse_its_data(public_ssa: SSAService, pool: db.Pool) -> None:
+    auth = Auth.tokens(StaticTokens(TOKENS), login_url="/login")
+    app = Starlette(routes=[Mount("/ssa", public_ssa)], middleware=[Middleware(web.Authentication, auth=auth)])
+    transport = httpx.ASGITransport(app=app)
+    pubdid = (await embargoed(pool))[0]
+    released = "SELECT pubdid FROM embargo.spectra WHERE release_date IS NULL ORDER BY pubdid LIMIT 1"
+    async with pool.acquire() as conn:
+        public = await conn.fetchval(released)
+    for who, token, refusal in (("anonymous", None, 401), ("outsider", "outsider-token-012345678", 403),
+                                ("member", "member-token-0123456789", 200)):  # fmt: skip
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=headers) as client:
+            found = await client.get("/ssa/", params={"REQUEST": "queryData", "PUBDID": pubdid})
+            assert found.status_code == 200
+            assert parse(io.BytesIO(found.content)).get_first_table().array.shape[0] >= 1, who  # the record: public
+            data = await client.get("/ssa/", params={"REQUEST": "getData", "PUBDID": pubdid})
+            links = await client.get("/ssa/datalink", params={"ID": pubdid})
+            preview = await client.get("/ssa/preview", params={"ID": pubdid})
+            assert data.status_code == links.status_code == preview.status_code == refusal, who
+            if refusal == 401:
+                assert "ivoa_bearer" in data.headers["www-authenticate"] and b"not released" in data.content
+                assert b'QUERY_STATUS" value="ERROR"' in data.content
+            for url, params in (("/ssa/", {"REQUEST": "getData", "PUBDID": public}), ("/ssa/datalink", {"ID": public})):
+                assert (await client.get(url, params=params)).status_code == 200, who
+    # PostgreSQL: every reader role sees every row; the release condition, evaluated for the role, refuses the data
+    anonymous = await db.reader_role(pool, PREFIX, ())
+    condition = db.release_condition(PREFIX, "owner_group", "release_date")
+    sql = f"SELECT count(*), count(*) FILTER (WHERE NOT {condition}) FROM embargo.public_spectra"
+    async with db.open_cursor(pool, sql, statement_timeout=10, role=anonymous) as cursor:
+        assert tuple((await cursor.fetch(1))[0]) == (3084, 10)
+
+
+async def test_the_moc_of_a_table_with_embargoed_rows_covers_what_everyone_sees(ssa: SSAService, pool: db.Pool) -> None:
+    config = PublishConfig(
+        service=ServiceConfig(tap_schema="tap_schema_embargo", role_prefix=PREFIX),
+        schemas={"embargo": None},
+        tables={"embargo.spectra": TableMeta(description="spectra, some embargoed")},
+    )
+    tap = TAPService(config=config, row_security=True, async_options={"name": "tapembargo"})
+    coverage = CoverageService(tap=tap, config=CoverageConfig(order=10, tables={"embargo.spectra": TableCoverage(
+        ra="ra", dec="dec", time_min="t_min", time_max="t_max", time_format="mjd")}))  # fmt: skip
+    async with Site(services=[tap, coverage]).serve(pool):
+        await coverage.recompute(["embargo.spectra"])
+        space, timed = coverage.stored("embargo.spectra", "space"), coverage.stored("embargo.spectra", "time")
+        assert space is not None and timed is not None
+        assert space.rows == timed.rows == 3074  # not the 10 spectra still under embargo
+        hidden = "SELECT ra, dec FROM embargo.spectra WHERE release_date > now()"
+        async with pool.acquire() as conn:
+            positions = await conn.fetch(hidden)
+        public = "SELECT ra, dec FROM embargo.spectra WHERE release_date IS NULL OR release_date <= now()"
+        async with pool.acquire() as conn:
+            everyone = await conn.fetch(public)
+        moc = coverage.moc("embargo.spectra", "space")
+        assert isinstance(moc, MOC)
+        expected = MOC.from_lonlat(
+            lon=Longitude([r[0] for r in everyone], unit="deg"), lat=Latitude([r[1] for r in everyone], unit="deg"),
+            max_norder=10,
+        )  # fmt: skip
+        assert moc == expected
+        assert not moc.contains_lonlat(
+            Longitude([r[0] for r in positions], unit="deg"), Latitude([r[1] for r in positions], unit="deg")
+        ).all()  # at least one embargoed spectrum lies where no public one does

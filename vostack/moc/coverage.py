@@ -128,9 +128,9 @@ def _datetime(value: object) -> datetime:
     return value
 
 
-async def compute_space(pool: db.Pool, spec: CoverageSpec) -> tuple[MOC, int] | None:
-    """The spatial MOC of the rows with a position, and how many rows that is (MOC 2.0 §2.1); ``None`` without
-    a position."""
+async def compute_space(pool: db.Pool, spec: CoverageSpec, *, role: str | None = None) -> tuple[MOC, int] | None:
+    """The spatial MOC of the rows with a position (those ``role`` sees), and how many rows that is (MOC 2.0
+    §2.1); ``None`` without a position."""
     if spec.ra is None or spec.dec is None:
         return None
     point = f"spoint(radians({db.quote_ident(spec.ra)}), radians({db.quote_ident(spec.dec)}))"
@@ -140,7 +140,7 @@ async def compute_space(pool: db.Pool, spec: CoverageSpec) -> tuple[MOC, int] | 
     )
     cells: list[int] = []
     rows = 0
-    async with db.open_cursor(pool, sql, statement_timeout=SCAN_TIMEOUT, args=(spec.order,)) as cursor:
+    async with db.open_cursor(pool, sql, statement_timeout=SCAN_TIMEOUT, args=(spec.order,), role=role) as cursor:
         while batch := await cursor.fetch(50_000):
             cells.extend(_int(r[0]) for r in batch)
             rows += sum(_int(r[1]) for r in batch)
@@ -149,15 +149,16 @@ async def compute_space(pool: db.Pool, spec: CoverageSpec) -> tuple[MOC, int] | 
     return moc, rows
 
 
-async def compute_time(pool: db.Pool, spec: CoverageSpec) -> tuple[TimeMOC, int] | None:
-    """The time MOC of the rows' ``[time_min, time_max]`` intervals (MOC 2.0 §2.2); ``None`` without time columns."""
+async def compute_time(pool: db.Pool, spec: CoverageSpec, *, role: str | None = None) -> tuple[TimeMOC, int] | None:
+    """The time MOC of the ``[time_min, time_max]`` intervals of the rows ``role`` sees (MOC 2.0 §2.2); ``None``
+    without time columns."""
     if spec.time_min is None or spec.time_max is None:
         return None
     lo, hi = db.quote_ident(spec.time_min), db.quote_ident(spec.time_max)
     sql = f"SELECT {lo}, {hi} FROM {spec._table_sql()} WHERE {lo} IS NOT NULL AND {hi} IS NOT NULL"
     parts: list[TimeMOC] = []
     rows = 0
-    async with db.open_cursor(pool, sql, statement_timeout=SCAN_TIMEOUT) as cursor:
+    async with db.open_cursor(pool, sql, statement_timeout=SCAN_TIMEOUT, role=role) as cursor:
         while batch := await cursor.fetch(100_000):
             values = np.asarray(batch, dtype=np.float64)
             starts, ends = np.minimum(values[:, 0], values[:, 1]), np.maximum(values[:, 0], values[:, 1])

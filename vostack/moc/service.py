@@ -26,6 +26,7 @@ from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vostack import db, web
+from vostack.auth import ANONYMOUS
 from vostack.errors import NotFoundError, TransientError, VOError
 from vostack.moc.config import CoverageConfig, TableCoverage
 from vostack.moc.coverage import (
@@ -190,13 +191,16 @@ class CoverageService:
         if unknown:
             raise NotFoundError(f"no coverage is computed for {', '.join(unknown)}; covered: {', '.join(self._specs)}")
         rows: list[tuple[str, str, int, str, int]] = []
+        public = self.tap.tableset_for(ANONYMOUS)
         for name in names:
             spec = self._specs[name]
-            space = await compute_space(self.pool, spec)
+            # a public table with embargoed rows (row security): its MOC covers what everyone sees
+            role = await self.tap.role_for(ANONYMOUS) if self.tap.row_security and public.table(name) else None
+            space = await compute_space(self.pool, spec, role=role)
             if space is not None:
                 rows.append((name, SPACE, spec.order, space[0].to_string(format="ascii"), space[1]))
                 log.info("computed the spatial coverage of %s: %d rows at order %d", name, space[1], spec.order)
-            timed = await compute_time(self.pool, spec)
+            timed = await compute_time(self.pool, spec, role=role)
             if timed is not None:
                 rows.append((name, TIME, spec.time_order, timed[0].to_string(format="ascii"), timed[1]))
                 log.info("computed the time coverage of %s: %d rows at order %d", name, timed[1], spec.time_order)
