@@ -231,11 +231,11 @@ async def _serve(
             report = await spex.ensure_spex(pool, wheel)
             if report is not None:
                 print(f"Loaded {report.loaded:,} of {report.rows:,} SpeX spectra (left out: {report.skipped})")
-            await project.ensure_project(pool, spectra=True)
             sources = planetary.fetch_sources(default_state_dir("planetary"))
             loaded = await planetary.ensure_planetary(pool, sources)
             for table, done in loaded.items():
                 print(f"Loaded {done.loaded:,} of {done.rows:,} rows into {table} (left out: {done.skipped})")
+            await project.ensure_project(pool, spectra=True, maps=True)
             public_url = f"http://{_public_host(host)}:{port}"  # the access URLs of ObsCore and EPN-TAP views
             spectra = SSAService(
                 mapping=project.embargoed_mapping(spex.MAPPING),
@@ -326,7 +326,8 @@ def _print_identities(root: str) -> None:
     tokens = project.demo_tokens(default_state_dir("auth"))
     print(
         f"\nPrivate project: {project.TABLE} (group {project.GROUP!r}; its priority column: {project.PI_GROUP!r})"
-        f" and the {project.EMBARGOED} latest SpeX spectra, embargoed for the consortium for a year.",
+        f", the {project.EMBARGOED} latest SpeX spectra and the maps of {', '.join(project.EMBARGOED_MAPS)}"
+        f" in {project.MAPS_COLLECTION}.epn_core, embargoed for the consortium for a year.",
         flush=True,
     )
     for name, groups in project.IDENTITIES.items():

@@ -73,7 +73,7 @@ class LiveServer(threading.Thread):
             from vostack.demo import project
 
             # the demo as `vostack demo` serves it, private project included (the database is shared with it)
-            await project.ensure_project(pool, spectra=self.spectra is not None)
+            await project.ensure_project(pool, spectra=self.spectra is not None, maps=self.planetary is not None)
             ssa = None
             if self.spectra is not None:
                 from vostack.demo import spex

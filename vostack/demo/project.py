@@ -5,6 +5,10 @@ consortium's observing priority; the schema is visible to the group ``consortium
 column to its principal investigators (``consortium-pi``).  The demo signs bearer JWTs (HS256) with a key
 kept in its state directory and prints two of them at start-up: ``alice`` (``consortium``,
 ``consortium-pi``) and ``bob`` (``astronomers``, outside the project).
+
+Embargoed products: the :data:`EMBARGOED` latest SpeX spectra (SSA, DataLink, ``ivoa.obscore``) and the maps of
+Saturn's moons :data:`EMBARGOED_MAPS` in the EPN-TAP collection ``surface_maps`` (their rows and files), both
+the consortium's for a year.
 """
 
 from __future__ import annotations
@@ -19,16 +23,20 @@ import jwt
 from vostack import db
 from vostack.auth import Auth, JWTVerifier
 from vostack.config import ColumnMeta, PublishConfig, TableMeta
+from vostack.epntap import EPNCollection
 from vostack.ssa import SSAMapping
 
 __all__ = [
     "EMBARGOED",
+    "EMBARGOED_MAPS",
     "GROUP",
     "IDENTITIES",
+    "MAPS_COLLECTION",
     "PI_GROUP",
     "TABLE",
     "demo_auth",
     "demo_tokens",
+    "embargoed_collections",
     "embargoed_mapping",
     "ensure_project",
     "with_project",
@@ -67,11 +75,41 @@ UPDATE spex.spectra SET owner_group = '{GROUP}', release_date = now() + interval
 """
 
 
-async def ensure_project(pool: db.Pool, *, spectra: bool = False) -> None:
+EMBARGOED_MAPS = ("dione", "rhea", "tethys")
+"""The maps (``planetary.maps``, collection ``surface_maps``) the demo puts under the consortium's embargo."""
+
+MAPS_COLLECTION = "surface_maps"
+
+MAPS_EMBARGO_DDL = f"""\
+ALTER TABLE planetary.maps ADD COLUMN IF NOT EXISTS owner_group text,
+                           ADD COLUMN IF NOT EXISTS release_date timestamptz;
+UPDATE planetary.maps SET owner_group = NULL, release_date = '2025-09-01';
+UPDATE planetary.maps SET owner_group = '{GROUP}', release_date = now() + interval '1 year'
+  WHERE map_id IN ({", ".join(db.quote_literal(m) for m in EMBARGOED_MAPS)});
+"""
+
+
+async def ensure_project(pool: db.Pool, *, spectra: bool = False, maps: bool = False) -> None:
     """Make ``consortium.targets`` from ``hipparcos.main`` (which must be loaded); with ``spectra``, put the
     :data:`EMBARGOED` latest SpeX spectra under the consortium's embargo for a year (``spex.spectra`` must be
-    loaded)."""
-    await db.execute(pool, DDL + (EMBARGO_DDL if spectra else ""))
+    loaded), with ``maps`` the :data:`EMBARGOED_MAPS` (``planetary.maps`` must be loaded)."""
+    await db.execute(pool, DDL + (EMBARGO_DDL if spectra else "") + (MAPS_EMBARGO_DDL if maps else ""))
+
+
+def embargoed_collections(collections: list[EPNCollection]) -> list[EPNCollection]:
+    """The demo's EPN-TAP collections with the embargo columns :func:`ensure_project` gives the maps (the
+    EPNCore ``release_date`` is then the embargo's column, no longer the constant of the TOML file)."""
+    return [
+        dataclasses.replace(
+            c,
+            constants={k: v for k, v in c.constants.items() if k != "release_date"},
+            owner_group="owner_group",
+            release_date="release_date",
+        )
+        if c.schema == MAPS_COLLECTION
+        else c
+        for c in collections
+    ]
 
 
 def embargoed_mapping(mapping: SSAMapping) -> SSAMapping:
