@@ -381,3 +381,25 @@ def test_credentials_are_checked_and_the_caller_named(site: Site) -> None:
     )
     assert bad.status_code == 401 and "ivoa_bearer" in bad.headers["www-authenticate"]
     assert _get(site, "alice", "/tap/tables").headers["x-vo-authenticated"] == "alice"
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning")  # pyvo leaves a streamed response to the collector
+def test_pyvo_with_a_bearer_token_sees_the_private_project(site: Site) -> None:
+    pyvo = pytest.importorskip("pyvo")
+    auth = pyvo.auth.AuthSession()
+    auth.credentials.set("ivo://ivoa.net/sso#token", site.sessions["alice"])  # its Authorization: Bearer header
+    tap = pyvo.dal.TAPService(f"{site.root}/tap", session=auth)
+    auth.update_from_capabilities(tap.capabilities)
+    targets = tap.run_sync("SELECT hip, priority FROM consortium.targets").to_table()
+    assert len(targets) == site.facts.targets and set(targets["priority"]) == {1, 2, 3}
+    maps = tap.run_async("SELECT obs_id FROM surface_maps.epn_core").to_table()
+    assert len(maps) == site.facts.maps and set(project.EMBARGOED_MAPS) <= set(maps["obs_id"])
+    # pyvo reads no capabilities of an SSA service: the token goes to its URLs as the SSA capabilities say
+    ssa_caps = _get(site, "anonymous", "/ssa/capabilities")
+    assert b'standardID="ivo://ivoa.net/sso#token"' in ssa_caps.content
+    auth.add_security_method_for_url(f"{site.root}/ssa/", "ivo://ivoa.net/sso#token")
+    ssa = pyvo.dal.SSAService(f"{site.root}/ssa/", session=auth)
+    spectra = ssa.search(maxrec=10_000, format="native")
+    assert len(spectra) == site.facts.spectra
+    anonymous = pyvo.dal.TAPService(f"{site.root}/tap", session=site.sessions["anonymous"])
+    assert len(anonymous.run_sync("SELECT obs_id FROM surface_maps.epn_core")) == site.facts.maps - 3
