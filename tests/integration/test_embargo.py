@@ -32,19 +32,27 @@ from vostack.tap import TAPService
 pytestmark = pytest.mark.postgres
 
 PREFIX = "vostack_embargo"
-SETUP = """
-DROP SCHEMA IF EXISTS embargo CASCADE;
-CREATE SCHEMA embargo;
-CREATE TABLE embargo.spectra AS SELECT * FROM spex.spectra;
--- spex.spectra has these columns already when the demo's private project was set up on this database first
-ALTER TABLE embargo.spectra ADD COLUMN IF NOT EXISTS owner_group text,
-  ADD COLUMN IF NOT EXISTS release_date timestamptz;
-UPDATE embargo.spectra SET owner_group = NULL, release_date = NULL;
-UPDATE embargo.spectra SET owner_group = 'team', release_date = now() + interval '1 year'
-  WHERE pubdid IN (SELECT pubdid FROM embargo.spectra ORDER BY pubdid LIMIT 10);
-UPDATE embargo.spectra SET owner_group = 'team', release_date = now() - interval '1 day'
-  WHERE pubdid IN (SELECT pubdid FROM embargo.spectra ORDER BY pubdid OFFSET 10 LIMIT 5);
+
+
+def embargo_sql(table: str, *, hidden: str, released: str, others: str = "NULL") -> str:
+    """Copy ``table`` as ``<table>`` with an embargo: the rows where ``hidden`` holds are the group "team"'s until
+    next year, where ``released`` holds until yesterday; the other rows have the release date ``others``."""
+    copy, source = table.split(" AS ")
+    return f"""
+CREATE TABLE {copy} AS SELECT * FROM {source};
+-- the source has these columns already when the demo's private project was set up on this database first
+ALTER TABLE {copy} ADD COLUMN IF NOT EXISTS owner_group text, ADD COLUMN IF NOT EXISTS release_date timestamptz;
+UPDATE {copy} SET owner_group = NULL, release_date = {others};
+UPDATE {copy} SET owner_group = 'team', release_date = now() + interval '1 year' WHERE {hidden};
+UPDATE {copy} SET owner_group = 'team', release_date = now() - interval '1 day' WHERE {released};
 """
+
+
+SETUP = "DROP SCHEMA IF EXISTS embargo CASCADE; CREATE SCHEMA embargo;" + embargo_sql(
+    "embargo.spectra AS spex.spectra",
+    hidden="pubdid IN (SELECT pubdid FROM spex.spectra ORDER BY pubdid LIMIT 10)",
+    released="pubdid IN (SELECT pubdid FROM spex.spectra ORDER BY pubdid OFFSET 10 LIMIT 5)",
+)
 TOKENS = {"member-token-0123456789": Identity.of("mia", ["team"]), "outsider-token-012345678": Identity.of("olga")}
 
 

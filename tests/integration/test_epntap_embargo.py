@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount
 
+from tests.integration.test_embargo import embargo_sql
 from vostack import Site, adql, db, web
 from vostack.auth import ANONYMOUS, Auth, Identity, StaticTokens
 from vostack.config import ConfigError, PublishConfig, ServiceConfig
@@ -31,20 +33,16 @@ pytestmark = pytest.mark.postgres
 PREFIX = "vostack_epnemb"
 HIDDEN = ("dione", "rhea", "tethys")  # the team's until next year
 RELEASED = ("callisto", "ceres")  # the team's until yesterday
-SETUP = f"""
-DROP SCHEMA IF EXISTS epnembargo CASCADE;
-CREATE SCHEMA epnembargo;
-CREATE TABLE epnembargo.maps_private AS SELECT * FROM planetary.maps;
--- planetary.maps has these columns already when the demo's private project was set up on this database first
-ALTER TABLE epnembargo.maps_private ADD COLUMN IF NOT EXISTS owner_group text,
-  ADD COLUMN IF NOT EXISTS release_date timestamptz;
-UPDATE epnembargo.maps_private SET owner_group = NULL, release_date = '2025-09-01';
-UPDATE epnembargo.maps_private SET owner_group = 'team', release_date = now() + interval '1 year'
-  WHERE map_id IN {HIDDEN};
-UPDATE epnembargo.maps_private SET owner_group = 'team', release_date = now() - interval '1 day'
-  WHERE map_id IN {RELEASED};
-CREATE TABLE epnembargo.maps_public AS SELECT * FROM epnembargo.maps_private;
-"""
+SETUP = (
+    "DROP SCHEMA IF EXISTS epnembargo CASCADE; CREATE SCHEMA epnembargo;"
+    + embargo_sql(
+        "epnembargo.maps_private AS planetary.maps",
+        hidden=f"map_id IN {HIDDEN}",
+        released=f"map_id IN {RELEASED}",
+        others="'2025-09-01'",
+    )
+    + "CREATE TABLE epnembargo.maps_public AS SELECT * FROM epnembargo.maps_private;"
+)
 TOKENS = {"member-token-0123456789": Identity.of("mia", ["team"]), "outsider-token-012345678": Identity.of("olga")}
 WHO = {"anonymous": None, "member": "member-token-0123456789", "outsider": "outsider-token-012345678"}
 
@@ -171,10 +169,10 @@ async def test_postgresql_hides_embargoed_granules_whatever_the_query(publicatio
     member = await tap.role_for(TOKENS["member-token-0123456789"])
     assert anonymous is not None and member is not None
 
-    async def run(adql_text: str, role: str) -> list[object]:
+    async def run(adql_text: str, role: str) -> list[str]:
         sql = everything.translate(adql_text).sql
         async with db.open_cursor(pool, sql, statement_timeout=10, role=role) as cursor:
-            return [r[0] for r in await cursor.fetch(100)]
+            return [str(r[0]) for r in await cursor.fetch(100)]
 
     hidden = "SELECT obs_id FROM epn_private.epn_core WHERE obs_id IN ('dione', 'rhea', 'tethys', 'mars')"
     assert await run(hidden, anonymous) == ["mars"]
@@ -186,7 +184,7 @@ async def test_postgresql_hides_embargoed_granules_whatever_the_query(publicatio
 
 
 def test_an_embargo_is_declared_in_toml_and_checked() -> None:
-    table = {
+    table: dict[str, Any] = {
         "source": "planetary.maps",
         "title": "maps",
         "description": "maps",
@@ -205,7 +203,7 @@ def test_an_embargo_is_declared_in_toml_and_checked() -> None:
     with pytest.raises(ConfigError, match="one table"):
         collection_from_toml("maps_embargo", {**table, "source": "planetary.maps JOIN x USING (map_id)"})
     with pytest.raises(ConfigError, match="embargo's column"):
-        collection_from_toml("maps_embargo", {**table, "constants": {**table["constants"], "release_date": "2025"}})  # type: ignore[dict-item]
+        collection_from_toml("maps_embargo", {**table, "constants": {**table["constants"], "release_date": "2025"}})
     with pytest.raises(ConfigError, match="both owner_group and release_date"):
         collection_from_toml("maps_embargo", {k: v for k, v in table.items() if k != "owner_group"})
     with pytest.raises(ConfigError, match="metadata_public"):
@@ -213,6 +211,6 @@ def test_an_embargo_is_declared_in_toml_and_checked() -> None:
     plain = {k: v for k, v in table.items() if k not in ("owner_group", "release_date", "metadata_public")}
     assert not collection_from_toml(
         "maps_plain", {**plain, "columns": {**plain["columns"], "release_date": "x"}}
-    ).embargoed  # type: ignore[dict-item]
+    ).embargoed
     with pytest.raises(ConfigError, match="name columns"):
         collection_from_toml("maps_embargo", {**table, "owner_group": ""})

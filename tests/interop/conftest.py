@@ -95,6 +95,18 @@ class LiveServer(threading.Thread):
         finally:
             await pool.close()
 
+    def beside(self, make_app: Callable[[Publication], ASGIApp]) -> LiveServer:
+        """Another server of the same services (``make_app`` makes its app) on the same database, which leaves
+        the views (``ivoa.obscore``, the EPN-TAP ones) as this one made them: their access URLs point here."""
+        return LiveServer(
+            self.dsn,
+            make_app,
+            spectra=self.spectra,
+            obscore_view=False,
+            planetary=self.planetary,
+            public_url=self.public_url,
+        )
+
     def start_serving(self) -> None:
         """Start the thread and return once uvicorn accepts connections."""
         self.start()

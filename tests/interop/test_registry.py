@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import pyvo
@@ -25,7 +24,6 @@ from tests.interop.conftest import LiveServer
 from tests.schemata import validator
 from vostack.cli import build_registry, publication_app
 from vostack.demo.compute import compute_service
-from vostack.demo.planetary import PlanetarySources
 from vostack.publish import Publication
 from vostack.vosi import VOSI_CAPABILITIES_NS, VOSI_TABLES_NS
 
@@ -47,19 +45,10 @@ def _with_registry(publication: Publication) -> ASGIApp:
 
 
 @pytest.fixture(scope="module")
-def demo_url(
-    postgres_dsn: str, live_server: LiveServer, spex_wheel: Path, planetary_data: PlanetarySources
-) -> Iterator[str]:
+def demo_url(live_server: LiveServer) -> Iterator[str]:
     # as `vostack demo` serves it: TAP, SSA over the SpeX spectra, the compute service, the registry;
     # ivoa.obscore and the EPN-TAP views stay the ones live_server made (their access URLs point there)
-    server = LiveServer(
-        postgres_dsn,
-        _with_registry,
-        spectra=spex_wheel,
-        obscore_view=False,
-        planetary=planetary_data,
-        public_url=live_server.public_url,
-    )
+    server = live_server.beside(_with_registry)
     server.start_serving()
     yield server.root
     server.stop()

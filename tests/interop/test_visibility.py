@@ -14,7 +14,6 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -27,7 +26,6 @@ from starlette.types import ASGIApp
 from tests.interop.conftest import LiveServer
 from vostack.cli import build_registry, publication_app
 from vostack.demo import project
-from vostack.demo.planetary import PlanetarySources
 from vostack.publish import Publication
 
 pytestmark = [pytest.mark.postgres, pytest.mark.interop]
@@ -66,8 +64,6 @@ class Site:
 def site(
     postgres_dsn: str,
     live_server: LiveServer,
-    spex_wheel: Path,
-    planetary_data: PlanetarySources,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Site]:
     state = tmp_path_factory.mktemp("auth")
@@ -77,14 +73,7 @@ def site(
         return publication_app(publication, build_registry(publication.tap, None, publication.ssa, publication))
 
     # the views stay the ones live_server made (their access URLs point there; see Site.url)
-    server = LiveServer(
-        postgres_dsn,
-        make_app,
-        spectra=spex_wheel,
-        obscore_view=False,
-        planetary=planetary_data,
-        public_url=live_server.public_url,
-    )
+    server = live_server.beside(make_app)
     server.start_serving()
     tokens = project.demo_tokens(state)
     sessions = {}
@@ -93,14 +82,7 @@ def site(
         if who in tokens:
             session.headers["Authorization"] = f"Bearer {tokens[who]}"
         sessions[who] = session
-    created = sessions["alice"].post(
-        f"{server.url}/async",
-        data={"LANG": "ADQL", "QUERY": "SELECT hip, priority FROM consortium.targets", "PHASE": "RUN"},
-        allow_redirects=False,
-        timeout=30,
-    )
-    assert created.status_code == 303, created.text
-    job = created.headers["location"]
+    job = _run_job(sessions["alice"], server.root, "SELECT hip, priority FROM consortium.targets")
     try:
         yield Site(server.root, live_server.public_url, sessions, _facts(postgres_dsn), job)
     finally:
@@ -196,17 +178,19 @@ def _job_result(site: Site, who: str) -> Any:
     return _votable_rows(answer)
 
 
+def _run_job(session: requests.Session, root: str, adql: str) -> str:
+    """The URL of a TAP async job running ``adql``."""
+    created = session.post(
+        f"{root}/tap/async", data={"LANG": "ADQL", "QUERY": adql, "PHASE": "RUN"}, allow_redirects=False, timeout=30
+    )
+    assert created.status_code == 303, created.text
+    return created.headers["location"]
+
+
 def _job_of(site: Site, who: str) -> str:
     """The phase of a job ``who`` runs on the private table."""
     session = site.sessions[who]
-    created = session.post(
-        f"{site.root}/tap/async",
-        data={"LANG": "ADQL", "QUERY": "SELECT hip FROM consortium.targets", "PHASE": "RUN"},
-        allow_redirects=False,
-        timeout=30,
-    )
-    assert created.status_code == 303, created.text
-    url = created.headers["location"]
+    url = _run_job(session, site.root, "SELECT hip FROM consortium.targets")
     for _ in range(3):
         phase = session.get(url + "/phase", params={}, timeout=30).text.strip()
         if phase in ("COMPLETED", "ERROR"):
