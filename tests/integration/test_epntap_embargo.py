@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
@@ -21,10 +20,10 @@ from starlette.routing import Mount
 from tests.integration.test_embargo import embargo_sql
 from vostack import Site, adql, db, web
 from vostack.auth import ANONYMOUS, Auth, Identity, StaticTokens
-from vostack.config import ConfigError, PublishConfig, ServiceConfig
+from vostack.config import PublishConfig, ServiceConfig
 from vostack.demo.maps import IMAGES
 from vostack.demo.planetary import PlanetarySources, collections
-from vostack.epntap import EPNCollection, collection_from_toml
+from vostack.epntap import EPNCollection
 from vostack.products import Products, ZipStore
 from vostack.publish import Publication, build_publication
 
@@ -181,36 +180,3 @@ async def test_postgresql_hides_embargoed_granules_whatever_the_query(publicatio
     raw = "SELECT map_id FROM epnembargo.maps_private WHERE map_id IN ('dione', 'rhea', 'tethys', 'mars')"
     async with db.open_cursor(pool, raw, statement_timeout=10, role=anonymous) as cursor:
         assert [r[0] for r in await cursor.fetch(10)] == ["mars"]
-
-
-def test_an_embargo_is_declared_in_toml_and_checked() -> None:
-    table: dict[str, Any] = {
-        "source": "planetary.maps",
-        "title": "maps",
-        "description": "maps",
-        "owner_group": "owner_group",
-        "release_date": "release_date",
-        "metadata_public": True,
-        "columns": {"granule_uid": "map_id", "obs_id": "map_id", "target_name": "body", "target_class": "body_class",
-                    "creation_date": "release_date", "modification_date": "release_date"},
-        "constants": {"granule_gid": "maps", "dataproduct_type": "im", "spatial_frame_type": "body",
-                      "processing_level": 5},
-    }  # fmt: skip
-    collection = collection_from_toml("maps_embargo", table)
-    assert collection.embargoed and collection.metadata_public
-    assert 'CAST("release_date" AS timestamp) AS "release_date"' in collection.view_sql()
-    assert "WITH (security_invoker = true)" in collection.view_sql()
-    with pytest.raises(ConfigError, match="one table"):
-        collection_from_toml("maps_embargo", {**table, "source": "planetary.maps JOIN x USING (map_id)"})
-    with pytest.raises(ConfigError, match="embargo's column"):
-        collection_from_toml("maps_embargo", {**table, "constants": {**table["constants"], "release_date": "2025"}})
-    with pytest.raises(ConfigError, match="both owner_group and release_date"):
-        collection_from_toml("maps_embargo", {k: v for k, v in table.items() if k != "owner_group"})
-    with pytest.raises(ConfigError, match="metadata_public"):
-        collection_from_toml("maps_embargo", {**table, "metadata_public": "yes"})
-    plain = {k: v for k, v in table.items() if k not in ("owner_group", "release_date", "metadata_public")}
-    assert not collection_from_toml(
-        "maps_plain", {**plain, "columns": {**plain["columns"], "release_date": "x"}}
-    ).embargoed
-    with pytest.raises(ConfigError, match="name columns"):
-        collection_from_toml("maps_embargo", {**table, "owner_group": ""})

@@ -169,3 +169,36 @@ def test_toml_errors_name_the_collection() -> None:
                 "extra": {"x": {"expression": "1", "type": "real", "ucd": "u"}},
             },
         )
+
+
+def test_an_embargo_is_declared_in_toml_and_checked() -> None:
+    table: dict[str, Any] = {
+        "source": "planetary.maps",
+        "title": "maps",
+        "description": "maps",
+        "owner_group": "owner_group",
+        "release_date": "release_date",
+        "metadata_public": True,
+        "columns": {"granule_uid": "map_id", "obs_id": "map_id", "target_name": "body", "target_class": "body_class",
+                    "creation_date": "release_date", "modification_date": "release_date"},
+        "constants": {"granule_gid": "maps", "dataproduct_type": "im", "spatial_frame_type": "body",
+                      "processing_level": 5},
+    }  # fmt: skip
+    collection = collection_from_toml("maps_embargo", table)
+    assert collection.embargoed and collection.metadata_public
+    assert 'CAST("release_date" AS timestamp) AS "release_date"' in collection.view_sql()
+    assert "WITH (security_invoker = true)" in collection.view_sql()
+    with pytest.raises(ConfigError, match="one table"):
+        collection_from_toml("maps_embargo", {**table, "source": "planetary.maps JOIN x USING (map_id)"})
+    with pytest.raises(ConfigError, match="embargo's column"):
+        collection_from_toml("maps_embargo", {**table, "constants": {**table["constants"], "release_date": "2025"}})
+    with pytest.raises(ConfigError, match="both owner_group and release_date"):
+        collection_from_toml("maps_embargo", {k: v for k, v in table.items() if k != "owner_group"})
+    with pytest.raises(ConfigError, match="metadata_public"):
+        collection_from_toml("maps_embargo", {**table, "metadata_public": "yes"})
+    plain = {k: v for k, v in table.items() if k not in ("owner_group", "release_date", "metadata_public")}
+    assert not collection_from_toml(
+        "maps_plain", {**plain, "columns": {**plain["columns"], "release_date": "x"}}
+    ).embargoed
+    with pytest.raises(ConfigError, match="name columns"):
+        collection_from_toml("maps_embargo", {**table, "owner_group": ""})

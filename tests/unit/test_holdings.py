@@ -94,6 +94,9 @@ def test_ssa_is_built_over_a_store_with_a_path_template(tmp_path: Path) -> None:
     assert "file_name" in service.mapping.column_names()
     assert service.products.media_type == "application/fits"
     assert _ssa(products, obscore=False).public_url is None
+    embargo = _ssa(products, owner_group="owner", release_date="released", metadata_public=True).mapping
+    assert (embargo.owner_group, embargo.release_date, embargo.metadata_public) == ("owner", "released", True)
+    assert not _ssa(products, owner_group="owner", release_date="released").mapping.metadata_public
 
 
 @pytest.mark.parametrize(
@@ -110,6 +113,8 @@ def test_ssa_is_built_over_a_store_with_a_path_template(tmp_path: Path) -> None:
         ({"table": None}, "[ssa]: table required"),
         ({"sql": "x"}, "unknown key(s) sql"),
         ({"public_url": None}, "the ObsCore view's access URLs need the site's public_url"),
+        ({"metadata_public": True}, "metadata_public is for an embargo"),
+        ({"owner_group": "owner", "release_date": "r", "metadata_public": "yes"}, "metadata_public"),
     ],
 )
 def test_a_wrong_ssa_section_is_one_clear_error(tmp_path: Path, changes: dict[str, Any], words: str) -> None:
