@@ -118,7 +118,9 @@ class InputParam:
     """A ``PARAM`` of a service descriptor's ``inputParams`` ``GROUP`` (DataLink 1.1 §4.1).
 
     With ``column``, the value of each row comes from that result column (the
-    ``PARAM`` refers to its ``FIELD``); otherwise ``value`` is the default.
+    ``PARAM`` refers to its ``FIELD``); otherwise ``value`` is the default.  ``minimum``, ``maximum`` and
+    ``options`` are its ``VALUES`` (the ranges a SODA descriptor states, SODA 1.0 §3.3), written as
+    ``value`` attributes in the param's own serialisation; ``xtype``, ``unit`` and ``description`` as usual.
     """
 
     name: str
@@ -127,6 +129,12 @@ class InputParam:
     datatype: str = "char"
     arraysize: str | None = "*"
     value: str = ""
+    unit: str | None = None
+    xtype: str | None = None
+    description: str | None = None
+    minimum: str | None = None
+    maximum: str | None = None
+    options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,10 +151,14 @@ class ServiceDescriptor:
     name: str | None = None
     description: str | None = None
     input_params: tuple[InputParam, ...] = ()
+    ident: str | None = None
+    """The ``ID`` of the ``RESOURCE``, which the ``service_def`` of DataLink links refers to (DataLink 1.1 §3.2.3)."""
 
     def xml(self, field_ids: Mapping[str, str]) -> str:
         """The ``RESOURCE`` element; ``field_ids`` maps result column names to their ``FIELD`` IDs."""
         name = f' name="{xml_attr(self.name)}"' if self.name else ""
+        if self.ident:
+            name = f' ID="{xml_attr(self.ident)}"' + name
         parts = [f'<RESOURCE type="meta" utype="adhoc:service"{name}>\n']
         if self.description:
             parts.append(f"<DESCRIPTION>{xml_text(self.description)}</DESCRIPTION>\n")
@@ -162,9 +174,18 @@ class ServiceDescriptor:
                     if param.column not in field_ids:
                         raise InternalError(f"service descriptor parameter {param.name!r}: no column {param.column!r}")
                     attrs.append(("ref", field_ids[param.column]))
-                attrs.append(("ucd", param.ucd))
+                attrs += [("ucd", param.ucd), ("unit", param.unit), ("xtype", param.xtype)]
                 text = "".join(f' {key}="{xml_attr(value)}"' for key, value in attrs if value is not None)
-                parts.append(f"<PARAM{text}/>\n")
+                inner = f"<DESCRIPTION>{xml_text(param.description)}</DESCRIPTION>" if param.description else ""
+                if param.minimum is not None or param.maximum is not None or param.options:
+                    inner += "<VALUES>"
+                    if param.minimum is not None:
+                        inner += f'<MIN value="{xml_attr(param.minimum)}"/>'
+                    if param.maximum is not None:
+                        inner += f'<MAX value="{xml_attr(param.maximum)}"/>'
+                    inner += "".join(f'<OPTION value="{xml_attr(option)}"/>' for option in param.options)
+                    inner += "</VALUES>"
+                parts.append(f"<PARAM{text}>{inner}</PARAM>\n" if inner else f"<PARAM{text}/>\n")
             parts.append("</GROUP>\n")
         parts.append("</RESOURCE>\n")
         return "".join(parts)
