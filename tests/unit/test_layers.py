@@ -51,6 +51,21 @@ ALLOWED: dict[str, set[str]] = {
         "products",
         "obscore",
     },
+    # images: SIA 2.0, SODA 1.0 and DataLink over ivoa.obscore
+    "sia": {
+        "auth",
+        "errors",
+        "schema",
+        "dali",
+        "config",
+        "votable",
+        "db",
+        "vosi",
+        "web",
+        "objects",
+        "products",
+        "obscore",
+    },
     # services built on TAP's query path and metadata
     "scs": {"auth", "errors", "schema", "dali", "config", "adql", "votable", "db", "vosi", "web", "tap"},
     "moc": {"auth", "errors", "schema", "dali", "config", "db", "web", "registry", "tap"},
