@@ -17,6 +17,7 @@ from datetime import datetime
 
 from vostack import db
 from vostack.config import ServiceConfig
+from vostack.errors import NotFoundError
 from vostack.obscore import FOOTPRINT, OBSCORE_COLUMNS
 from vostack.products import FileStore
 from vostack.sia.images import ImageError, ImageRecord, describe_image
@@ -135,7 +136,7 @@ class ImageCollection:
         for image in files:
             try:
                 record, size = await asyncio.to_thread(self._describe, image.path)
-            except ImageError as exc:
+            except (ImageError, NotFoundError) as exc:  # no image, or no such file: reported, not fatal
                 report.problems[image.path] = [exc.message]
                 report.refused.append(image.path)
                 continue
@@ -148,10 +149,16 @@ class ImageCollection:
         async with db.exclusive(pool, f"vostack.images:{self.table}"):
             await db.execute(pool, self._ddl())
             await db.copy_rows(pool, self.table, names, rows)
+            # pgSphere types have no binary COPY input: the footprint comes as text, then becomes a polygon
+            name = self.table.split(".", 1)[1]
             await db.execute(
                 pool,
+                f"ALTER TABLE {self.qualified} ADD COLUMN {FOOTPRINT.name} spoly;\n"
                 f"UPDATE {self.qualified} SET {FOOTPRINT.name} = footprint_text::spoly "
-                f"WHERE footprint_text IS NOT NULL; ANALYZE {self.qualified};",
+                "WHERE footprint_text IS NOT NULL;\n"
+                f"CREATE INDEX {db.quote_ident(name + '_footprint_idx')} ON {self.qualified} "
+                f"USING gist ({FOOTPRINT.name});\n"
+                f"ANALYZE {self.qualified};",
             )
         return report
 
@@ -193,16 +200,14 @@ class ImageCollection:
     def _ddl(self) -> str:
         skipped = ("access_url", "access_format", "access_estsize")
         columns = [f"{db.quote_ident(c.name)} {c.db_type}" for c in OBSCORE_COLUMNS if c.name not in skipped]
-        columns += [f"{FOOTPRINT.name} spoly", "footprint_text text"]
+        columns += ["footprint_text text"]
         columns += [f"{db.quote_ident(name)} {kind}" for name, kind in EXTRA_COLUMNS]
         schema, name = self.table.split(".", 1)
-        index = db.quote_ident(f"{name}_footprint_idx")
         points = db.quote_ident(f"{name}_spoint_idx")
         return (
             f"CREATE SCHEMA IF NOT EXISTS {db.quote_ident(schema)};\n"
             f"DROP TABLE IF EXISTS {self.qualified} CASCADE;\n"
             f"CREATE TABLE {self.qualified} (\n  " + ",\n  ".join(columns) + ",\n  PRIMARY KEY (obs_publisher_did));\n"
-            f"CREATE INDEX {index} ON {self.qualified} USING gist ({FOOTPRINT.name});\n"
             f"CREATE INDEX {points} ON {self.qualified} USING gist (spoint(radians(s_ra), radians(s_dec)));\n"
         )
 

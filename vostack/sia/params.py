@@ -78,7 +78,9 @@ def _interval(text: str, name: str) -> tuple[float, float]:
     return low, high
 
 
-def _region(text: str) -> Region:
+def _region(text: str, *, sky: bool = True) -> Region:
+    """A POS value; with ``sky`` its numbers are checked as ICRS degrees (SODA cuts of solar images take
+    helioprojective arcseconds)."""
     words = text.split()
     shape = words[0].upper() if words else ""
     numbers = tuple(_number(w, "POS") for w in words[1:])
@@ -87,6 +89,8 @@ def _region(text: str) -> Region:
         if len(numbers) != 3 or len(finite) != 3:
             raise ParameterError("POS=CIRCLE takes three finite numbers: ra dec radius (degrees)", param="POS")
         ra, dec, radius = numbers
+        if not sky:
+            return Region(shape, numbers)
         if not -90 <= dec <= 90 or not 0 < radius <= 180:
             raise ParameterError("POS=CIRCLE: dec lies in [-90, 90] and the radius in (0, 180]", param="POS")
         return Region(shape, (ra % 360, dec, radius))
@@ -102,7 +106,7 @@ def _region(text: str) -> Region:
     if shape == "POLYGON":
         if len(numbers) < 6 or len(numbers) % 2 or len(finite) != len(numbers):
             raise ParameterError("POS=POLYGON takes three or more vertices: ra1 dec1 ra2 dec2 ...", param="POS")
-        if any(not -90 <= d <= 90 for d in numbers[1::2]):
+        if sky and any(not -90 <= d <= 90 for d in numbers[1::2]):
             raise ParameterError("POS=POLYGON: each dec lies in [-90, 90]", param="POS")
         return Region(shape, numbers)
     raise ParameterError(f"POS {text!r}: the shape is CIRCLE, RANGE or POLYGON", param="POS")

@@ -136,7 +136,15 @@ class SIAService:
         return self._pool
 
     async def start(self, pool: db.Pool) -> None:
-        """Borrow the pool (start the collections and ``ivoa.obscore`` before)."""
+        """Borrow the pool (start the collections and ``ivoa.obscore`` before).
+
+        With an embargo, queries run as the caller's reader role: it is given the tables without one too.
+        """
+        if any(c.embargoed for c in self.collections):
+            reader = db.quote_ident(db.role_name(self.settings.role_prefix, ()))
+            grants = [f"GRANT SELECT ON {c.qualified} TO {reader};" for c in self.collections if not c.embargoed]
+            if grants:
+                await db.execute(pool, "\n".join(grants))
         self._pool = pool
 
     async def stop(self) -> None:
@@ -151,7 +159,7 @@ class SIAService:
         base = base_url.rstrip("/")
 
         def interface(path: str, version: str) -> vosi.Interface:
-            return vosi.Interface(base + path, role="std", version=version, query_types=("GET", "POST"))
+            return vosi.Interface(base + path, role="std", version=version, query_types=("GET",))
 
         return [
             vosi.Capability(SIA_QUERY, (interface("/query", "2.0"),)),
@@ -344,12 +352,12 @@ def _soda_params(row: dict[str, object] | None = None) -> tuple[InputParam, ...]
     em_min, em_max, t_min, t_max = number("em_min"), number("em_max"), number("t_min"), number("t_max")
     pol = str(row.get("pol_states") or "").strip("/")
     return (
-        InputParam("CIRCLE", datatype="double", arraysize="3", xtype="circle", unit=unit, ucd="obs.field",
+        InputParam("CIRCLE", datatype="double", arraysize="3", xtype="circle", unit=unit, ucd="pos.outline;obs.field",
                    description=f"The region to cut, a circle in {where}",
                    maximum=circle_max if not solar else None),
-        InputParam("POLYGON", datatype="double", arraysize="*", xtype="polygon", unit=unit, ucd="obs.field",
+        InputParam("POLYGON", datatype="double", arraysize="*", xtype="polygon", unit=unit, ucd="pos.outline;obs.field",
                    description=f"The region to cut, a polygon in {where.split(' (')[0]}"),
-        InputParam("POS", description="The region to cut: CIRCLE, RANGE or POLYGON, as in SIA 2.0", ucd="obs.field"),
+        InputParam("POS", description="The region to cut: CIRCLE, RANGE or POLYGON, as in SIA 2.0", ucd="pos.outline;obs.field"),
         InputParam("BAND", datatype="double", arraysize="2", xtype="interval", unit="m", ucd="em.wl;stat.interval",
                    description="The wavelengths to keep (an image's spectral axis)",
                    minimum=None if em_min is None else repr(em_min), maximum=None if em_max is None else repr(em_max)),

@@ -58,9 +58,9 @@ class Cut:
 
 def parse_cut(params: Params) -> Cut:
     """The cutout of ``params``: one spatial parameter of POS, CIRCLE and POLYGON, BAND, TIME, POL."""
-    regions = [_region(v) for v in params.getall("POS")]
-    regions += [_region("CIRCLE " + v) for v in params.getall("CIRCLE")]
-    regions += [_region("POLYGON " + v) for v in params.getall("POLYGON")]
+    regions = [_region(v, sky=False) for v in params.getall("POS")]
+    regions += [_region("CIRCLE " + v, sky=False) for v in params.getall("CIRCLE")]
+    regions += [_region("POLYGON " + v, sky=False) for v in params.getall("POLYGON")]
     if len(regions) > 1:
         raise ParameterError("a sync SODA cutout takes one of POS, CIRCLE and POLYGON, once", param="POS")
     bands, times = params.getall("BAND"), params.getall("TIME")
@@ -130,10 +130,17 @@ def cutout(data: bytes, cut: Cut, *, frame: str, t_min: float | None = None, t_m
         shape = array.shape[::-1]  # FITS order
         slices = [slice(0, n) for n in shape]  # FITS order
         if cut.region is not None:
-            lon, lat = _outline(cut.region)
+            region = cut.region
+            if frame != "helioprojective":  # ICRS degrees: checked as SIA's POS is
+                region = _region(region.shape + " " + " ".join(map(repr, region.values)))
+            else:  # arcseconds: the outline is drawn in degrees
+                region = Region(region.shape, tuple(v / 3600.0 for v in region.values))
+            lon, lat = _outline(region)
             celestial = wcs.celestial
-            if frame == "helioprojective":  # arcseconds of the image's own frame
-                x, y = celestial.all_world2pix(lon / 3600.0, lat / 3600.0, 0)
+            if frame == "helioprojective":  # arcseconds of the image's own frame, in its CUNIT
+                unit = u.Unit(celestial.wcs.cunit[0] or "deg")
+                lon = (lon + 180.0) % 360.0 - 180.0  # helioprojective longitudes are signed
+                x, y = celestial.all_world2pix((lon * u.deg).to_value(unit), (lat * u.deg).to_value(unit), 0)
             else:
                 native = SkyCoord(lon * u.deg, lat * u.deg).transform_to(wcs_to_celestial_frame(celestial))
                 x, y = celestial.world_to_pixel(native)

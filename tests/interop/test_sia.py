@@ -1,0 +1,316 @@
+"""SIA 2.0, DataLink 1.1 and SODA 1.0 over real sky and solar images, on a live server, checked with pyvo and an
+independent computation from the files' WCS (astropy)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import socket
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import pyvo
+import requests
+import uvicorn
+from astropy import units as u
+from astropy.coordinates import SkyCoord
+from astropy.io import fits
+from astropy.io.votable import parse
+from astropy.time import Time
+from astropy.utils.exceptions import AstropyWarning
+from astropy.wcs import WCS
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from vostack import db
+from vostack.demo import images, project
+from vostack.obscore import ObsCoreView
+from vostack.sia import ImageCollection, SIAService
+from vostack.web import Authentication
+
+pytestmark = [pytest.mark.postgres, pytest.mark.interop]
+
+VIEW = "images_test.obscore"
+
+
+class SIAServer(threading.Thread):
+    """uvicorn serving SIA over two image collections loaded from the demo's files, in its own event loop."""
+
+    def __init__(self, dsn: str, directory: Path, state: Path) -> None:
+        super().__init__(daemon=True)
+        self.dsn, self.directory, self.state = dsn, directory, state
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        self.sock.bind(("127.0.0.1", 0))
+        self.root = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.ready = threading.Event()
+        self.server: uvicorn.Server | None = None
+        self.error: BaseException | None = None
+        self.reports: dict[str, Any] = {}
+
+    def run(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as exc:
+            self.error = exc
+            self.ready.set()
+
+    async def _main(self) -> None:
+        pool = await db.create_pool(self.dsn, max_size=4)
+        try:
+            public = f"{self.root}/sia"
+            sky = images.sky_collection(self.directory, public_url=public, table="images_test.sky")
+            solar = images.solar_collection(self.directory, public_url=public, table="images_test.solar")
+            names = sorted(p.name for p in self.directory.iterdir())
+            self.reports["sky"] = await sky.load(
+                pool, images.image_files([n for n in names if n not in images.SOLAR] + ["not_there.txt"])
+            )
+            self.reports["solar"] = await solar.load(pool, images.image_files(list(images.SOLAR)))
+            await sky.start(pool)
+            await solar.start(pool)
+            await ObsCoreView(sources=[sky, solar], relation=VIEW).start(pool)
+            sia = SIAService(collections=[sky, solar], table=VIEW)
+            await sia.start(pool)
+            app = Authentication(Starlette(routes=[Mount("/sia", sia)]), auth=project.demo_auth(self.state))
+            self.server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+            self.ready.set()
+            await self.server.serve(sockets=[self.sock])
+        finally:
+            await pool.close()
+
+
+@pytest.fixture(scope="module")
+def image_dir() -> Path:
+    return images.fetch_images(Path(__file__).resolve().parents[2] / ".vostack" / "images")
+
+
+@pytest.fixture(scope="module")
+def sia_server(postgres_dsn: str, image_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SIAServer]:
+    server = SIAServer(postgres_dsn, image_dir, tmp_path_factory.mktemp("auth"))
+    server.start()
+    server.ready.wait(timeout=120)
+    if server.error is not None:
+        server.sock.close()
+        raise server.error
+    for _ in range(100):
+        try:
+            socket.create_connection(server.sock.getsockname(), timeout=0.1).close()
+            break
+        except OSError:
+            threading.Event().wait(0.05)
+    yield server
+    assert server.server is not None
+    server.server.should_exit = True
+    server.join(timeout=30)
+
+
+def _wcs_of(path: Path) -> tuple[WCS, tuple[int, int], np.ndarray]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AstropyWarning)
+        with fits.open(path) as hdus:
+            hdu = next(h for h in hdus if h.header.get("NAXIS", 0) >= 2)
+            data = np.asarray(hdu.data)
+            wcs = WCS(hdu.header).celestial
+    return wcs, (data.shape[-1], data.shape[-2]), data
+
+
+def _expected(directory: Path, ra: float, dec: float, radius: float) -> set[str]:
+    """The public sky images whose area meets the circle, from each file's WCS (dense pixel grid test)."""
+    centre = SkyCoord(ra * u.deg, dec * u.deg)
+    found = set()
+    for path in sorted(directory.iterdir()):
+        if path.name in images.SOLAR or path.name == images.EMBARGOED:
+            continue
+        wcs, (nx, ny), _ = _wcs_of(path)
+        xs, ys = np.meshgrid(np.linspace(-0.5, nx - 0.5, 60), np.linspace(-0.5, ny - 0.5, 60))
+        sky = wcs.pixel_to_world(xs.ravel(), ys.ravel()).icrs
+        inside = centre.separation(sky).deg <= radius
+        corner = wcs.pixel_to_world(nx / 2 - 0.5, ny / 2 - 0.5).icrs
+        if inside.any() or corner.separation(centre).deg <= radius:
+            found.add(path.name)
+    return found
+
+
+def _did(name: str) -> str:
+    return f"ivo://vostack.demo/vostack-demo-sky-images?{name}"
+
+
+def test_load_reports_problems_per_file_and_goes_on(sia_server: SIAServer) -> None:
+    sky = sia_server.reports["sky"]
+    assert "not_there.txt" in sky.refused and "ukidss_wfcam.fits" in sky.loaded
+    assert any("EXPTIME" in p for p in sky.problems["ukidss_wfcam.fits"])
+    solar = sia_server.reports["solar"]
+    assert set(solar.loaded) == set(images.SOLAR)
+    assert any("Solar-X" in p for p in solar.problems["eit_195_20040301_0000.fits"])
+
+
+@pytest.mark.parametrize(
+    ("ra", "dec", "radius"),
+    [(83.63, 22.01, 0.05), (189.492, 62.206, 0.01), (272.2, -19.85, 0.3), (250.42, 36.46, 0.2), (10.0, 10.0, 1.0)],
+)
+def test_pyvo_circle_search_returns_what_the_wcs_predicts(
+    sia_server: SIAServer, image_dir: Path, ra: float, dec: float, radius: float
+) -> None:
+    service = pyvo.dal.SIA2Service(f"{sia_server.root}/sia")
+    results = service.search(pos=(ra * u.deg, dec * u.deg, radius * u.deg))
+    found = {str(r["obs_publisher_did"]).split("?", 1)[1] for r in results}
+    assert found == _expected(image_dir, ra, dec, radius)
+
+
+def test_band_time_and_repeated_parameters(sia_server: SIAServer) -> None:
+    service = pyvo.dal.SIA2Service(f"{sia_server.root}/sia")
+    # 171 Angstrom: AIA, EIT 171, both STEREO (the same instant, three viewpoints); time 2011-02-15 keeps those three
+    euv = service.search(band=(1.70e-8, 1.72e-8), time=(Time(55607.0, format="mjd"), Time(55607.02, format="mjd")))
+    assert {str(r["obs_id"]) for r in euv} == {"aia_171_level1", "stereo_a_euvi_171", "stereo_b_euvi_171"}
+    # two values of one name are ORed; different names ANDed
+    both = service.search(facility=["SOHO", "VLA"], band=(float("-inf"), float("inf")))
+    assert {str(r["facility_name"]) for r in both} == {"SOHO", "VLA"}
+    radio = service.search(facility=["SOHO", "VLA"], band=(0.1, float("inf")))
+    assert {str(r["obs_id"]) for r in radio} == {"first_vla"}  # 21 cm; W51 is at 1.3 cm
+    assert all(str(r["dataproduct_type"]) == "image" for r in both)
+
+
+def test_range_and_polygon_find_the_hst_cutouts_by_their_footprint(sia_server: SIAServer) -> None:
+    url = f"{sia_server.root}/sia/query"
+    with requests.Session() as session:
+        box = session.get(url, params={"POS": "RANGE 189.49 189.50 62.20 62.21", "MAXREC": "10"})
+        poly = session.get(url, params={"POS": "POLYGON 189.48 62.2 189.5 62.2 189.5 62.21"})
+        whole = session.get(url, params={"POS": "RANGE -Inf +Inf -Inf +Inf", "MAXREC": "2"})
+    for response in (box, poly):
+        table = parse(io.BytesIO(response.content), verify="exception").get_first_table().to_table()
+        assert sorted(str(d).split("?")[1] for d in table["obs_publisher_did"]) == [
+            "hst_acs_f606w.fits",
+            "hst_acs_f814w.fits",
+        ]
+    document = parse(io.BytesIO(whole.content), verify="exception")
+    assert len(document.get_first_table().array) == 2
+    assert any(i.name == "QUERY_STATUS" and i.value == "OVERFLOW" for i in document.resources[0].infos)
+
+
+def test_the_spatial_search_uses_the_footprint_index(sia_server: SIAServer, postgres_dsn: str) -> None:
+    async def plan() -> str:
+        pool = await db.create_pool(postgres_dsn, max_size=1)
+        try:
+            async with pool.acquire() as conn:
+                await conn.execute("SET enable_seqscan = off")  # 10 rows: the planner would scan them anyway
+                rows = await conn.fetch(
+                    f"EXPLAIN SELECT * FROM {VIEW} WHERE (s_footprint && scircle(spoint(radians(83.6), "
+                    "radians(22.0)), radians(0.1)) OR (s_footprint IS NULL AND spoint(radians(s_ra), "
+                    "radians(s_dec)) <@ scircle(spoint(radians(83.6), radians(22.0)), radians(0.1))))"
+                )
+        finally:
+            await pool.close()
+        return "\n".join(r[0] for r in rows)
+
+    text = asyncio.run(plan())
+    assert "sky_footprint_idx" in text
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"POS": "CIRCLE 10 100 1"}, "dec"),
+        ({"POS": "BOX 1 2 3 4"}, "CIRCLE, RANGE or POLYGON"),
+        ({"BAND": "3 2"}, "empty"),
+        ({"TIME": "x"}, "not a number"),
+        ({"MAXREC": "-1"}, "MAXREC"),
+        ({"RESPONSEFORMAT": "text/csv"}, "VOTable"),
+        ({"CALIB": "two"}, "CALIB"),
+        ({"POL": "W"}, "POL"),
+    ],
+)
+def test_bad_values_get_the_dali_error_document(sia_server: SIAServer, params: dict[str, str], message: str) -> None:
+    response = requests.get(f"{sia_server.root}/sia/query", params=params, timeout=30)
+    assert response.status_code == 400
+    info = parse(io.BytesIO(response.content), verify="exception").resources[0].infos[0]
+    assert info.name == "QUERY_STATUS" and info.value == "ERROR" and message in str(info.content)
+
+
+def test_getdataurl_datalink_and_preview_download_each_product(sia_server: SIAServer, image_dir: Path) -> None:
+    service = pyvo.dal.SIA2Service(f"{sia_server.root}/sia")
+    results = service.search(pos=(83.63 * u.deg, 22.01 * u.deg, 0.05 * u.deg))
+    (record,) = list(results)
+    data = requests.get(record.getdataurl(), timeout=30).content
+    assert data == (image_dir / "ukidss_wfcam.fits").read_bytes()
+    links = next(results.iter_datalinks())
+    by_semantics = {link.semantics: link for link in links}
+    assert {"#this", "#preview", "#cutout"} <= set(by_semantics)
+    with fits.open(io.BytesIO(requests.get(by_semantics["#this"].access_url, timeout=30).content)) as hdus:
+        assert hdus[1].data.shape == (300, 300)
+    preview = requests.get(by_semantics["#preview"].access_url, timeout=30)
+    assert preview.headers["content-type"] == "image/png" and preview.content[:8] == b"\x89PNG\r\n\x1a\n"
+    soda = links.get_adhocservice_by_id(by_semantics["#cutout"].service_def)
+    names = {p.name for p in soda.groups[0].entries} if soda.groups else set()
+    assert {"ID", "CIRCLE", "POLYGON", "BAND", "TIME", "POL"} <= names
+
+
+@pytest.mark.parametrize(
+    ("name", "ra", "dec", "radius"),
+    [("ukidss_wfcam.fits", 83.633, 22.0145, 0.005), ("magpis_effelsberg.fits", 272.2, -19.85, 0.05),
+     ("m13_dss.fits", 250.42, 36.46, 0.02), ("nvas_vla_w51.fits", 290.924, 14.5115, 0.01)],
+)  # fmt: skip
+def test_soda_cutout_has_the_right_wcs_and_pixels(
+    sia_server: SIAServer, image_dir: Path, name: str, ra: float, dec: float, radius: float
+) -> None:
+    response = requests.get(
+        f"{sia_server.root}/sia/soda", params={"ID": _did(name), "CIRCLE": f"{ra} {dec} {radius}"}, timeout=60
+    )
+    assert response.status_code == 200, response.text
+    wcs, (nx, ny), original = _wcs_of(image_dir / name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AstropyWarning)
+        with fits.open(io.BytesIO(response.content)) as hdus:
+            cut = np.asarray(hdus[0].data)
+            cut_wcs = WCS(hdus[0].header).celestial
+    centre = SkyCoord(ra * u.deg, dec * u.deg)
+    cx, cy = cut_wcs.world_to_pixel(centre)
+    height, width = cut.shape[-2:]
+    assert abs(float(cx) - (width - 1) / 2) <= 1 and abs(float(cy) - (height - 1) / 2) <= 1
+    # the cut's first pixel is a pixel of the original: the same values there
+    x0, y0 = (round(float(v)) for v in wcs.world_to_pixel(cut_wcs.pixel_to_world(0, 0)))
+    region = original[..., y0 : y0 + height, x0 : x0 + width]
+    np.testing.assert_array_equal(cut, region.reshape(cut.shape))
+    assert width < nx and height < ny
+
+
+def test_soda_outside_the_image_is_no_overlap(sia_server: SIAServer) -> None:
+    response = requests.get(
+        f"{sia_server.root}/sia/soda", params={"ID": _did("ukidss_wfcam.fits"), "CIRCLE": "10 10 0.1"}, timeout=30
+    )
+    assert response.status_code == 400 and response.text.startswith("NoOverlap")
+
+
+def test_solar_cutout_in_helioprojective_arcseconds(sia_server: SIAServer, image_dir: Path) -> None:
+    did = "ivo://vostack.demo/vostack-demo-solar-images?aia_171_level1.fits"
+    response = requests.get(f"{sia_server.root}/sia/soda", params={"ID": did, "CIRCLE": "0 0 300"}, timeout=30)
+    assert response.status_code == 200, response.text
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AstropyWarning)
+        with fits.open(io.BytesIO(response.content)) as hdus:
+            cut_wcs = WCS(hdus[0].header)
+            ny, nx = hdus[0].data.shape
+    x, y = cut_wcs.world_to_pixel_values(0.0, 0.0)  # degrees: the centre of the disc
+    assert abs(float(x) - (nx - 1) / 2) <= 1 and abs(float(y) - (ny - 1) / 2) <= 1
+    assert 28 <= nx <= 34  # 600 arcsec at 19.18 arcsec a pixel
+
+
+def test_the_embargoed_image_is_seen_by_its_group_only(sia_server: SIAServer) -> None:
+    tokens = project.demo_tokens(sia_server.state)
+    did = _did(images.EMBARGOED)
+    anonymous, alice, bob = requests.Session(), requests.Session(), requests.Session()
+    alice.headers["Authorization"] = f"Bearer {tokens['alice']}"
+    bob.headers["Authorization"] = f"Bearer {tokens['bob']}"
+    query = {"ID": did}
+    for session, visible in ((anonymous, False), (bob, False), (alice, True)):
+        table = parse(io.BytesIO(session.get(f"{sia_server.root}/sia/query", params=query).content)).get_first_table()
+        assert (len(table.array) == 1) is visible
+        assert (session.get(f"{sia_server.root}/sia/file", params=query).status_code == 200) is visible
+        cut = session.get(f"{sia_server.root}/sia/soda", params={**query, "CIRCLE": "189.492 62.206 0.0005"})
+        assert (cut.status_code == 200) is visible
+        links = parse(io.BytesIO(session.get(f"{sia_server.root}/sia/datalink", params=query).content))
+        errors = [str(row["error_message"]) for row in links.get_first_table().array]
+        assert any("NotFoundFault" in e for e in errors) is not visible
