@@ -30,7 +30,7 @@ from starlette.routing import Mount
 from vostack import db
 from vostack.demo import images, project
 from vostack.obscore import ObsCoreView
-from vostack.sia import ImageCollection, SIAService
+from vostack.sia import SIAService
 from vostack.web import Authentication
 
 pytestmark = [pytest.mark.postgres, pytest.mark.interop]
