@@ -120,13 +120,22 @@ def vostack(
         command.stop(stop)
 
 
+DEMO_SKY = "vostack demo sky images"
+
+
 def test_demo_on_a_given_database_serves_hipparcos(postgres_dsn: str, hipparcos: None) -> None:
     port = _free_port()
     with vostack("demo", "--dsn", postgres_dsn, "--port", str(port)) as (url, lines, _):
         assert url == f"http://127.0.0.1:{port}/tap"
         table = pyvo.dal.TAPService(url).run_sync("SELECT TOP 5 hip, hpmag FROM hipparcos.main ORDER BY hpmag")
         assert len(table) == 5
+        # SIA over the demo's images: M13 from the DSS, its file from the ObsCore row's access_url
+        root = url.removesuffix("/tap")
+        (m13,) = list(pyvo.dal.SIA2Service(f"{root}/sia").search(pos=(250.42, 36.46, 0.05), collection=DEMO_SKY))
+        assert m13.getdataurl().startswith(f"{root}/sia/file?ID=")
+        assert httpx.get(m13.getdataurl(), timeout=30).content[:9] == b"SIMPLE  ="
     assert any("pyvo.dal.TAPService" in line for line in lines), "the demo should print a pyvo example"
+    assert any(line.startswith(f"SIA 2.0 images (DataLink, SODA cutouts): {root}/sia/") for line in lines)
 
 
 def test_demo_answers_a_blocked_wait_when_stopped(postgres_dsn: str, hipparcos: None) -> None:

@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import io
-import socket
-import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 import pyvo
 import requests
-import uvicorn
 from astropy import units as u
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
@@ -24,88 +20,48 @@ from astropy.io.votable import parse
 from astropy.time import Time
 from astropy.utils.exceptions import AstropyWarning
 from astropy.wcs import WCS
-from starlette.applications import Starlette
-from starlette.routing import Mount
+from starlette.types import ASGIApp
 
+from tests.interop.conftest import LiveServer
 from vostack import db
+from vostack.cli import publication_app
 from vostack.demo import images, project
-from vostack.obscore import ObsCoreView
-from vostack.sia import SIAService
-from vostack.web import Authentication
+from vostack.publish import Publication
+from vostack.sia import LoadReport
 
 pytestmark = [pytest.mark.postgres, pytest.mark.interop]
 
-VIEW = "images_test.obscore"
-
-
-class SIAServer(threading.Thread):
-    """uvicorn serving SIA over two image collections loaded from the demo's files, in its own event loop."""
-
-    def __init__(self, dsn: str, directory: Path, state: Path) -> None:
-        super().__init__(daemon=True)
-        self.dsn, self.directory, self.state = dsn, directory, state
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self.sock.bind(("127.0.0.1", 0))
-        self.root = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.ready = threading.Event()
-        self.server: uvicorn.Server | None = None
-        self.error: BaseException | None = None
-        self.reports: dict[str, Any] = {}
-
-    def run(self) -> None:
-        try:
-            asyncio.run(self._main())
-        except BaseException as exc:
-            self.error = exc
-            self.ready.set()
-
-    async def _main(self) -> None:
-        pool = await db.create_pool(self.dsn, max_size=4)
-        try:
-            public = f"{self.root}/sia"
-            sky = images.sky_collection(self.directory, public_url=public, table="images_test.sky")
-            solar = images.solar_collection(self.directory, public_url=public, table="images_test.solar")
-            names = sorted(p.name for p in self.directory.iterdir())
-            self.reports["sky"] = await sky.load(
-                pool, images.image_files([n for n in names if n not in images.SOLAR] + ["not_there.txt"])
-            )
-            self.reports["solar"] = await solar.load(pool, images.image_files(list(images.SOLAR)))
-            await sky.start(pool)
-            await solar.start(pool)
-            await ObsCoreView(sources=[sky, solar], relation=VIEW).start(pool)
-            sia = SIAService(collections=[sky, solar], table=VIEW)
-            await sia.start(pool)
-            app = Authentication(Starlette(routes=[Mount("/sia", sia)]), auth=project.demo_auth(self.state))
-            self.server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
-            self.ready.set()
-            await self.server.serve(sockets=[self.sock])
-        finally:
-            await pool.close()
+SKY = "vostack demo sky images"
 
 
 @pytest.fixture(scope="module")
-def image_dir() -> Path:
-    return images.fetch_images(Path(__file__).resolve().parents[2] / ".vostack" / "images")
+def auth_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the demo's identities (and their tokens) are kept."""
+    return tmp_path_factory.mktemp("auth")
 
 
 @pytest.fixture(scope="module")
-def sia_server(postgres_dsn: str, image_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SIAServer]:
-    server = SIAServer(postgres_dsn, image_dir, tmp_path_factory.mktemp("auth"))
-    server.start()
-    server.ready.wait(timeout=120)
-    if server.error is not None:
-        server.sock.close()
-        raise server.error
-    for _ in range(100):
-        try:
-            socket.create_connection(server.sock.getsockname(), timeout=0.1).close()
-            break
-        except OSError:
-            threading.Event().wait(0.05)
+def sia_server(
+    postgres_dsn: str, live_server: LiveServer, spex_wheel: Path, image_dir: Path, auth_state: Path
+) -> Iterator[LiveServer]:
+    """The demo as `vostack demo` serves it (SIA at /sia over ivoa.obscore of spectra and images), with the
+    demo's identities; ivoa.obscore stays the one live_server made (its access URLs point there)."""
+
+    def with_identities(publication: Publication) -> ASGIApp:
+        publication.auth = project.demo_auth(auth_state)
+        return publication_app(publication)
+
+    server = LiveServer(
+        postgres_dsn,
+        with_identities,
+        spectra=spex_wheel,
+        obscore_view=False,
+        public_url=live_server.public_url,
+        images=image_dir,
+    )
+    server.start_serving()
     yield server
-    assert server.server is not None
-    server.server.should_exit = True
-    server.join(timeout=30)
+    server.stop()
 
 
 def _wcs_of(path: Path) -> tuple[WCS, tuple[int, int], np.ndarray]:
@@ -139,11 +95,22 @@ def _did(name: str) -> str:
     return f"ivo://vostack.demo/vostack-demo-sky-images?{name}"
 
 
-def test_load_reports_problems_per_file_and_goes_on(sia_server: SIAServer) -> None:
-    sky = sia_server.reports["sky"]
+def test_load_reports_problems_per_file_and_goes_on(postgres_dsn: str, image_dir: Path) -> None:
+    async def load() -> tuple[LoadReport, LoadReport]:
+        pool = await db.create_pool(postgres_dsn, max_size=2)
+        try:
+            sky = images.sky_collection(image_dir, public_url=None, table="images_test.sky")
+            solar = images.solar_collection(image_dir, public_url=None, table="images_test.solar")
+            names = [*images.SKY, images.M13, "not_there.txt"]
+            return await sky.load(pool, images.image_files(names)), await solar.load(
+                pool, images.image_files(list(images.SOLAR))
+            )
+        finally:
+            await pool.close()
+
+    sky, solar = asyncio.run(load())
     assert "not_there.txt" in sky.refused and "ukidss_wfcam.fits" in sky.loaded
     assert any("EXPTIME" in p for p in sky.problems["ukidss_wfcam.fits"])
-    solar = sia_server.reports["solar"]
     assert set(solar.loaded) == set(images.SOLAR)
     assert any("Solar-X" in p for p in solar.problems["eit_195_20040301_0000.fits"])
 
@@ -153,15 +120,15 @@ def test_load_reports_problems_per_file_and_goes_on(sia_server: SIAServer) -> No
     [(83.63, 22.01, 0.05), (189.492, 62.206, 0.01), (272.2, -19.85, 0.3), (250.42, 36.46, 0.2), (10.0, 10.0, 1.0)],
 )
 def test_pyvo_circle_search_returns_what_the_wcs_predicts(
-    sia_server: SIAServer, image_dir: Path, ra: float, dec: float, radius: float
+    sia_server: LiveServer, image_dir: Path, ra: float, dec: float, radius: float
 ) -> None:
     service = pyvo.dal.SIA2Service(f"{sia_server.root}/sia")
-    results = service.search(pos=(ra * u.deg, dec * u.deg, radius * u.deg))
+    results = service.search(pos=(ra * u.deg, dec * u.deg, radius * u.deg), collection=SKY)
     found = {str(r["obs_publisher_did"]).split("?", 1)[1] for r in results}
     assert found == _expected(image_dir, ra, dec, radius)
 
 
-def test_band_time_and_repeated_parameters(sia_server: SIAServer) -> None:
+def test_band_time_and_repeated_parameters(sia_server: LiveServer) -> None:
     service = pyvo.dal.SIA2Service(f"{sia_server.root}/sia")
     # 171 Angstrom: AIA, EIT 171, both STEREO (the same instant, three viewpoints); time 2011-02-15 keeps those three
     euv = service.search(band=(1.70e-8, 1.72e-8), time=(Time(55607.0, format="mjd"), Time(55607.02, format="mjd")))
@@ -174,7 +141,7 @@ def test_band_time_and_repeated_parameters(sia_server: SIAServer) -> None:
     assert all(str(r["dataproduct_type"]) == "image" for r in both)
 
 
-def test_range_and_polygon_find_the_hst_cutouts_by_their_footprint(sia_server: SIAServer) -> None:
+def test_range_and_polygon_find_the_hst_cutouts_by_their_footprint(sia_server: LiveServer) -> None:
     url = f"{sia_server.root}/sia/query"
     with requests.Session() as session:
         box = session.get(url, params={"POS": "RANGE 189.49 189.50 62.20 62.21", "MAXREC": "10"})
@@ -191,14 +158,14 @@ def test_range_and_polygon_find_the_hst_cutouts_by_their_footprint(sia_server: S
     assert any(i.name == "QUERY_STATUS" and i.value == "OVERFLOW" for i in document.resources[0].infos)
 
 
-def test_the_spatial_search_uses_the_footprint_index(sia_server: SIAServer, postgres_dsn: str) -> None:
+def test_the_spatial_search_uses_the_footprint_index(sia_server: LiveServer, postgres_dsn: str) -> None:
     async def plan() -> str:
         pool = await db.create_pool(postgres_dsn, max_size=1)
         try:
             async with pool.acquire() as conn:
                 await conn.execute("SET enable_seqscan = off")  # 10 rows: the planner would scan them anyway
                 rows = await conn.fetch(
-                    f"EXPLAIN SELECT * FROM {VIEW} WHERE (s_footprint && scircle(spoint(radians(83.6), "
+                    "EXPLAIN SELECT * FROM ivoa.obscore WHERE (s_footprint && scircle(spoint(radians(83.6), "
                     "radians(22.0)), radians(0.1)) OR (s_footprint IS NULL AND spoint(radians(s_ra), "
                     "radians(s_dec)) <@ scircle(spoint(radians(83.6), radians(22.0)), radians(0.1))))"
                 )
@@ -223,16 +190,16 @@ def test_the_spatial_search_uses_the_footprint_index(sia_server: SIAServer, post
         ({"POL": "W"}, "POL"),
     ],
 )
-def test_bad_values_get_the_dali_error_document(sia_server: SIAServer, params: dict[str, str], message: str) -> None:
+def test_bad_values_get_the_dali_error_document(sia_server: LiveServer, params: dict[str, str], message: str) -> None:
     response = requests.get(f"{sia_server.root}/sia/query", params=params, timeout=30)
     assert response.status_code == 400
     info = parse(io.BytesIO(response.content), verify="exception").resources[0].infos[0]
     assert info.name == "QUERY_STATUS" and info.value == "ERROR" and message in str(info.content)
 
 
-def test_getdataurl_datalink_and_preview_download_each_product(sia_server: SIAServer, image_dir: Path) -> None:
+def test_getdataurl_datalink_and_preview_download_each_product(sia_server: LiveServer, image_dir: Path) -> None:
     service = pyvo.dal.SIA2Service(f"{sia_server.root}/sia")
-    results = service.search(pos=(83.63 * u.deg, 22.01 * u.deg, 0.05 * u.deg))
+    results = service.search(pos=(83.63 * u.deg, 22.01 * u.deg, 0.05 * u.deg), collection=SKY)
     (record,) = list(results)
     data = requests.get(record.getdataurl(), timeout=30).content
     assert data == (image_dir / "ukidss_wfcam.fits").read_bytes()
@@ -254,7 +221,7 @@ def test_getdataurl_datalink_and_preview_download_each_product(sia_server: SIASe
      ("m13_dss.fits", 250.42, 36.46, 0.02), ("nvas_vla_w51.fits", 290.924, 14.5115, 0.01)],
 )  # fmt: skip
 def test_soda_cutout_has_the_right_wcs_and_pixels(
-    sia_server: SIAServer, image_dir: Path, name: str, ra: float, dec: float, radius: float
+    sia_server: LiveServer, image_dir: Path, name: str, ra: float, dec: float, radius: float
 ) -> None:
     response = requests.get(
         f"{sia_server.root}/sia/soda", params={"ID": _did(name), "CIRCLE": f"{ra} {dec} {radius}"}, timeout=60
@@ -277,14 +244,14 @@ def test_soda_cutout_has_the_right_wcs_and_pixels(
     assert width < nx and height < ny
 
 
-def test_soda_outside_the_image_is_no_overlap(sia_server: SIAServer) -> None:
+def test_soda_outside_the_image_is_no_overlap(sia_server: LiveServer) -> None:
     response = requests.get(
         f"{sia_server.root}/sia/soda", params={"ID": _did("ukidss_wfcam.fits"), "CIRCLE": "10 10 0.1"}, timeout=30
     )
     assert response.status_code == 400 and response.text.startswith("NoOverlap")
 
 
-def test_solar_cutout_in_helioprojective_arcseconds(sia_server: SIAServer, image_dir: Path) -> None:
+def test_solar_cutout_in_helioprojective_arcseconds(sia_server: LiveServer, image_dir: Path) -> None:
     did = "ivo://vostack.demo/vostack-demo-solar-images?aia_171_level1.fits"
     response = requests.get(f"{sia_server.root}/sia/soda", params={"ID": did, "CIRCLE": "0 0 300"}, timeout=30)
     assert response.status_code == 200, response.text
@@ -298,8 +265,8 @@ def test_solar_cutout_in_helioprojective_arcseconds(sia_server: SIAServer, image
     assert 28 <= nx <= 34  # 600 arcsec at 19.18 arcsec a pixel
 
 
-def test_the_embargoed_image_is_seen_by_its_group_only(sia_server: SIAServer) -> None:
-    tokens = project.demo_tokens(sia_server.state)
+def test_the_embargoed_image_is_seen_by_its_group_only(sia_server: LiveServer, auth_state: Path) -> None:
+    tokens = project.demo_tokens(auth_state)
     did = _did(images.EMBARGOED)
     anonymous, alice, bob = requests.Session(), requests.Session(), requests.Session()
     alice.headers["Authorization"] = f"Bearer {tokens['alice']}"

@@ -23,7 +23,16 @@ from vostack.demo.downloads import fetch_wheel
 from vostack.products import DirectoryStore
 from vostack.sia import ImageCollection, ImageFile
 
-__all__ = ["EMBARGOED", "SKY", "SOLAR", "fetch_images", "image_files", "sky_collection", "solar_collection"]
+__all__ = [
+    "EMBARGOED",
+    "SKY",
+    "SOLAR",
+    "collections",
+    "fetch_images",
+    "image_files",
+    "sky_collection",
+    "solar_collection",
+]
 
 WHEELS = {"sunpy": "7.0.5", "reproject": "0.21.0", "astroquery": "0.4.11"}
 
@@ -39,6 +48,8 @@ HST = ("astroquery", "astroquery/mast/tests/data/astrocut_189.49206_62.20615_100
 HST_FILES = ("hst_acs_f606w.fits", "hst_acs_f814w.fits", "hst_acs_f850lp.fits")
 EMBARGOED = "hst_acs_f850lp.fits"
 """The image only the consortium sees, for a year from the load."""
+EMBARGO_FROM = datetime(2026, 12, 1, tzinfo=UTC)
+"""When the demo's embargo starts (fixed: the table is loaded again only when what it holds changes)."""
 #: The solar images: SDO/AIA, SDO/HMI, SOHO/EIT and STEREO-A/B EUVI.
 SOLAR: dict[str, tuple[str, str]] = {
     "aia_171_level1.fits": ("sunpy", "sunpy/data/test/aia_171_level1.fits"),
@@ -88,9 +99,22 @@ def image_files(names: list[str], *, embargo_from: datetime | None = None) -> li
     ]
 
 
-def sky_collection(directory: Path, *, public_url: str | None, table: str = "images.sky") -> ImageCollection:
+def collections(directory: Path, *, public_url: str) -> list[ImageCollection]:
+    """The demo's two collections, loaded from ``directory`` (:func:`fetch_images`) when they start, served by
+    an SIA service at ``public_url``."""
+    sky = [*SKY, *HST_FILES, M13]
+    return [
+        sky_collection(directory, public_url=public_url, files=image_files(sky, embargo_from=EMBARGO_FROM)),
+        solar_collection(directory, public_url=public_url, files=image_files(list(SOLAR))),
+    ]
+
+
+def sky_collection(
+    directory: Path, *, public_url: str | None, table: str = "images.sky", files: list[ImageFile] | None = None
+) -> ImageCollection:
     """The sky images (with the embargoed HST filter)."""
     return ImageCollection(
+        files=files or (),
         table=table,
         collection="vostack demo sky images",
         store=DirectoryStore(directory),
@@ -100,9 +124,12 @@ def sky_collection(directory: Path, *, public_url: str | None, table: str = "ima
     )
 
 
-def solar_collection(directory: Path, *, public_url: str | None, table: str = "images.solar") -> ImageCollection:
+def solar_collection(
+    directory: Path, *, public_url: str | None, table: str = "images.solar", files: list[ImageFile] | None = None
+) -> ImageCollection:
     """The solar images: the same instant seen from the Earth (SDO) and from STEREO-A and -B, and SOHO/EIT."""
     return ImageCollection(
+        files=files or (),
         table=table,
         collection="vostack demo solar images",
         store=DirectoryStore(directory),

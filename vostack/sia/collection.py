@@ -10,6 +10,8 @@ image HDU, and optionally an owner group and release date (an embargo enforced b
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +27,8 @@ from vostack.sia.images import ImageError, ImageRecord, describe_image
 __all__ = ["FITS", "ImageCollection", "ImageFile", "LoadReport"]
 
 FITS = "application/fits"
+
+log = logging.getLogger("vostack")
 
 #: The product table's own columns besides the ObsCore ones (name, PostgreSQL type).
 EXTRA_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -78,6 +82,9 @@ class ImageCollection:
         Whether the table's ``owner_group`` and ``release_date`` hide rows from others.
     settings
         The role prefix of the site's database roles.
+    files
+        The files to publish: :meth:`start` loads them unless the table holds them already (a portal that
+        loads the table itself with :meth:`load` leaves this empty).
     """
 
     def __init__(
@@ -91,6 +98,7 @@ class ImageCollection:
         embargoed: bool = False,
         calib_level: int = 2,
         settings: ServiceConfig | None = None,
+        files: Sequence[ImageFile] = (),
     ) -> None:
         if "." not in table:
             raise ValueError(f"the image table {table!r} must be qualified with its schema")
@@ -103,6 +111,9 @@ class ImageCollection:
         self.calib_level = calib_level
         self.settings = settings or ServiceConfig()
         self.owners: frozenset[str] = frozenset()
+        self.files = tuple(files)
+        self.report: LoadReport | None = None
+        """What the last :meth:`load` by :meth:`start` did (``None`` when the table was there already)."""
 
     def __repr__(self) -> str:
         return f"ImageCollection({self.table!r}, {self.collection!r})"
@@ -128,9 +139,19 @@ class ImageCollection:
         data = self.store.read(path)
         return describe_image(data, calib_level=self.calib_level), len(data)
 
+    def _comment(self, files: Sequence[ImageFile]) -> str:
+        """The table's comment: a digest of what was loaded, so that a server finding it leaves it alone."""
+        listed = "\n".join(f"{f.path}\t{f.owner_group}\t{f.release_date}" for f in files)
+        digest = hashlib.sha256(f"{self.collection}\n{self.calib_level}\n{listed}".encode()).hexdigest()[:32]
+        return f"vostack image collection ({digest})"
+
     async def load(self, pool: db.Pool, files: Sequence[ImageFile]) -> LoadReport:
         """Describe ``files`` and write the table anew (with its indexes); a file that is no image is left out
         and reported, and so is what a published file's header lacks (ObsCore 1.1 §3)."""
+        async with db.exclusive(pool, f"vostack.images:{self.table}"):
+            return await self._load(pool, files)
+
+    async def _load(self, pool: db.Pool, files: Sequence[ImageFile]) -> LoadReport:
         report = LoadReport()
         rows: list[tuple[object, ...]] = []
         for image in files:
@@ -146,20 +167,20 @@ class ImageCollection:
             rows.append(self._row(image, record, size))
         columns = [c.name for c in OBSCORE_COLUMNS if c.name not in ("access_url", "access_format", "access_estsize")]
         names = [*columns, "footprint_text", *(name for name, _ in EXTRA_COLUMNS)]
-        async with db.exclusive(pool, f"vostack.images:{self.table}"):
-            await db.execute(pool, self._ddl())
-            await db.copy_rows(pool, self.table, names, rows)
-            # pgSphere types have no binary COPY input: the footprint comes as text, then becomes a polygon
-            name = self.table.split(".", 1)[1]
-            await db.execute(
-                pool,
-                f"ALTER TABLE {self.qualified} ADD COLUMN {FOOTPRINT.name} spoly;\n"
-                f"UPDATE {self.qualified} SET {FOOTPRINT.name} = footprint_text::spoly "
-                "WHERE footprint_text IS NOT NULL;\n"
-                f"CREATE INDEX {db.quote_ident(name + '_footprint_idx')} ON {self.qualified} "
-                f"USING gist ({FOOTPRINT.name});\n"
-                f"ANALYZE {self.qualified};",
-            )
+        await db.execute(pool, self._ddl())
+        await db.copy_rows(pool, self.table, names, rows)
+        # pgSphere types have no binary COPY input: the footprint comes as text, then becomes a polygon
+        name = self.table.split(".", 1)[1]
+        await db.execute(
+            pool,
+            f"ALTER TABLE {self.qualified} ADD COLUMN {FOOTPRINT.name} spoly;\n"
+            f"UPDATE {self.qualified} SET {FOOTPRINT.name} = footprint_text::spoly "
+            "WHERE footprint_text IS NOT NULL;\n"
+            f"CREATE INDEX {db.quote_ident(name + '_footprint_idx')} ON {self.qualified} "
+            f"USING gist ({FOOTPRINT.name});\n"
+            f"COMMENT ON TABLE {self.qualified} IS {db.quote_literal(self._comment(files))};\n"
+            f"ANALYZE {self.qualified};",
+        )
         return report
 
     def _row(self, image: ImageFile, r: ImageRecord, size: int) -> tuple[object, ...]:
@@ -227,8 +248,22 @@ class ImageCollection:
         select = ",\n  ".join(f"{values[c.name]} AS {db.quote_ident(c.name)}" for c in (*OBSCORE_COLUMNS, FOOTPRINT))
         return f"SELECT\n  {select}\nFROM {self.qualified}"
 
+    async def loaded(self, pool: db.Pool) -> bool:
+        """Whether the table holds :attr:`files` as :meth:`load` wrote them (its comment names them)."""
+        sql = "SELECT obj_description(to_regclass($1), 'pg_class')"
+        async with db.open_cursor(pool, sql, statement_timeout=30, args=(self.table,)) as cursor:
+            rows = await cursor.fetch(1)
+        return bool(rows) and rows[0][0] == self._comment(self.files)
+
     async def start(self, pool: db.Pool) -> None:
-        """Apply the release policy of an embargo (:func:`vostack.db.apply_release`)."""
+        """Load :attr:`files` unless the table holds them, then apply the release policy of an embargo
+        (:func:`vostack.db.apply_release`)."""
+        if self.files:
+            async with db.exclusive(pool, f"vostack.images:{self.table}"):  # servers starting together load once
+                if not await self.loaded(pool):
+                    self.report = await self._load(pool, self.files)
+                    for path, problems in self.report.problems.items():
+                        log.warning("%s: %s: %s", self.table, path, "; ".join(problems))
         if self.embargoed:
             self.owners = await db.apply_release(
                 pool,
