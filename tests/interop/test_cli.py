@@ -122,6 +122,20 @@ def vostack(
 
 DEMO_SKY = "vostack demo sky images"
 
+#: The [registry] of the TOML sites in these tests.
+REGISTRY_TOML = """[registry]
+authority = "ivo://toml.example"
+organisation = "TOML archive"
+title = "TOML archive"
+description = "Everything from one file."
+reference_url = "https://toml.example/"
+created = 2024-01-15T00:00:00Z
+updated = 2025-03-01T00:00:00Z
+[registry.contact]
+name = "Archive staff"
+email = "vo@toml.example"
+"""
+
 
 def test_demo_on_a_given_database_serves_hipparcos(postgres_dsn: str, hipparcos: None) -> None:
     port = _free_port()
@@ -465,7 +479,7 @@ def test_serve_publishes_cone_searches_mocs_and_epn_tap_from_the_toml_alone(
 ) -> None:
     config = tmp_path / "site.toml"
     config.write_text(
-        """
+        f"""
 [service]
 title = "Stars and planets"
 tap_schema = "toml_tap_schema"
@@ -514,18 +528,7 @@ dataproduct_type = "ci"
 target_class = "exoplanet"
 spatial_frame_type = "celestial"
 
-[registry]
-authority = "ivo://toml.example"
-organisation = "TOML archive"
-title = "TOML archive"
-description = "Everything from one file."
-reference_url = "https://toml.example/"
-created = 2024-01-15T00:00:00Z
-updated = 2025-03-01T00:00:00Z
-[registry.contact]
-name = "Archive staff"
-email = "vo@toml.example"
-"""
+{REGISTRY_TOML}"""
     )
     from mocpy import MOC
 

@@ -26,7 +26,7 @@ from PIL import Image
 
 from tests.catalogues import SPECTRA_DIR, spex_catalogue
 from tests.interop.conftest import LiveServer
-from tests.interop.test_cli import Command, _free_port
+from tests.interop.test_cli import REGISTRY_TOML, Command, _free_port
 from tests.interop.test_ssa import _busiest_field, _cone
 from vostack.demo import spex as demo_spex
 from vostack.demo.maps import IMAGES
@@ -130,18 +130,7 @@ collection = "Sky images from TOML"
 products = "images"
 files = {json.dumps(TOML_IMAGES)}
 
-[registry]
-authority = "ivo://toml.example"
-organisation = "TOML archive"
-title = "TOML archive"
-description = "Everything from one file."
-reference_url = "https://toml.example/"
-created = 2024-01-15T00:00:00Z
-updated = 2025-03-01T00:00:00Z
-[registry.contact]
-name = "Archive staff"
-email = "vo@toml.example"
-"""
+{REGISTRY_TOML}"""
     )
     command = Command("serve", "--dsn", postgres_dsn, "--config", str(config), "--port", str(_free_port()))
     try:
