@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import shutil
+import subprocess
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +20,10 @@ from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.io.votable import parse
 from astropy.time import Time
+from astropy.utils.data import get_pkg_data_filename
 from astropy.utils.exceptions import AstropyWarning
 from astropy.wcs import WCS
+from lxml import etree
 from starlette.types import ASGIApp
 
 from tests.interop.conftest import LiveServer
@@ -281,3 +285,28 @@ def test_the_embargoed_image_is_seen_by_its_group_only(sia_server: LiveServer, a
         links = parse(io.BytesIO(session.get(f"{sia_server.root}/sia/datalink", params=query).content))
         errors = [str(row["error_message"]) for row in links.get_first_table().array]
         assert any("NotFoundFault" in e for e in errors) is not visible
+
+
+def _votable_schema() -> etree.XMLSchema:
+    """VOTable 1.4 (namespace v1.3), the schema astropy ships: a DataLink 1.1 ``{links}`` document is a VOTable
+    (DataLink 1.1 §3.2); the DataLink rules on top are stilts datalinklint's."""
+    path = get_pkg_data_filename("data/VOTable.v1.4.xsd", package="astropy.io.votable")
+    return etree.XMLSchema(etree.parse(path))
+
+
+def test_datalink_documents_are_valid_votables_and_datalinklint_is_clean(sia_server: LiveServer) -> None:
+    assert shutil.which("stilts"), "stilts validates DataLink documents: apt-get install stilts"
+    schema = _votable_schema()
+    dids = [_did("m13_dss.fits"), "ivo://vostack.demo/vostack-demo-solar-images?aia_171_level1.fits", _did("none")]
+    for ids in ([dids[0]], [dids[1]], dids):
+        response = requests.get(f"{sia_server.root}/sia/datalink", params={"ID": ids}, timeout=30)
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("application/x-votable+xml;content=datalink")
+        schema.assertValid(etree.fromstring(response.content))
+        url = requests.Request("GET", f"{sia_server.root}/sia/datalink", params={"ID": ids}).prepare().url
+        done = subprocess.run(
+            ["stilts", "datalinklint", f"votable={url}", "report=EWF"],
+            capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        problems = [line for line in done.stdout.splitlines() if line.startswith(("E-", "W-", "F-"))]
+        assert done.returncode == 0 and not problems, done.stdout + done.stderr

@@ -378,7 +378,7 @@ def _soda_descriptor(base: str, ident_ref: str, ident: str, row: dict[str, objec
     return ServiceDescriptor(
         base + "/soda",
         standard_id=SODA_SYNC,
-        name="soda",
+        name=ident_ref,  # unique in the document (several IDs, one descriptor each)
         ident=ident_ref,
         description=description,
         input_params=(InputParam("ID", ucd="meta.id;meta.main", value=ident), *_soda_params(row)),
