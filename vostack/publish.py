@@ -71,8 +71,8 @@ class Publication:
     @property
     def services(self) -> list[Service]:
         """Every service, in the order to start them."""
-        images: list[Service] = list(self.sia.collections) if self.sia else []
-        first: list[Service] = [*self.collections, *([self.ssa] if self.ssa else []), *images]
+        images: list[Service] = list(self.sia.collections) if self.sia else []  # EPN-TAP views may read them
+        first: list[Service] = [*images, *self.collections, *([self.ssa] if self.ssa else [])]
         first += [self.obscore] if self.obscore else []
         later: list[Service] = [*self.cones.values(), *([self.coverage] if self.coverage else [])]
         later += [self.sia] if self.sia else []

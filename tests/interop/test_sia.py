@@ -310,3 +310,44 @@ def test_datalink_documents_are_valid_votables_and_datalinklint_is_clean(sia_ser
         )  # fmt: skip
         problems = [line for line in done.stdout.splitlines() if line.startswith(("E-", "W-", "F-"))]
         assert done.returncode == 0 and not problems, done.stdout + done.stderr
+
+
+def _header(path: Path) -> fits.Header:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AstropyWarning)
+        with fits.open(path) as hdus:
+            return next(h for h in hdus if h.header.get("NAXIS", 0) >= 2).header.copy()
+
+
+def test_solar_images_are_epn_tap_granules_as_their_headers_say(live_server: LiveServer, image_dir: Path) -> None:
+    with requests.Session() as session:
+        tap = pyvo.dal.TAPService(live_server.url, session=session)
+        rows = {
+            str(row["granule_uid"]): row
+            for row in tap.run_sync("SELECT * FROM medoc_demo.epn_core", maxrec=100).to_table()
+        }
+        assert set(rows) == {name.removesuffix(".fits") for name in images.SOLAR}
+        for name in images.SOLAR:
+            row, header = rows[name.removesuffix(".fits")], _header(image_dir / name)
+            assert (row["target_name"], row["target_class"], row["dataproduct_type"]) == ("Sun", "star", "im")
+            start = Time(header["DATE-OBS"].replace("/", "-"), scale="utc")
+            assert abs(float(row["time_min"]) - start.jd) * 86400 < 1
+            if "EXPTIME" in header:
+                assert abs((float(row["time_max"]) - float(row["time_min"])) * 86400 - header["EXPTIME"]) < 1
+            frequency = 299_792_458.0 / (float(header["WAVELNTH"]) * 1e-10)  # Angstrom, the solar convention
+            assert float(row["spectral_range_min"]) == pytest.approx(frequency, rel=1e-6)
+            assert str(row["instrument_host_name"]) in str(header.get("TELESCOP") or header.get("OBSRVTRY"))
+            for column, key, scale in (("target_distance_min", "DSUN_OBS", 1e-3),
+                                       ("subobserver_longitude_min", "HGLN_OBS", 1),
+                                       ("subobserver_latitude_max", "HGLT_OBS", 1)):  # fmt: skip
+                if key in header:
+                    assert float(row[column]) == pytest.approx(header[key] * scale, rel=1e-6, abs=1e-9)
+                else:
+                    assert row[column] is np.ma.masked
+            assert session.get(str(row["access_url"]), timeout=30).content == (image_dir / name).read_bytes()
+            assert session.get(str(row["thumbnail_url"]), timeout=30).content[:4] == b"\x89PNG"
+            links = parse(io.BytesIO(session.get(str(row["datalink_url"]), timeout=30).content), verify="exception")
+            assert "#cutout" in {str(s) for s in links.get_first_table().array["semantics"]}
+    # STEREO-A, STEREO-B and SDO saw the Sun at the same instant from three places
+    longitudes = {n: float(rows[n]["subobserver_longitude_min"]) for n in ("stereo_a_euvi_171", "stereo_b_euvi_171")}
+    assert longitudes["stereo_a_euvi_171"] > 60 and longitudes["stereo_b_euvi_171"] < -60

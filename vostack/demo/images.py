@@ -20,6 +20,7 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
 from vostack.demo.downloads import fetch_wheel
+from vostack.epntap import EPNCollection
 from vostack.products import DirectoryStore
 from vostack.sia import ImageCollection, ImageFile
 
@@ -32,6 +33,7 @@ __all__ = [
     "image_files",
     "sky_collection",
     "solar_collection",
+    "solar_granules",
 ]
 
 WHEELS = {"sunpy": "7.0.5", "reproject": "0.21.0", "astroquery": "0.4.11"}
@@ -137,3 +139,70 @@ def solar_collection(
         public_url=public_url,
         calib_level=1,
     )
+
+
+SOLAR_SCHEMA = "medoc_demo"
+"""The EPN-TAP collection of the solar images (a MEDOC-like solar archive: ``medoc_demo.epn_core``)."""
+_C = 299_792_458.0  # m/s: EPN-TAP gives the spectral range as frequencies (Hz)
+
+
+def solar_granules(solar: ImageCollection) -> EPNCollection:
+    """The solar images as EPN-TAP 2.0 granules (EPN-TAP 2.0 §2): the Sun, the time of each exposure (JD), the
+    band as frequencies, the spacecraft and instrument, where the observer was (sub-observer point and distance
+    to the Sun, from HGLN_OBS, HGLT_OBS and DSUN_OBS where the header gives them), the file, its preview and its
+    DataLink links (with the helioprojective SODA cutout) from the SIA service of ``solar``."""
+    return EPNCollection(
+        schema=SOLAR_SCHEMA,
+        source=solar.qualified,
+        title="Solar images: SDO/AIA, SDO/HMI, SOHO/EIT and STEREO-A/B EUVI (a MEDOC-like collection)",
+        description=(
+            "Full-disc and partial images of the Sun in helioprojective coordinates from the test data of the "
+            "sunpy and reproject packages: SDO/AIA 171 and STEREO-A and -B EUVI 171 at the same instant of "
+            "2011-02-15 (three viewpoints), an SDO/HMI continuum image and two SOHO/EIT images of 2004-03-01. "
+            "Times, band, instrument and the observer's position are read from the FITS headers; each granule "
+            "links its file, a PNG preview and DataLink links offering a SODA cutout in helioprojective "
+            "arcseconds. The field of view is not given in c1..c3 (spatial_frame_type none): EPN-TAP has no "
+            "helioprojective frame."
+        ),
+        columns={
+            "granule_uid": "obs_id",
+            "granule_gid": "coalesce(facility_name || ' ' || instrument_name, obs_collection)",
+            "obs_id": "obs_id",
+            "measurement_type": "o_ucd",
+            "processing_level": "calib_level + 1",  # ObsCore 1 (raw, instrumental) is CODMAC 2 (edited)
+            "time_min": "t_min + 2400000.5",
+            "time_max": "t_max + 2400000.5",
+            "time_exp_min": "t_exptime",
+            "time_exp_max": "t_exptime",
+            "spectral_range_min": f"{_C} / em_max",
+            "spectral_range_max": f"{_C} / em_min",
+            "instrument_host_name": "facility_name",
+            "instrument_name": "instrument_name",
+            "access_url": solar.link_sql("file"),
+            "access_estsize": "ceil(access_size / 1024.0)",
+            "file_name": "regexp_replace(product, '^.*/', '')",
+            "thumbnail_url": solar.link_sql("preview"),
+            "datalink_url": solar.link_sql("datalink"),
+            "target_distance_min": "dsun_obs / 1000",
+            "target_distance_max": "dsun_obs / 1000",
+            "subobserver_longitude_min": "hgln_obs",
+            "subobserver_longitude_max": "hgln_obs",
+            "subobserver_latitude_min": "hglt_obs",
+            "subobserver_latitude_max": "hglt_obs",
+        },
+        constants={
+            "dataproduct_type": "im",
+            "target_name": "Sun",
+            "target_class": "star",
+            "spatial_frame_type": "none",
+            "access_format": "application/fits",
+            "time_scale": "UTC",
+            "publisher": "vostack demonstration data centre",
+            "creation_date": EMBARGO_FROM.date(),
+            "modification_date": EMBARGO_FROM.date(),
+            "release_date": EMBARGO_FROM.date(),
+        },
+        subjects=("solar-physics",),
+        principal=("granule_uid", "dataproduct_type", "target_name", "time_min", "time_max", "spectral_range_min",
+                   "spectral_range_max", "instrument_host_name", "instrument_name", "access_url", "thumbnail_url"),
+    )  # fmt: skip

@@ -234,15 +234,20 @@ class ImageCollection:
 
     # ------------------------------------------------------------------ serving
 
+    def link_sql(self, endpoint: str) -> str:
+        """SQL over the table: the URL of an image at the SIA service's ``endpoint`` (``file``, ``preview``,
+        ``datalink``, ``soda``), ``<public_url>/<endpoint>?ID=<obs_publisher_did>``."""
+        if self.public_url is None:
+            raise ValueError(f"{self!r}: the images' URLs need the SIA service's public_url")
+        return f"{db.quote_literal(f'{self.public_url}/{endpoint}?ID=')} || {db.url_escaped('obs_publisher_did')}"
+
     def obscore_select(self) -> str:
         """The images' branch of ``ivoa.obscore`` (:class:`vostack.obscore.ObsCoreSource`): ``access_url`` is the
         file itself, served by the SIA service (its DataLink links are found through the service descriptor)."""
         if self.public_url is None:
             raise ValueError(f"{self!r}: the ObsCore rows need the SIA service's public_url (their access URLs)")
         values = {c.name: db.quote_ident(c.name) for c in (*OBSCORE_COLUMNS, FOOTPRINT)}
-        values["access_url"] = (
-            f"{db.quote_literal(self.public_url + '/file?ID=')} || {db.url_escaped('obs_publisher_did')}"
-        )
+        values["access_url"] = self.link_sql("file")
         values["access_format"] = f"{db.quote_literal(FITS)}::text"
         values["access_estsize"] = "((access_size + 1023) / 1024)::bigint"
         select = ",\n  ".join(f"{values[c.name]} AS {db.quote_ident(c.name)}" for c in (*OBSCORE_COLUMNS, FOOTPRINT))
