@@ -92,7 +92,7 @@ from vostack.votable.status import (
 )
 from vostack.votable.textrows import TABLEDATA, TextRows
 
-__all__ = ["MEDIA_TYPE", "SERIALIZATIONS", "Param", "ServiceDescriptor", "VOTableWriter"]
+__all__ = ["MEDIA_TYPE", "SERIALIZATIONS", "Param", "ServiceDescriptor", "TimeSys", "VOTableWriter"]
 
 SERIALIZATIONS = ("tabledata", "binary", "binary2")
 """The VOTable serialisations the writer produces (VOTable 1.4 §5)."""
@@ -111,6 +111,30 @@ class Param:
 
     field: Field
     value: object
+
+
+@dataclass(frozen=True, slots=True)
+class TimeSys:
+    """A ``TIMESYS`` element: the time scale, reference position and origin of time columns (VOTable 1.4 §3.3).
+
+    ``columns`` are the names of the ``FIELD`` elements whose values it describes: they get
+    ``ref="<ident>"``.  ``timeorigin`` is a JD, or ``"MJD-origin"``/``"JD-origin"``; ``None`` for ISO 8601
+    times (VOTable 1.4 §3.3: no origin then).
+    """
+
+    ident: str
+    timescale: str
+    refposition: str
+    columns: tuple[str, ...]
+    timeorigin: str | None = None
+
+    def xml(self) -> str:
+        """The element."""
+        origin = "" if self.timeorigin is None else f' timeorigin="{xml_attr(self.timeorigin)}"'
+        return (
+            f'<TIMESYS ID="{xml_attr(self.ident)}"{origin} timescale="{xml_attr(self.timescale)}" '
+            f'refposition="{xml_attr(self.refposition)}"/>\n'
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -896,10 +920,13 @@ def _param_value(param: Param, shape: Shape) -> str:
 
 
 @functools.lru_cache(maxsize=4096)  # a pure function of its (hashable) arguments; services repeat their columns
-def _field_element(tag: str, field: Field, ident: str, magic: int | None, value: str | None = None) -> str:
+def _field_element(
+    tag: str, field: Field, ident: str, magic: int | None, value: str | None = None, ref: str | None = None
+) -> str:
     attrs = [
         ("name", field.name),
         ("ID", ident),
+        ("ref", ref),
         ("datatype", field.datatype),
         ("arraysize", field.arraysize),
         ("xtype", field.xtype),
@@ -962,6 +989,9 @@ class VOTableWriter(StagedWriter):
     data : bool
         ``False`` for a ``TABLE`` without ``DATA``, its metadata only (VOTable
         1.4 §3.3; what VOParquet embeds); :meth:`rows` then takes no rows.
+    timesys : sequence of TimeSys
+        ``TIMESYS`` elements of the ``RESOURCE``; the ``FIELD`` elements they
+        name refer to them (VOTable 1.4 §3.3).
 
     Raises
     ------
@@ -983,6 +1013,7 @@ class VOTableWriter(StagedWriter):
         description: str | None = None,
         resources: Sequence[ServiceDescriptor] = (),
         data: bool = True,
+        timesys: Sequence[TimeSys] = (),
     ) -> None:
         if serialization not in SERIALIZATIONS:
             raise InternalError(f"unknown VOTable serialization {serialization!r}")
@@ -994,6 +1025,11 @@ class VOTableWriter(StagedWriter):
         self._description = description
         self._resources = tuple(resources)
         self._data = data
+        self._timesys = tuple(timesys)
+        self._refs = {name: t.ident for t in self._timesys for name in t.columns}
+        unknown = set(self._refs) - {f.name for f in fields}
+        if unknown:
+            raise InternalError(f"TIMESYS for columns the table does not have: {', '.join(sorted(unknown))}")
         self._field_ids: dict[str, str] = {}
         for field, shape in zip(self.fields, self.shapes, strict=True):
             _check_datatype(field)
@@ -1028,7 +1064,8 @@ class VOTableWriter(StagedWriter):
             parts.append(info_element(QUERY_STATUS, QueryStatus.OK.value) + "\n")
         for name, value, content in self._infos:
             parts.append(info_element(name, value, content) + "\n")
-        used: set[str] = set()
+        used: set[str] = {t.ident for t in self._timesys}
+        parts += [t.xml() for t in self._timesys]
         names = frozenset(f.name for f in self.fields)
         field_ids = [_unique_id(f.name, used, names) for f in self.fields]
         for param in self._params:
@@ -1045,7 +1082,7 @@ class VOTableWriter(StagedWriter):
         if self._description:
             parts.append(f"<DESCRIPTION>{xml_text(self._description)}</DESCRIPTION>\n")
         for field, ident, magic in zip(self.fields, field_ids, self._magic, strict=True):
-            parts.append(_field_element("FIELD", field, ident, magic))
+            parts.append(_field_element("FIELD", field, ident, magic, ref=self._refs.get(field.name)))
         if not self._data:
             pass
         elif self.serialization == "tabledata":
