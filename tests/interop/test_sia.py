@@ -10,6 +10,7 @@ import subprocess
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -24,6 +25,7 @@ from astropy.utils.data import get_pkg_data_filename
 from astropy.utils.exceptions import AstropyWarning
 from astropy.wcs import WCS
 from lxml import etree
+from PIL import Image
 from starlette.types import ASGIApp
 
 from tests.interop.conftest import LiveServer
@@ -83,7 +85,7 @@ def _expected(directory: Path, ra: float, dec: float, radius: float) -> set[str]
     centre = SkyCoord(ra * u.deg, dec * u.deg)
     found = set()
     for path in sorted(directory.iterdir()):
-        if path.name in images.SOLAR or path.name == images.EMBARGOED:
+        if path.name in (*images.SOLAR, *images.LIGHT_CURVES) or path.name == images.EMBARGOED:
             continue
         wcs, (nx, ny), _ = _wcs_of(path)
         xs, ys = np.meshgrid(np.linspace(-0.5, nx - 0.5, 60), np.linspace(-0.5, ny - 0.5, 60))
@@ -326,6 +328,9 @@ def test_solar_images_are_epn_tap_granules_as_their_headers_say(live_server: Liv
             str(row["granule_uid"]): row
             for row in tap.run_sync("SELECT * FROM medoc_demo.epn_core", maxrec=100).to_table()
         }
+        goes = rows.pop(images.GOES.removesuffix(".fits"))  # the Sun's X-ray fluxes: a time series granule
+        assert (goes["dataproduct_type"], goes["instrument_host_name"]) == ("ts", "GOES 15")
+        assert float(goes["spectral_range_min"]) == pytest.approx(299_792_458.0 / 8e-10)  # 1-8 and 0.5-4 Angstrom
         assert set(rows) == {name.removesuffix(".fits") for name in images.SOLAR}
         for name in images.SOLAR:
             row, header = rows[name.removesuffix(".fits")], _header(image_dir / name)
@@ -351,3 +356,59 @@ def test_solar_images_are_epn_tap_granules_as_their_headers_say(live_server: Liv
     # STEREO-A, STEREO-B and SDO saw the Sun at the same instant from three places
     longitudes = {n: float(rows[n]["subobserver_longitude_min"]) for n in ("stereo_a_euvi_171", "stereo_b_euvi_171")}
     assert longitudes["stereo_a_euvi_171"] > 60 and longitudes["stereo_b_euvi_171"] < -60
+
+
+def _goes(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """MJD (UTC) and the two flux channels of the GOES file, read with astropy alone."""
+    with fits.open(path) as hdus:
+        day, month, year = hdus[0].header["DATE-OBS"].split("/")
+        start = Time(f"{year}-{month}-{day}T{hdus[0].header['TIME-OBS']}", scale="utc")
+        seconds = np.asarray(hdus["FLUXES"].data["TIME"][0], dtype=float)
+        flux = np.asarray(hdus["FLUXES"].data["FLUX"][0], dtype=float)  # (samples, channels)
+    return start.mjd + seconds / 86400, flux
+
+
+def _tess(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """MJD (TDB, barycentric) and the summed stamp of the TESS cutout (TIME is BJD - 2457000)."""
+    with fits.open(path) as hdus:
+        table = hdus[1].data
+        good = np.isfinite(table["TIME"])
+        return 2457000 - 2400000.5 + table["TIME"][good], np.nansum(table["FLUX"][good], axis=(1, 2))
+
+
+def test_light_curves_are_time_series_with_a_timesys_votable_and_a_drawn_preview(
+    live_server: LiveServer, image_dir: Path
+) -> None:
+    root = f"{live_server.root}/sia"
+    with requests.Session() as session:
+        found = parse(io.BytesIO(session.get(f"{root}/query", params={"DPTYPE": "timeseries"}).content))
+        table = found.get_first_table().to_table()
+        records = {str(row["obs_id"]): row for row in table}
+        assert set(records) == {name.removesuffix(".fits") for name in images.LIGHT_CURVES}
+        expected = {images.GOES: _goes(image_dir / images.GOES), images.TESS_FILE: _tess(image_dir / images.TESS_FILE)}
+        for name, (mjd, flux) in expected.items():
+            record = records[name.removesuffix(".fits")]
+            assert int(record["t_xel"]) == len(mjd)
+            assert abs(float(record["t_min"]) - mjd.min()) * 86400 < 0.01
+            assert abs(float(record["t_max"]) - mjd.max()) * 86400 < 0.01
+            did = quote(str(record["obs_publisher_did"]), safe="")
+            links = parse(io.BytesIO(session.get(f"{root}/datalink?ID={did}").content), verify="exception")
+            by_type = {str(r["content_type"]): str(r["access_url"]) for r in links.get_first_table().array}
+            assert "#cutout" not in {str(r["semantics"]) for r in links.get_first_table().array}
+            votable = parse(io.BytesIO(session.get(by_type["application/x-votable+xml"]).content), verify="exception")
+            (system,) = votable.resources[0].time_systems
+            time_field = votable.get_first_table().get_field_by_id_or_name("time")
+            assert time_field.ref == system.ID and system.timeorigin == "MJD-origin"
+            values = votable.get_first_table().array
+            np.testing.assert_allclose(np.asarray(values["time"], dtype=float), mjd, rtol=0, atol=1e-8)
+            first = np.asarray(values[values.dtype.names[1]], dtype=float)
+            np.testing.assert_allclose(first, flux[:, 0] if flux.ndim == 2 else flux, rtol=1e-6)
+            preview = session.get(by_type["image/png"])
+            assert preview.headers["content-type"] == "image/png"
+            with Image.open(io.BytesIO(preview.content)) as plot:
+                pixels = np.asarray(plot.convert("RGB"))
+            drawn = np.count_nonzero((pixels[..., 2] > 120) & (pixels[..., 0] < 80))  # the first channel's blue
+            assert drawn > pixels.shape[1] // 2  # a line across the plot
+            cut = session.get(f"{root}/soda?ID={did}&CIRCLE=0+0+1")
+            assert cut.status_code == 400 and cut.text.startswith("UsageError")
+        assert (system.timescale, system.refposition) == ("TDB", "BARYCENTER")  # the TESS file's BJD

@@ -108,7 +108,8 @@ def demo_publication(
         if public_url is None:
             raise ValueError("the images' access URLs need the site's public_url")
         image_collections = demo_images.collections(images, public_url=f"{public_url.rstrip('/')}/sia")
-        collections = [*collections, demo_images.solar_granules(image_collections[1])]  # EPN-TAP granules too
+        solar, series = image_collections[1:3]
+        collections = [*collections, demo_images.solar_granules(solar, series)]  # EPN-TAP granules too
     config = demo_config(spectra=ssa is not None)
     if private:
         from vostack.demo.project import with_project

@@ -22,10 +22,11 @@ from astropy.utils.exceptions import AstropyWarning
 from vostack.demo.downloads import fetch_wheel
 from vostack.epntap import EPNCollection
 from vostack.products import DirectoryStore
-from vostack.sia import ImageCollection, ImageFile
+from vostack.sia import ImageCollection, ImageFile, describe_series
 
 __all__ = [
     "EMBARGOED",
+    "LIGHT_CURVES",
     "SKY",
     "SOLAR",
     "collections",
@@ -63,19 +64,27 @@ SOLAR: dict[str, tuple[str, str]] = {
 }
 M13 = "m13_dss.fits"
 """M13 from the DSS (SkyView), in astropy's own test data."""
+GOES = "goes15_xrs_20110607.fits"
+"""The GOES-15 X-ray light curve of 2011-06-07 (two channels, 42,177 samples), in sunpy's test data."""
+TESS = ("astroquery", "astroquery/mast/tests/data/astrocut_107.27_-70.0_5x5.zip")
+TESS_FILE = "tess_s0001_cutout_5x5.fits"
+"""A TESS sector-1 cutout of 5x5 pixels over 1,282 cadences (astrocut, in astroquery's test data)."""
+LIGHT_CURVES = (GOES, TESS_FILE)
 
 
 def fetch_images(cache_dir: Path) -> Path:
     """The directory holding every demo image (``cache_dir/files``), made from the wheels the first time."""
     target = cache_dir / "files"
-    names = [*SKY, *HST_FILES, *SOLAR, M13]
+    names = [*SKY, *HST_FILES, *SOLAR, M13, *LIGHT_CURVES]
     if all((target / name).is_file() for name in names):
         return target
     wheels = {name: fetch_wheel(cache_dir, name, version) for name, version in WHEELS.items()}
     target.mkdir(parents=True, exist_ok=True)
-    for name, (wheel, member) in {**SKY, **SOLAR}.items():
+    for name, (wheel, member) in {**SKY, **SOLAR, GOES: ("sunpy", "sunpy/data/test/go1520110607.fits")}.items():
         with zipfile.ZipFile(wheels[wheel]) as archive:
             (target / name).write_bytes(archive.read(member))
+    with zipfile.ZipFile(wheels[TESS[0]]) as archive, zipfile.ZipFile(io.BytesIO(archive.read(TESS[1]))) as inner:
+        (target / TESS_FILE).write_bytes(inner.read(inner.namelist()[0]))
     with zipfile.ZipFile(wheels[HST[0]]) as archive, zipfile.ZipFile(io.BytesIO(archive.read(HST[1]))) as inner:
         data = inner.read(inner.namelist()[0])
     with warnings.catch_warnings():
@@ -102,12 +111,21 @@ def image_files(names: list[str], *, embargo_from: datetime | None = None) -> li
 
 
 def collections(directory: Path, *, public_url: str) -> list[ImageCollection]:
-    """The demo's two collections, loaded from ``directory`` (:func:`fetch_images`) when they start, served by
-    an SIA service at ``public_url``."""
+    """The demo's collections (sky images, solar images, light curves), loaded from ``directory``
+    (:func:`fetch_images`) when they start, served by an SIA service at ``public_url``."""
     sky = [*SKY, *HST_FILES, M13]
     return [
         sky_collection(directory, public_url=public_url, files=image_files(sky, embargo_from=EMBARGO_FROM)),
         solar_collection(directory, public_url=public_url, files=image_files(list(SOLAR))),
+        ImageCollection(
+            table="images.series",
+            collection="vostack demo light curves",
+            store=DirectoryStore(directory),
+            authority="vostack.demo",
+            public_url=public_url,
+            files=image_files(list(LIGHT_CURVES)),
+            describe=describe_series,
+        ),
     ]
 
 
@@ -146,19 +164,23 @@ SOLAR_SCHEMA = "medoc_demo"
 _C = 299_792_458.0  # m/s: EPN-TAP gives the spectral range as frequencies (Hz)
 
 
-def solar_granules(solar: ImageCollection) -> EPNCollection:
+def solar_granules(solar: ImageCollection, series: ImageCollection) -> EPNCollection:
     """The solar images as EPN-TAP 2.0 granules (EPN-TAP 2.0 §2): the Sun, the time of each exposure (JD), the
     band as frequencies, the spacecraft and instrument, where the observer was (sub-observer point and distance
     to the Sun, from HGLN_OBS, HGLT_OBS and DSUN_OBS where the header gives them), the file, its preview and its
-    DataLink links (with the helioprojective SODA cutout) from the SIA service of ``solar``."""
+    DataLink links (with the helioprojective SODA cutout) from the SIA service of ``solar``; and the light
+    curves of the Sun among ``series`` (the GOES X-ray fluxes), as ``ts`` granules."""
+    both = (f"(SELECT * FROM {solar.qualified} UNION ALL "
+            f"SELECT * FROM {series.qualified} WHERE target_name = 'Sun') AS granules")  # fmt: skip
     return EPNCollection(
         schema=SOLAR_SCHEMA,
-        source=solar.qualified,
-        title="Solar images: SDO/AIA, SDO/HMI, SOHO/EIT and STEREO-A/B EUVI (a MEDOC-like collection)",
+        source=both,
+        title="Solar images and X-ray fluxes: SDO/AIA, SDO/HMI, SOHO/EIT, STEREO-A/B EUVI, GOES-15 XRS (MEDOC-like)",
         description=(
             "Full-disc and partial images of the Sun in helioprojective coordinates from the test data of the "
             "sunpy and reproject packages: SDO/AIA 171 and STEREO-A and -B EUVI 171 at the same instant of "
-            "2011-02-15 (three viewpoints), an SDO/HMI continuum image and two SOHO/EIT images of 2004-03-01. "
+            "2011-02-15 (three viewpoints), an SDO/HMI continuum image and two SOHO/EIT images of 2004-03-01; "
+            "and the GOES-15 X-ray light curve of 2011-06-07 (0.5-4 and 1-8 Angstrom, an M2.5 flare). "
             "Times, band, instrument and the observer's position are read from the FITS headers; each granule "
             "links its file, a PNG preview and DataLink links offering a SODA cutout in helioprojective "
             "arcseconds. The field of view is not given in c1..c3 (spatial_frame_type none): EPN-TAP has no "
@@ -172,8 +194,11 @@ def solar_granules(solar: ImageCollection) -> EPNCollection:
             "processing_level": "calib_level + 1",  # ObsCore 1 (raw, instrumental) is CODMAC 2 (edited)
             "time_min": "t_min + 2400000.5",
             "time_max": "t_max + 2400000.5",
+            "dataproduct_type": "CASE dataproduct_type WHEN 'timeseries' THEN 'ts' ELSE 'im' END",
             "time_exp_min": "t_exptime",
             "time_exp_max": "t_exptime",
+            "time_sampling_step_min": "t_resolution",
+            "time_sampling_step_max": "t_resolution",
             "spectral_range_min": f"{_C} / em_max",
             "spectral_range_max": f"{_C} / em_min",
             "instrument_host_name": "facility_name",
@@ -191,7 +216,6 @@ def solar_granules(solar: ImageCollection) -> EPNCollection:
             "subobserver_latitude_max": "hglt_obs",
         },
         constants={
-            "dataproduct_type": "im",
             "target_name": "Sun",
             "target_class": "star",
             "spatial_frame_type": "none",

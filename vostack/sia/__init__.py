@@ -11,6 +11,7 @@ from __future__ import annotations
 from vostack.sia.collection import FITS, ImageCollection, ImageFile, LoadReport
 from vostack.sia.images import ImageError, ImageRecord, describe_image, fits_png
 from vostack.sia.params import SIAQuery, parse_sia
+from vostack.sia.series import TimeSeries, describe_series, read_series, series_png, series_votable
 from vostack.sia.service import SIA_QUERY, SIAService
 from vostack.sia.soda import SODA_SYNC, Cut, NoOverlap, cutout, parse_cut
 
@@ -27,9 +28,14 @@ __all__ = [
     "NoOverlap",
     "SIAQuery",
     "SIAService",
+    "TimeSeries",
     "cutout",
     "describe_image",
+    "describe_series",
     "fits_png",
     "parse_cut",
     "parse_sia",
+    "read_series",
+    "series_png",
+    "series_votable",
 ]

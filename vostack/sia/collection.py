@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -27,6 +27,9 @@ from vostack.sia.images import ImageError, ImageRecord, describe_image
 __all__ = ["FITS", "ImageCollection", "ImageFile", "LoadReport"]
 
 FITS = "application/fits"
+
+#: What makes the ObsCore record of a file (``calib_level`` is the collection's default).
+Describe = Callable[..., ImageRecord]
 
 log = logging.getLogger("vostack")
 
@@ -82,6 +85,9 @@ class ImageCollection:
         Whether the table's ``owner_group`` and ``release_date`` hide rows from others.
     settings
         The role prefix of the site's database roles.
+    describe
+        How a file becomes an ObsCore record: :func:`vostack.sia.describe_image` for images,
+        :func:`vostack.sia.describe_series` for light curves.
     files
         The files to publish: :meth:`start` loads them unless the table holds them already (a portal that
         loads the table itself with :meth:`load` leaves this empty).
@@ -99,6 +105,7 @@ class ImageCollection:
         calib_level: int = 2,
         settings: ServiceConfig | None = None,
         files: Sequence[ImageFile] = (),
+        describe: Describe = describe_image,
     ) -> None:
         if "." not in table:
             raise ValueError(f"the image table {table!r} must be qualified with its schema")
@@ -112,6 +119,7 @@ class ImageCollection:
         self.settings = settings or ServiceConfig()
         self.owners: frozenset[str] = frozenset()
         self.files = tuple(files)
+        self.describe = describe
         self.report: LoadReport | None = None
         """What the last :meth:`load` by :meth:`start` did (``None`` when the table was there already)."""
 
@@ -137,7 +145,7 @@ class ImageCollection:
 
     def _describe(self, path: str) -> tuple[ImageRecord, int]:
         data = self.store.read(path)
-        return describe_image(data, calib_level=self.calib_level), len(data)
+        return self.describe(data, calib_level=self.calib_level), len(data)
 
     def _comment(self, files: Sequence[ImageFile]) -> str:
         """The table's comment: a digest of what was loaded, so that a server finding it leaves it alone."""
@@ -201,8 +209,8 @@ class ImageCollection:
             "t_min": r.t_min,
             "t_max": r.t_max,
             "t_exptime": r.t_exptime,
-            "t_resolution": None,
-            "t_xel": 1,
+            "t_resolution": r.t_resolution,
+            "t_xel": r.t_xel,
             "em_min": r.em_min,
             "em_max": r.em_max,
             "em_res_power": None,

@@ -66,8 +66,8 @@ class ImageRecord:
     dataproduct_type: str
     s_ra: float | None
     s_dec: float | None
-    s_fov: float
-    s_resolution: float
+    s_fov: float | None
+    s_resolution: float | None
     """Pixel scale in arcseconds (the mean of both axes)."""
     footprint: tuple[tuple[float, float], ...] | None
     """The corners in ICRS degrees, counter-clockwise as seen from inside the sphere (pgSphere's order)."""
@@ -84,6 +84,10 @@ class ImageRecord:
     target_name: str | None
     o_ucd: str | None
     calib_level: int | None
+    t_xel: int = 1
+    """Samples in time: 1 for an image, the number of samples of a time series."""
+    t_resolution: float | None = None
+    """Seconds between samples of a time series."""
     observer: dict[str, float] = field(default_factory=dict)
     """Where a solar image was taken from, when the header says: ``HGLN_OBS``, ``HGLT_OBS`` (deg), ``DSUN_OBS`` (m)."""
     problems: tuple[str, ...] = ()

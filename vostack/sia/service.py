@@ -4,7 +4,9 @@ Endpoints below the mount point:
 
 * ``/query?POS=...&BAND=...``: ObsCore records of ``ivoa.obscore`` (SIA 2.0 §2), with the DataLink and SODA
   service descriptors (DataLink 1.1 §4) after the results;
-* ``/file?ID=...``: an image's FITS file (each record's ``access_url``), ``/preview?ID=...`` a PNG of it;
+* ``/file?ID=...``: an image's FITS file (each record's ``access_url``), ``/preview?ID=...`` a PNG of it (a
+  plot for a light curve), ``/votable?ID=...`` a light curve as a VOTable whose time column refers to its
+  ``TIMESYS``;
 * ``/datalink?ID=...``: its DataLink ``{links}``: the file, the preview and a SODA service descriptor with the
   parameter ranges of that image (DataLink 1.1 §3, §4);
 * ``/soda?ID=...&CIRCLE=...``: a SODA 1.0 sync cutout (SODA 1.0 §3), streamed;
@@ -43,6 +45,7 @@ from vostack.schema import Field
 from vostack.sia.collection import FITS, ImageCollection
 from vostack.sia.images import fits_png
 from vostack.sia.params import parse_sia, where_sql
+from vostack.sia.series import read_series, series_png, series_votable
 from vostack.sia.soda import SODA_SYNC, cutout, parse_cut
 from vostack.votable import MEDIA_TYPE, InputParam, ServiceDescriptor, VOTableWriter, db_type_to_votable, iter_result
 from vostack.web import (
@@ -65,6 +68,7 @@ SIA_QUERY = "ivo://ivoa.net/std/SIA#query-2.0"
 _BATCH = 1_000
 _CHUNK = 65_536
 PNG = "image/png"
+TIMESERIES = "timeseries"
 
 
 def _field(name: str) -> Field:
@@ -119,6 +123,7 @@ class SIAService:
                 Route("/query", self._query, methods=["GET", "POST"]),
                 Route("/file", self._file, methods=["GET"]),
                 Route("/preview", self._preview, methods=["GET"]),
+                Route("/votable", self._votable, methods=["GET"]),
                 Route("/datalink", self._datalink, methods=["GET", "POST"]),
                 Route("/soda", self._soda, methods=["GET", "POST"]),
                 Route("/availability", self._availability, methods=["GET"]),
@@ -264,8 +269,23 @@ class SIAService:
         params = await request_params(request, self.limits)
         collection, row = await self._image(request, params.get("ID"))
         data = await asyncio.to_thread(collection.store.read, str(row["product"]))
-        png = await asyncio.to_thread(fits_png, data, int(str(row["hdu"])))
+        if row["dataproduct_type"] == TIMESERIES:
+            series = await asyncio.to_thread(read_series, data)
+            png = await asyncio.to_thread(series_png, series, title=str(row["obs_id"]))
+        else:
+            png = await asyncio.to_thread(fits_png, data, int(str(row["hdu"])))
         return Response(png, media_type=PNG, headers={"Cache-Control": "private, max-age=3600"})
+
+    async def _votable(self, request: Request) -> Response:
+        """A light curve as a VOTable: its time column refers to a ``TIMESYS`` (VOTable 1.4 §3.3)."""
+        params = await request_params(request, self.limits)
+        collection, row = await self._image(request, params.get("ID"))
+        if row["dataproduct_type"] != TIMESERIES:
+            raise ParameterError("the VOTable form is offered for time series; this is an image", param="ID")
+        data = await asyncio.to_thread(collection.store.read, str(row["product"]))
+        series = await asyncio.to_thread(read_series, data)
+        document = await asyncio.to_thread(series_votable, series, name=str(row["obs_id"]))
+        return Response(document, media_type=MEDIA_TYPE)
 
     async def _datalink(self, request: Request) -> Response:
         """DataLink 1.1 §3: the file, the preview and the image's own SODA descriptor, per ID."""
@@ -291,9 +311,13 @@ class SIAService:
                      content_length=None if size is None else int(str(size))),
                 Link(ident, f"{base}/preview?ID={quoted}", semantics="#preview", description=f"{title}: a PNG preview",
                      content_type=PNG),
-                Link(ident, service_def=soda, semantics="#cutout", description=f"{title}: cut a region (SODA 1.0)",
-                     content_type=FITS),
             ]  # fmt: skip
+            if row["dataproduct_type"] == TIMESERIES:
+                links.append(Link(ident, f"{base}/votable?ID={quoted}", description=f"{title}: the light curve as a "
+                                  "VOTable (TIMESYS)", content_type=MEDIA_TYPE))  # fmt: skip
+                continue
+            links.append(Link(ident, service_def=soda, semantics="#cutout",
+                              description=f"{title}: cut a region (SODA 1.0)", content_type=FITS))  # fmt: skip
             descriptors.append(_soda_descriptor(base, soda, ident, row))
         return Response(links_document(links, descriptors=descriptors), media_type=DATALINK_FORMAT)
 
@@ -305,6 +329,8 @@ class SIAService:
             raise ParameterError("a sync SODA cutout takes exactly one ID", param="ID")
         cut = parse_cut(params)
         collection, row = await self._image(request, ids[0])
+        if row["dataproduct_type"] == TIMESERIES:
+            raise ParameterError("UsageError: SODA cuts images and cubes; this is a time series", param="ID")
         data = await asyncio.to_thread(collection.store.read, str(row["product"]))
         if cut.empty:
             body = data
