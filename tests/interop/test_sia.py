@@ -7,6 +7,7 @@ import asyncio
 import io
 import shutil
 import subprocess
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,11 +25,12 @@ from astropy.time import Time
 from astropy.utils.data import get_pkg_data_filename
 from astropy.utils.exceptions import AstropyWarning
 from astropy.wcs import WCS
-from lxml import etree
+from lxml import etree, html
 from PIL import Image
 from starlette.types import ASGIApp
 
 from tests.interop.conftest import LiveServer
+from tests.interop.test_page import CHROMIUM, FLAGS
 from vostack import db
 from vostack.cli import publication_app
 from vostack.demo import images, project
@@ -412,3 +414,37 @@ def test_light_curves_are_time_series_with_a_timesys_votable_and_a_drawn_preview
             cut = session.get(f"{root}/soda?ID={did}&CIRCLE=0+0+1")
             assert cut.status_code == 400 and cut.text.startswith("UsageError")
         assert (system.timescale, system.refposition) == ("TDB", "BARYCENTER")  # the TESS file's BJD
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (scripts/setup.sh test installs it)")
+def test_chromium_shows_the_previews_and_the_drawn_light_curves_and_a_cut_downloads(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    assert CHROMIUM is not None
+    url = f"{live_server.root}/sia/"
+    profile = tempfile.mkdtemp(prefix="vostack-chromium-")
+    try:
+        common = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--window-size=1400,1400"]
+        dom = subprocess.run([*common, "--dump-dom", url], capture_output=True, text=True, timeout=120, check=True)
+        shot = tmp_path / "page.png"
+        subprocess.run([*common, f"--screenshot={shot}", url], capture_output=True, timeout=120, check=True)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    page = html.fromstring(dom.stdout)
+    cards = page.xpath('//div[@id="products"]/div')
+    titles = {str(card.xpath("string(h3)")) for card in cards}
+    public = {n for n in (*images.SKY, *images.HST_FILES, images.M13, *images.SOLAR, *images.LIGHT_CURVES)}
+    assert titles == {n.removesuffix(".fits") for n in public - {images.EMBARGOED}}  # not the embargoed one
+    assert all(card.xpath("img/@src")[0].startswith(f"{live_server.root}/sia/preview?ID=") for card in cards)
+    # the light curves come first and are drawn: the GOES plot's blue and red lines are in the screenshot
+    with Image.open(shot) as screenshot:
+        pixels = np.asarray(screenshot.convert("RGB")).astype(int)
+    for colour in ((0x1F, 0x4E, 0x9C), (0xC0, 0x39, 0x2B)):
+        assert np.count_nonzero(np.abs(pixels - colour).sum(axis=2) < 40) > 200, f"no line of colour {colour}"
+    # the cutout form of M13 downloads a FITS file smaller than the image
+    (form,) = page.xpath('//div[h3="m13_dss"]//form')
+    fields = {i.get("name"): i.get("value") for i in form.xpath(".//input")}
+    cut = requests.get(form.get("action"), params=fields, timeout=60)
+    assert cut.status_code == 200 and cut.headers["content-disposition"].startswith("attachment")
+    with fits.open(io.BytesIO(cut.content)) as hdus:
+        assert 0 < hdus[0].data.size < 300 * 300

@@ -10,6 +10,8 @@ Endpoints below the mount point:
 * ``/datalink?ID=...``: its DataLink ``{links}``: the file, the preview and a SODA service descriptor with the
   parameter ranges of that image (DataLink 1.1 §3, §4);
 * ``/soda?ID=...&CIRCLE=...``: a SODA 1.0 sync cutout (SODA 1.0 §3), streamed;
+* ``/``: a page for people showing each product's preview with its metadata, a cutout form and the light
+  curves drawn (:mod:`vostack.sia.page`);
 * ``/availability``, ``/capabilities`` (VOSI 1.1).
 
 Embargoed images (an owner group and a release date) are seen by their group only, everywhere: every lookup
@@ -24,7 +26,7 @@ from contextlib import AsyncExitStack
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -44,6 +46,7 @@ from vostack.obscore import (
 from vostack.schema import Field
 from vostack.sia.collection import FITS, ImageCollection
 from vostack.sia.images import fits_png
+from vostack.sia.page import PAGE_COLUMNS, products_page
 from vostack.sia.params import parse_sia, where_sql
 from vostack.sia.series import read_series, series_png, series_votable
 from vostack.sia.soda import SODA_SYNC, cutout, parse_cut
@@ -66,6 +69,7 @@ SIA_QUERY = "ivo://ivoa.net/std/SIA#query-2.0"
 """The standardID of the SIA 2.0 query capability (SIA 2.0 §2)."""
 
 _BATCH = 1_000
+_PAGE_ROWS = 200
 _CHUNK = 65_536
 PNG = "image/png"
 TIMESERIES = "timeseries"
@@ -120,6 +124,7 @@ class SIAService:
         self._pool: db.Pool | None = None
         router = Router(
             routes=[
+                Route("/", self._page, methods=["GET"]),
                 Route("/query", self._query, methods=["GET", "POST"]),
                 Route("/file", self._file, methods=["GET"]),
                 Route("/preview", self._preview, methods=["GET"]),
@@ -345,6 +350,20 @@ class SIAService:
             _chunks(body), media_type=FITS, headers={"Content-Disposition": f'attachment; filename="{name}"',
                                                      "Content-Length": str(len(body))}
         )  # fmt: skip
+
+    async def _page(self, request: Request) -> Response:
+        """The products of this service's collections that the caller may see, with previews (HTML)."""
+        names = [c.collection for c in self.collections]
+        table = ".".join(db.quote_ident(p) for p in self.table.split(".", 1))
+        sql = (f"SELECT {', '.join(PAGE_COLUMNS)} FROM {table} WHERE obs_collection = ANY($1::text[]) "
+               f"ORDER BY obs_collection, obs_id LIMIT {_PAGE_ROWS + 1}")  # fmt: skip
+        async with db.open_cursor(
+            self.pool, sql, statement_timeout=self.settings.sync_timeout, args=(names,), role=await self._role(request)
+        ) as cursor:
+            rows = [dict(zip(PAGE_COLUMNS, row, strict=True)) for row in await cursor.fetch(_PAGE_ROWS + 1)]
+        page = products_page(mount_url(request), rows[:_PAGE_ROWS], title=self.settings.title,
+                             truncated=len(rows) > _PAGE_ROWS)  # fmt: skip
+        return HTMLResponse(page)
 
     async def _availability(self, request: Request) -> Response:
         """VOSI 1.1 §3.5."""
