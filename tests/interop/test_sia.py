@@ -7,7 +7,6 @@ import asyncio
 import io
 import shutil
 import subprocess
-import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +29,7 @@ from PIL import Image
 from starlette.types import ASGIApp
 
 from tests.interop.conftest import LiveServer
-from tests.interop.test_page import CHROMIUM, FLAGS
+from tests.interop.test_page import CHROMIUM, render
 from vostack import db
 from vostack.cli import publication_app
 from vostack.demo import images, project
@@ -420,17 +419,8 @@ def test_light_curves_are_time_series_with_a_timesys_votable_and_a_drawn_preview
 def test_chromium_shows_the_previews_and_the_drawn_light_curves_and_a_cut_downloads(
     live_server: LiveServer, tmp_path: Path
 ) -> None:
-    assert CHROMIUM is not None
-    url = f"{live_server.root}/sia/"
-    profile = tempfile.mkdtemp(prefix="vostack-chromium-")
-    try:
-        common = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--window-size=1400,1400"]
-        dom = subprocess.run([*common, "--dump-dom", url], capture_output=True, text=True, timeout=120, check=True)
-        shot = tmp_path / "page.png"
-        subprocess.run([*common, f"--screenshot={shot}", url], capture_output=True, timeout=120, check=True)
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
-    page = html.fromstring(dom.stdout)
+    shot = tmp_path / "page.png"
+    page = html.fromstring(render(f"{live_server.root}/sia/", shot, size="1400,1400"))
     cards = page.xpath('//div[@id="products"]/div')
     titles = {str(card.xpath("string(h3)")) for card in cards}
     public = {n for n in (*images.SKY, *images.HST_FILES, images.M13, *images.SOLAR, *images.LIGHT_CURVES)}
