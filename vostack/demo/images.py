@@ -14,6 +14,7 @@ import warnings
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import astropy
 from astropy.io import fits
@@ -117,30 +118,23 @@ def collections(directory: Path, *, public_url: str) -> list[ImageCollection]:
     return [
         sky_collection(directory, public_url=public_url, files=image_files(sky, embargo_from=EMBARGO_FROM)),
         solar_collection(directory, public_url=public_url, files=image_files(list(SOLAR))),
-        ImageCollection(
-            table="images.series",
-            collection="vostack demo light curves",
-            store=DirectoryStore(directory),
-            authority="vostack.demo",
-            public_url=public_url,
-            files=image_files(list(LIGHT_CURVES)),
-            describe=describe_series,
-        ),
-    ]
+        _collection(directory, "images.series", "vostack demo light curves", public_url=public_url,
+                    files=image_files(list(LIGHT_CURVES)), describe=describe_series),
+    ]  # fmt: skip
+
+
+def _collection(directory: Path, table: str, title: str, **options: Any) -> ImageCollection:
+    return ImageCollection(
+        table=table, collection=title, store=DirectoryStore(directory), authority="vostack.demo", **options
+    )
 
 
 def sky_collection(
     directory: Path, *, public_url: str | None, table: str = "images.sky", files: list[ImageFile] | None = None
 ) -> ImageCollection:
     """The sky images (with the embargoed HST filter)."""
-    return ImageCollection(
-        files=files or (),
-        table=table,
-        collection="vostack demo sky images",
-        store=DirectoryStore(directory),
-        authority="vostack.demo",
-        public_url=public_url,
-        embargoed=True,
+    return _collection(
+        directory, table, "vostack demo sky images", public_url=public_url, files=files or (), embargoed=True
     )
 
 
@@ -148,14 +142,8 @@ def solar_collection(
     directory: Path, *, public_url: str | None, table: str = "images.solar", files: list[ImageFile] | None = None
 ) -> ImageCollection:
     """The solar images: the same instant seen from the Earth (SDO) and from STEREO-A and -B, and SOHO/EIT."""
-    return ImageCollection(
-        files=files or (),
-        table=table,
-        collection="vostack demo solar images",
-        store=DirectoryStore(directory),
-        authority="vostack.demo",
-        public_url=public_url,
-        calib_level=1,
+    return _collection(
+        directory, table, "vostack demo solar images", public_url=public_url, files=files or (), calib_level=1
     )
 
 
