@@ -202,7 +202,12 @@ def build_publication(
         options.setdefault("row_security", True)
     sia = obscore = None
     if images:
-        sia = SIAService(collections=images, settings=dataclasses.replace(config.service, title=_sia_title(images)))
+        jobs_schema = dict(options.get("async_options") or {}).get("schema", "vostack_uws")  # [database] jobs_schema
+        sia = SIAService(
+            collections=images,
+            settings=dataclasses.replace(config.service, title=_sia_title(images)),
+            jobs_schema=jobs_schema,
+        )
         sources: list[ObsCoreSource] = [*([ssa] if ssa is not None and ssa.public_url is not None else []), *images]
         if ssa is not None:
             ssa.obscore_view = False  # one view of the spectra and the images

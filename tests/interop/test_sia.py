@@ -438,3 +438,40 @@ def test_chromium_shows_the_previews_and_the_drawn_light_curves_and_a_cut_downlo
     assert cut.status_code == 200 and cut.headers["content-disposition"].startswith("attachment")
     with fits.open(io.BytesIO(cut.content)) as hdus:
         assert 0 < hdus[0].data.size < 300 * 300
+
+
+UWS = "{http://www.ivoa.net/xml/UWS/v1.0}"
+XLINK = "{http://www.w3.org/1999/xlink}"
+
+
+def _run_job(session: requests.Session, url: str, params: dict[str, str]) -> etree._Element:
+    """Create a job at ``url`` with ``params`` and PHASE=RUN, wait for its end; its job document."""
+    created = session.post(url, data={**params, "PHASE": "RUN"}, allow_redirects=False, timeout=30)
+    assert created.status_code == 303, created.text
+    job_url = created.headers["location"]
+    for _ in range(60):
+        job = etree.fromstring(session.get(job_url, params={"WAIT": "5", "PHASE": "EXECUTING"}, timeout=30).content)
+        if job.findtext(f"{UWS}phase") not in ("PENDING", "QUEUED", "EXECUTING"):
+            return job
+    raise AssertionError("the job did not end")
+
+
+def test_async_soda_cuts_as_the_sync_one_does_and_reports_no_overlap(sia_server: LiveServer) -> None:
+    root = f"{sia_server.root}/sia"
+    params = {"ID": _did("m13_dss.fits"), "CIRCLE": "250.42 36.46 0.02"}
+    with requests.Session() as session:
+        job = _run_job(session, f"{root}/soda/async", params)
+        assert job.findtext(f"{UWS}phase") == "COMPLETED"
+        (result,) = job.iter(f"{UWS}result")
+        assert result.get("id") == "result"
+        data = session.get(str(result.get(f"{XLINK}href")), timeout=30).content
+        assert data == session.get(f"{root}/soda", params=params, timeout=30).content
+        with fits.open(io.BytesIO(data)) as hdus:
+            assert 0 < hdus[0].data.size < 300 * 300
+        failed = _run_job(session, f"{root}/soda/async", {"ID": _did("m13_dss.fits"), "CIRCLE": "10 10 0.1"})
+        assert failed.findtext(f"{UWS}phase") == "ERROR"
+        error = session.get(f"{root}/soda/async/{failed.findtext(f'{UWS}jobId')}/error", timeout=30)
+        assert error.text.startswith("NoOverlap")
+        capabilities = etree.fromstring(session.get(f"{root}/capabilities", timeout=30).content)
+        standards = {c.get("standardID") for c in capabilities.iter("capability")}
+        assert "ivo://ivoa.net/std/SODA#async-1.0" in standards

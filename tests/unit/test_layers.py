@@ -54,6 +54,7 @@ ALLOWED: dict[str, set[str]] = {
     # images: SIA 2.0, SODA 1.0 and DataLink over ivoa.obscore
     "sia": {
         "auth",
+        "uws",
         "errors",
         "schema",
         "dali",

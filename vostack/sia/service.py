@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vostack import db, vosi
 from vostack.config import ServiceConfig
+from vostack.dali import Params
 from vostack.errors import NotFoundError, ParameterError, TransientError, VOError
 from vostack.obscore import (
     DATALINK_FORMAT,
@@ -49,7 +50,8 @@ from vostack.sia.images import fits_png
 from vostack.sia.page import PAGE_COLUMNS, products_page
 from vostack.sia.params import parse_sia, where_sql
 from vostack.sia.series import read_series, series_png, series_votable
-from vostack.sia.soda import SODA_SYNC, cutout, parse_cut
+from vostack.sia.soda import SODA_ASYNC, SODA_SYNC, cutout, parse_cut
+from vostack.uws import JobContext, UWSService
 from vostack.votable import MEDIA_TYPE, InputParam, ServiceDescriptor, VOTableWriter, db_type_to_votable, iter_result
 from vostack.web import (
     ErrorDocuments,
@@ -108,6 +110,8 @@ class SIAService:
         Limits (``maxrec``, ``hardlimit``, ``sync_timeout``), the title and the role prefix.
     table
         The ObsCore table or view searched (``ivoa.obscore``).
+    jobs_schema, jobs_name
+        Where the async SODA jobs are kept (the site's UWS schema) and the name of their job list.
     """
 
     def __init__(
@@ -116,12 +120,17 @@ class SIAService:
         collections: Sequence[ImageCollection],
         settings: ServiceConfig | None = None,
         table: str = OBSCORE_TABLE,
+        jobs_schema: str = "vostack_uws",
+        jobs_name: str = "soda",
     ) -> None:
         self.collections = tuple(collections)
         self.settings = settings or ServiceConfig(title="vostack SIA service", maxrec=1000, hardlimit=100_000)
         self.table = table
         self.limits = RequestLimits.of(self.settings)
         self._pool: db.Pool | None = None
+        self.jobs = UWSService(name=jobs_name, executor=self._run_cut, schema=jobs_schema, limits=self.limits,
+                               error_document=_soda_error)  # fmt: skip
+        """The async SODA jobs (``/soda/async``, UWS 1.1)."""
         router = Router(
             routes=[
                 Route("/", self._page, methods=["GET"]),
@@ -131,6 +140,7 @@ class SIAService:
                 Route("/votable", self._votable, methods=["GET"]),
                 Route("/datalink", self._datalink, methods=["GET", "POST"]),
                 Route("/soda", self._soda, methods=["GET", "POST"]),
+                *self.jobs.routes("/soda/async"),
                 Route("/availability", self._availability, methods=["GET"]),
                 Route("/capabilities", self._capabilities, methods=["GET"]),
             ]
@@ -156,9 +166,11 @@ class SIAService:
             if grants:
                 await db.execute(pool, "\n".join(grants))
         self._pool = pool
+        await self.jobs.start(pool)
 
     async def stop(self) -> None:
-        """Give the pool back."""
+        """Stop the async jobs' runner and give the pool back."""
+        await self.jobs.stop()
         self._pool = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -175,6 +187,7 @@ class SIAService:
             vosi.Capability(SIA_QUERY, (interface("/query", "2.0"),)),
             vosi.Capability(DATALINK_LINKS, (interface("/datalink", "1.1"),)),
             vosi.Capability(SODA_SYNC, (interface("/soda", "1.0"),)),
+            vosi.Capability(SODA_ASYNC, (interface("/soda/async", "1.0"),)),
             *vosi.vosi_capabilities(base, tables=False),
         ]
 
@@ -242,9 +255,12 @@ class SIAService:
 
     async def _image(self, request: Request, ident: str | None) -> tuple[ImageCollection, dict[str, object]]:
         """The collection and row of the image ``ident`` if the caller may see it (else as if it did not exist)."""
+        return await self._lookup(ident, await self._role(request))
+
+    async def _lookup(self, ident: str | None, role: str | None) -> tuple[ImageCollection, dict[str, object]]:
+        """The collection and row of the product ``ident`` as the database ``role`` sees it."""
         if ident is None or not ident.strip():
             raise ParameterError("ID is missing: send the publisher's dataset identifier", param="ID")
-        role = await self._role(request)
         names = ("product", "hdu", "frame", "access_size", "t_min", "t_max", "em_min", "em_max", "s_ra", "s_dec",
                  "s_fov", "s_xel1", "s_xel2", "pol_states", "target_name", "obs_id", "dataproduct_type")  # fmt: skip
         for collection in self.collections:
@@ -329,11 +345,20 @@ class SIAService:
     async def _soda(self, request: Request) -> Response:
         """SODA 1.0 §3 sync: the cut FITS file, streamed; ``NoOverlap`` when nothing is left."""
         params = await request_params(request, self.limits)
+        body, name = await self._cut(params, await self._role(request))
+        return StreamingResponse(
+            _chunks(body), media_type=FITS, headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                                     "Content-Length": str(len(body))}
+        )  # fmt: skip
+
+    async def _cut(self, params: Params, role: str | None) -> tuple[bytes, str]:
+        """The FITS file of the cut ``params`` ask for (SODA 1.0 §3.3) as ``role`` sees the products, and its
+        file name."""
         ids = params.getall("ID")
         if len(ids) != 1:
-            raise ParameterError("a sync SODA cutout takes exactly one ID", param="ID")
+            raise ParameterError("a SODA cutout takes exactly one ID", param="ID")
         cut = parse_cut(params)
-        collection, row = await self._image(request, ids[0])
+        collection, row = await self._lookup(ids[0], role)
         if row["dataproduct_type"] == TIMESERIES:
             raise ParameterError("UsageError: SODA cuts images and cubes; this is a time series", param="ID")
         data = await asyncio.to_thread(collection.store.read, str(row["product"]))
@@ -345,11 +370,16 @@ class SIAService:
                 cutout, data, cut, frame=str(row["frame"]),
                 t_min=None if t_min is None else float(str(t_min)), t_max=None if t_max is None else float(str(t_max)),
             )  # fmt: skip
-        name = f"{row['obs_id']}_cutout.fits"
-        return StreamingResponse(
-            _chunks(body), media_type=FITS, headers={"Content-Disposition": f'attachment; filename="{name}"',
-                                                     "Content-Length": str(len(body))}
-        )  # fmt: skip
+        return body, f"{row['obs_id']}_cutout.fits"
+
+    async def _run_cut(self, context: JobContext) -> None:
+        """An async SODA job (SODA 1.0 §3.1, UWS 1.1): the cut as the job's ``result``.  The job keeps no groups
+        of its owner, so it sees the public products only (an embargoed image is not found)."""
+        role = None
+        if any(c.embargoed for c in self.collections):
+            role = await db.reader_role(self.pool, self.settings.role_prefix, frozenset())
+        body, _ = await self._cut(Params(context.job.parameters), role)
+        await context.write_result("result", body, mime_type=FITS)
 
     async def _page(self, request: Request) -> Response:
         """The products of this service's collections that the caller may see, with previews (HTML)."""
@@ -372,6 +402,13 @@ class SIAService:
     async def _capabilities(self, request: Request) -> Response:
         """VOSI 1.1 §3.1 with the SIA, DataLink and SODA capabilities."""
         return capabilities_response(request, self.capabilities(mount_url(request)))
+
+
+def _soda_error(message: str) -> tuple[bytes, str]:
+    """A failed async cut's ``{job}/error``: text starting with its SODA fault (SODA 1.0 §5.2)."""
+    faults = ("NoOverlap", "UsageError", "NotFoundFault", "TransientFault", "FatalFault")
+    text = message if message.split(":", 1)[0] in faults else f"UsageError: {message}"
+    return (text + "\n").encode("utf-8"), "text/plain; charset=utf-8"
 
 
 async def _chunks(data: bytes) -> AsyncIterator[bytes]:
