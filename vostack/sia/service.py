@@ -168,6 +168,10 @@ class SIAService:
         self._pool = pool
         await self.jobs.start(pool)
 
+    def release_waiters(self) -> None:
+        """Answer the blocked WAITs of ``/soda/async`` now (see :meth:`vostack.uws.UWSService.release_waiters`)."""
+        self.jobs.release_waiters()
+
     async def stop(self) -> None:
         """Stop the async jobs' runner and give the pool back."""
         await self.jobs.stop()
