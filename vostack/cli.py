@@ -33,6 +33,7 @@ from vostack.products import ProductService
 from vostack.publish import Publication, load_publication
 from vostack.registry import RegistryConfig, RegistryService, ServiceDescription, load_registry_config
 from vostack.scs import SCSService
+from vostack.sia import SIAService
 from vostack.site import Site
 from vostack.ssa import SSAService
 from vostack.tap import TAPService
@@ -53,9 +54,10 @@ def build_app(
     coverage: CoverageService | None = None,
     products: ProductService | None = None,
     auth: Auth | None = None,
+    sia: SIAService | None = None,
 ) -> Starlette:
     """The application ``vostack`` serves: TAP at ``/tap``, the demo's job service at ``/compute``,
-    its OAI-PMH publishing registry at ``/oai``, SSA at ``/ssa``, each cone search at ``/scs/{table}``,
+    its OAI-PMH publishing registry at ``/oai``, SSA at ``/ssa``, SIA at ``/sia``, each cone search at ``/scs/{table}``,
     the MOCs at ``/moc``, product files at ``/products``, ``/`` to TAP; with ``auth``, every request
     authenticated by it and its login endpoint at ``auth.login_url``."""
 
@@ -67,6 +69,8 @@ def build_app(
         extra.append(Route("/oai", registry))  # an ASGI app on the exact path: harvesters use ".../oai"
     if ssa is not None:
         extra.append(Mount("/ssa", ssa))
+    if sia is not None:
+        extra.append(Mount("/sia", sia))
     for table, cone in (scs or {}).items():
         extra.append(Mount(f"/scs/{table}", cone))
     if coverage is not None:
@@ -92,6 +96,7 @@ def publication_app(publication: Publication, registry: RegistryService | None =
         coverage=publication.coverage,
         products=publication.products,
         auth=publication.auth,
+        sia=publication.sia,
     )
 
 
@@ -223,7 +228,7 @@ async def _serve(
     )
     try:
         if load_demo:
-            from vostack.demo import demo_publication, ensure_hipparcos, planetary, project, spex
+            from vostack.demo import demo_publication, ensure_hipparcos, images, planetary, project, spex
             from vostack.demo.compute import compute_service
 
             await ensure_hipparcos(pool)
@@ -244,7 +249,12 @@ async def _serve(
                 public_url=f"{public_url}/ssa",
             )
             publication = demo_publication(
-                ssa=spectra, compute=compute_service(), planetary=sources, public_url=public_url, private=True
+                ssa=spectra,
+                compute=compute_service(),
+                planetary=sources,
+                public_url=public_url,
+                private=True,
+                images=images.fetch_images(default_state_dir("images")),  # loaded when SIA's collections start
             )
             publication.auth = project.demo_auth(default_state_dir("auth"))
         else:
@@ -289,6 +299,9 @@ async def _serve(
                 obscore = ", ObsCore in TAP" if ssa.public_url else ""
                 print(f"SSA service ({ssa.mapping.collection}, DataLink{obscore}): http://{host}:{port}/ssa/"
                       "?REQUEST=queryData&POS=84.97,-0.98&SIZE=0.1", flush=True)  # fmt: skip
+            if publication.sia is not None:
+                print(f"SIA 2.0 images (DataLink, SODA cutouts): http://{host}:{port}/sia/query?POS=CIRCLE+250.42+36.46+1",
+                      flush=True)  # fmt: skip
             for table in publication.cones:
                 print(f"Simple Cone Search of {table}: http://{host}:{port}/scs/{table}/?RA=56.75&DEC=24.12&SR=1",
                       flush=True)  # fmt: skip

@@ -296,11 +296,11 @@ def _examples(data: Any) -> tuple[Example, ...]:
 def parse_config(data: Mapping[str, Any]) -> PublishConfig:
     """Build a :class:`PublishConfig` from parsed TOML, checking every key."""
     # [registry] belongs to vostack.registry (records and OAI-PMH), [scs], [coverage] and [epntap] to
-    # vostack.scs, vostack.moc and vostack.epntap, [auth] to vostack.auth, [products] and [ssa] to
+    # vostack.scs, vostack.moc and vostack.epntap, [auth] to vostack.auth, [products], [ssa] and [sia] to
     # vostack.holdings (vostack.publish reads them all from the same file, and the top-level public_url),
     # [results] and [database] to vostack.node (a node of a site on several machines)
     sections = {"service", "schemas", "tables", "examples", "registry", "scs", "coverage", "epntap", "auth", "products",
-                "ssa"}  # fmt: skip
+                "ssa", "sia"}  # fmt: skip
     _check_keys("config", data, sections | {"results", "database", "public_url"})
     schemas: dict[str, str | None] = {}
     schema_groups: dict[str, tuple[str, ...]] = {}

@@ -1,7 +1,8 @@
-"""A site's files and spectra from its TOML file: ``[products.<name>]`` stores and an ``[ssa]`` service.
+"""A site's files, spectra and images from its TOML file: ``[products.<name>]`` stores, an ``[ssa]`` service
+and ``[sia]`` image collections.
 
-With these sections ``vostack serve`` publishes SSA 1.1 with its ObsCore 1.1 view and serves product
-files (the ``access_url`` of EPN-TAP granules) without any Python:
+With these sections ``vostack serve`` publishes SSA 1.1 and SIA 2.0 (with DataLink and SODA cutouts) with
+their ObsCore 1.1 view and serves product files (the ``access_url`` of EPN-TAP granules) without any Python:
 
 .. code-block:: toml
 
@@ -34,6 +35,15 @@ files (the ``access_url`` of EPN-TAP granules) without any Python:
     publisher_did = "pubdid"
     [ssa.constants]                 # SSA/ObsCore key = value
     facility = "IRTF"
+
+    [sia]                           # SIA 2.0 at /sia over ivoa.obscore (the spectra and these images)
+    authority = "ivo://example.org" # of the images' publisher DIDs: ivo://example.org/<collection>?<file>
+    [sia.collections.sky]           # a collection of FITS images, described from their headers
+    table = "images.sky"            # the product table, loaded from the files when they change
+    collection = "Sky images"       # obs_collection
+    products = "images"             # the [products.<name>] holding the files
+    files = ["m13.fits", "first.fits"]
+    calib_level = 2
 """
 
 from __future__ import annotations
@@ -47,10 +57,11 @@ from vostack.config import ConfigError, ServiceConfig
 from vostack.errors import VOError
 from vostack.node import bucket_client, check_s3, table_values
 from vostack.products import BucketStore, DirectoryStore, FileStore, GzipStore, Products, ZipStore
+from vostack.sia import ImageCollection, ImageFile
 from vostack.ssa import FileProducts, MappingError, SSAMapping, SSAService
 from vostack.ssa.readers import FitsSpectrum
 
-__all__ = ["STORES", "parse_products", "parse_ssa"]
+__all__ = ["STORES", "parse_products", "parse_sia", "parse_ssa"]
 
 STORES = ("directory", "zip", "s3")
 """The kinds of ``[products.<name>]`` store."""
@@ -64,6 +75,10 @@ _SSA_TYPES: dict[str, tuple[type, ...]] = {
     "table": (str,), "collection": (str,), "products": (str,), "path": (str,), "default_size": (int, float),
     "obscore": (bool,), "columns": (dict,), "constants": (dict,), "spectrum": (dict,), "owner_group": (str,),
     "release_date": (str,), "metadata_public": (bool,),
+}  # fmt: skip
+_SIA_TYPES: dict[str, tuple[type, ...]] = {"authority": (str,), "collections": (dict,)}
+_IMAGES_TYPES: dict[str, tuple[type, ...]] = {
+    "table": (str,), "collection": (str,), "products": (str,), "files": (list,), "calib_level": (int,),
 }  # fmt: skip
 _SPECTRUM_TYPES: dict[str, tuple[type, ...]] = {
     "layout": (str,), "spectral": (str,), "flux": (str,), "error": (str,), "spectral_unit": (str,),
@@ -148,6 +163,14 @@ def _spectrum(where: str, data: Any) -> FitsSpectrum:
         raise ConfigError(f"{where}: {exc}") from None
 
 
+def _named_store(where: str, name: str, products: Mapping[str, Products]) -> Products:
+    store = products.get(name)
+    if store is None:
+        known = ", ".join(products) or "none"
+        raise ConfigError(f"{where}: products = {name!r} names no [products.<name>] (there are: {known})")
+    return store
+
+
 def parse_ssa(
     data: Mapping[str, Any], *, products: Mapping[str, Products], settings: ServiceConfig, public_url: str | None
 ) -> SSAService:
@@ -157,10 +180,7 @@ def parse_ssa(
     missing = [key for key in ("table", "collection", "products", "columns", "spectrum") if key not in values]
     if missing:
         raise ConfigError(f"[ssa]: {', '.join(missing)} required")
-    store = products.get(values["products"])
-    if store is None:
-        known = ", ".join(products) or "none"
-        raise ConfigError(f"[ssa]: products = {values['products']!r} names no [products.<name>] (there are: {known})")
+    store = _named_store("[ssa]", values["products"], products)
     if not all(isinstance(v, str) for v in values["columns"].values()):
         raise ConfigError("[ssa.columns]: each key maps to a column name (a string)")
     obscore = values.get("obscore", True)
@@ -188,3 +208,46 @@ def parse_ssa(
         )
     except MappingError as exc:
         raise ConfigError(f"[ssa]: {exc.message}") from None
+
+
+def parse_sia(
+    data: Mapping[str, Any], *, products: Mapping[str, Products], settings: ServiceConfig, public_url: str | None
+) -> list[ImageCollection]:
+    """The image collections of the ``[sia]`` table (``[sia.collections.<name>]``), served by SIA at
+    ``public_url``/sia; each loads its files when it starts unless its table holds them already."""
+    values = table_values("[sia]", data, _SIA_TYPES)
+    if "authority" not in values or not values["authority"].startswith("ivo://"):
+        raise ConfigError("[sia]: authority (the ivo:// authority of the images' identifiers) is required")
+    if public_url is None:
+        raise ConfigError("[sia]: the images' access URLs need the site's public_url")
+    if not values.get("collections"):
+        raise ConfigError("[sia]: give at least one collection of images, [sia.collections.<name>]")
+    collections = []
+    for name, table in values["collections"].items():
+        where = f"[sia.collections.{name}]"
+        entry = table_values(where, table, _IMAGES_TYPES)
+        missing = [key for key in ("table", "collection", "products", "files") if key not in entry]
+        if missing:
+            raise ConfigError(f"{where}: {', '.join(missing)} required")
+        store = _named_store(where, entry["products"], products)
+        files = entry["files"]
+        if not files or not all(isinstance(f, str) and f for f in files):
+            raise ConfigError(f"{where}: files is a list of the images' paths in the store")
+        if not 0 <= entry.get("calib_level", 2) <= 4:
+            raise ConfigError(f"{where}: calib_level is 0 to 4 (ObsCore 1.1 §4.2)")
+        try:
+            collections.append(
+                ImageCollection(
+                    table=entry["table"],
+                    collection=entry["collection"],
+                    store=store.store,
+                    authority=values["authority"],
+                    public_url=f"{public_url.rstrip('/')}/sia",
+                    calib_level=entry.get("calib_level", 2),
+                    settings=settings,
+                    files=[ImageFile(path) for path in files],
+                )
+            )
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    return collections

@@ -23,10 +23,12 @@ from vostack.config import ConfigError, PublishConfig, parse_config, read_toml
 from vostack.epntap import EPNCollection, collection_from_toml
 from vostack.errors import VOError
 from vostack.moc import CoverageConfig, CoverageService, parse_coverage_config
+from vostack.obscore import ObsCoreSource, ObsCoreView
 from vostack.products import FileGuard, Products, ProductService
 from vostack.registry import Coverage, ResourceName, ServiceDescription
 from vostack.schema import TableSet
 from vostack.scs import ConeConfig, SCSService, parse_scs_config
+from vostack.sia import ImageCollection, SIAService
 from vostack.site import Service
 from vostack.ssa import OBSCORE_DATA_MODEL, OBSCORE_TABLE, SSAService, obscore_table_meta
 from vostack.tap import DataModel, TAPService
@@ -39,6 +41,7 @@ __all__ = [
     "load_publication",
     "served_collections",
     "with_collections",
+    "with_obscore",
 ]
 
 
@@ -64,12 +67,19 @@ class Publication:
     products: ProductService | None = None
     """The product endpoint (``/products``): the files of EPN-TAP granules and other products."""
     auth: Auth | None = None
+    sia: SIAService | None = None
+    """SIA 2.0 with DataLink and SODA (``/sia``) over the images of :attr:`SIAService.collections`."""
+    obscore: ObsCoreView | None = None
+    """``ivoa.obscore`` over the spectra and the images, when there are images (else SSA makes it alone)."""
 
     @property
     def services(self) -> list[Service]:
         """Every service, in the order to start them."""
-        first: list[Service] = [*self.collections, *([self.ssa] if self.ssa else [])]
+        images: list[Service] = list(self.sia.collections) if self.sia else []  # EPN-TAP views may read them
+        first: list[Service] = [*images, *self.collections, *([self.ssa] if self.ssa else [])]
+        first += [self.obscore] if self.obscore else []
         later: list[Service] = [*self.cones.values(), *([self.coverage] if self.coverage else [])]
+        later += [self.sia] if self.sia else []
         return [*first, self.tap, *later, *([self.compute] if self.compute else [])]
 
     def _coverage(self, table: str) -> Any:
@@ -117,6 +127,19 @@ class Publication:
             for name, cone in self.cones.items()
             if public(name)
         ]
+        if self.sia is not None and public(OBSCORE_TABLE):
+            descriptions.append(
+                ServiceDescription(
+                    key="sia",
+                    title=self.sia.settings.title,
+                    description=self.sia.settings.description
+                    or "Images by position, band and time (SIA 2.0), with previews, DataLink links and SODA "
+                    "cutouts, over ivoa.obscore.",
+                    capabilities=self.sia.capabilities,
+                    tableset=tables(OBSCORE_TABLE),
+                    types=("Image",),
+                )
+            )
         served_by = ResourceName(tap_title, f"{authority}/{tap_key}")
         descriptions += [
             collection.describe(
@@ -190,18 +213,41 @@ def build_publication(
     products: Mapping[str, Products] | None = None,
     public_url: str | None = None,
     auth: Auth | None = None,
+    images: Sequence[ImageCollection] = (),
 ) -> Publication:
     """The services for ``config``: TAP (with ``tap_options``), publishing the EPN-TAP ``collections`` too,
-    a cone search per entry of ``cones``, MOC coverage unless ``coverage`` is ``None``, and the ``products``
-    served at ``/products`` below ``public_url`` (the absolute URL clients reach the site at)."""
+    a cone search per entry of ``cones``, MOC coverage unless ``coverage`` is ``None``, the ``products``
+    served at ``/products`` below ``public_url`` (the absolute URL clients reach the site at), and with
+    ``images`` SIA 2.0 at ``/sia`` over ``ivoa.obscore``, made of the spectra of ``ssa`` and the images."""
     prefix = config.service.role_prefix
     collections = [
         dataclasses.replace(c, role_prefix=prefix) if c.embargoed else c
         for c in served_collections(collections, products or {}, public_url)
     ]
     options = dict(tap_options or {})
-    if (ssa is not None and ssa.mapping.embargoed) or any(c.embargoed for c in collections):
-        options.setdefault("row_security", True)  # ivoa.obscore or an epn_core has rows only some groups see
+    embargoed = (
+        (ssa is not None and ssa.mapping.embargoed)
+        or any(c.embargoed for c in collections)
+        or any(c.embargoed for c in images)
+    )
+    if embargoed:  # ivoa.obscore or an epn_core has rows only some groups see
+        options.setdefault("row_security", True)
+    sia = obscore = None
+    if images:
+        jobs_schema = dict(options.get("async_options") or {}).get("schema", "vostack_uws")  # [database] jobs_schema
+        sia = SIAService(
+            collections=images,
+            settings=dataclasses.replace(config.service, title=_sia_title(images)),
+            jobs_schema=jobs_schema,
+        )
+        sources: list[ObsCoreSource] = [*([ssa] if ssa is not None and ssa.public_url is not None else []), *images]
+        if ssa is not None:
+            ssa.obscore_view = False  # one view of the spectra and the images
+        obscore = ObsCoreView(sources=sources, settings=config.service)
+        config = with_obscore(config)
+        models = list(options.get("data_models", ()))
+        if DataModel(*OBSCORE_DATA_MODEL) not in models:
+            options["data_models"] = [*models, DataModel(*OBSCORE_DATA_MODEL)]
     tap = TAPService(config=with_collections(config, collections), **options)
     return Publication(
         tap=tap,
@@ -228,6 +274,21 @@ def build_publication(
         if products
         else None,
         auth=auth,
+        sia=sia,
+        obscore=obscore,
+    )
+
+
+def _sia_title(images: Sequence[ImageCollection]) -> str:
+    return "SIA 2.0 images: " + ", ".join(c.collection for c in images)
+
+
+def with_obscore(config: PublishConfig) -> PublishConfig:
+    """``config`` with ``ivoa.obscore`` published in TAP (ObsCore 1.1 §4), its metadata given unless set."""
+    return dataclasses.replace(
+        config,
+        schemas={**config.schemas, "ivoa": config.schemas.get("ivoa") or "IVOA standard tables: ObsCore 1.1."},
+        tables={**config.tables, OBSCORE_TABLE: config.tables.get(OBSCORE_TABLE) or obscore_table_meta()},
     )
 
 
@@ -235,13 +296,14 @@ def load_publication(path: Path, *, public_url: str | None = None, **options: An
     """The services a TOML file describes: ``[service]``, ``[schemas]``, ``[tables]``, ``[examples]`` for TAP,
     ``[scs."<table>"]`` cone searches, ``[coverage]`` (MOCs of every table with a main position; on unless
     ``[coverage] enabled = false``), ``[epntap.<schema>]`` collections, ``[products.<name>]`` file stores
-    served at ``/products`` and ``[ssa]`` (SSA with ``ivoa.obscore`` in TAP, :mod:`vostack.holdings`), with the
+    served at ``/products``, ``[ssa]`` (SSA with ``ivoa.obscore`` in TAP, :mod:`vostack.holdings`) and ``[sia]``
+    (SIA 2.0 over the image collections, which join ``ivoa.obscore``), with the
     ``[auth]`` of the site; ``options`` go to :func:`build_publication`.
 
     ``public_url`` is how clients reach the site (the access URLs the EPN-TAP and ObsCore views hold); the
     file's top-level ``public_url`` wins over it.
     """
-    from vostack.holdings import parse_products, parse_ssa
+    from vostack.holdings import parse_products, parse_sia, parse_ssa
 
     data = read_toml(path)
     coverage_data = dict(data.get("coverage", {}))
@@ -262,17 +324,17 @@ def load_publication(path: Path, *, public_url: str | None = None, **options: An
     if "ssa" in data:
         ssa = parse_ssa(data["ssa"], products=products, settings=config.service, public_url=public_url)
         if ssa.public_url is not None:  # TAP publishes ivoa.obscore and says so (ObsCore 1.1 §4)
-            config = dataclasses.replace(
-                config,
-                schemas={**config.schemas, "ivoa": config.schemas.get("ivoa") or "IVOA standard tables: ObsCore 1.1."},
-                tables={**config.tables, OBSCORE_TABLE: config.tables.get(OBSCORE_TABLE) or obscore_table_meta()},
-            )
+            config = with_obscore(config)
             tap_options = dict(options.pop("tap_options", None) or {})
             models = list(tap_options.get("data_models", ()))
             tap_options["data_models"] = [*models, DataModel(*OBSCORE_DATA_MODEL)]
             options["tap_options"] = tap_options
+    images = []
+    if "sia" in data:
+        images = parse_sia(data["sia"], products=products, settings=config.service, public_url=public_url)
     return build_publication(
         config,
+        images=images,
         cones=parse_scs_config(data.get("scs", {})),
         coverage=parse_coverage_config(coverage_data) if enabled else None,
         collections=[collection_from_toml(schema, table) for schema, table in epntap.items()],

@@ -25,8 +25,9 @@ from vostack.auth import Auth, Identity, StaticTokens
 from vostack.config import PublishConfig, ServiceConfig, TableMeta
 from vostack.demo import spex as demo_spex
 from vostack.moc import CoverageConfig, CoverageService, TableCoverage
+from vostack.obscore import view_sql
 from vostack.ssa import SSAService
-from vostack.ssa.obscore import obscore_view_sql
+from vostack.ssa.obscore import obscore_select
 from vostack.tap import TAPService
 
 pytestmark = pytest.mark.postgres
@@ -140,13 +141,8 @@ async def test_postgresql_hides_embargoed_rows_from_any_query_of_a_reader_role(s
         async with db.open_cursor(pool, count, statement_timeout=10, role=role) as cursor:
             assert (await cursor.fetch(1))[0][0] == expected
     # an ObsCore view over the table (made with security_invoker) gives the same rows
-    view = obscore_view_sql(ssa.mapping, datalink_url="http://h/ssa/datalink")
-    await db.execute(
-        pool,
-        view.replace("ivoa.obscore", "embargo.obscore").replace(
-            "SCHEMA IF NOT EXISTS ivoa", "SCHEMA IF NOT EXISTS embargo"
-        ),
-    )
+    select = obscore_select(ssa.mapping, datalink_url="http://h/ssa/datalink")
+    await db.execute(pool, view_sql([select], security_invoker=True, relation="embargo.obscore"))
     await db.execute(pool, f'GRANT SELECT ON embargo.obscore TO "{anonymous}"')
     async with db.open_cursor(pool, "SELECT count(*) FROM embargo.obscore", statement_timeout=10, role=anonymous) as c:
         assert (await c.fetch(1))[0][0] == 3074

@@ -40,7 +40,8 @@ async def test_start_creates_the_obscore_view_over_every_spectrum(pool: db.Pool,
     )
     await service.start(pool)
     described = await db.describe_tables(pool, ["ivoa.obscore"])
-    assert [c.name for c in described["ivoa.obscore"].columns] == [c.name for c in OBSCORE_COLUMNS]
+    # the mandatory columns in the standard's order, then vostack's footprint (NULL: spectra are a point)
+    assert [c.name for c in described["ivoa.obscore"].columns] == [c.name for c in OBSCORE_COLUMNS] + ["s_footprint"]
     async with db.open_cursor(
         pool,
         "SELECT count(*), count(DISTINCT obs_publisher_did), min(em_min), max(em_max), "

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp
 
 from vostack import Site, db
 from vostack.cli import publication_app
-from vostack.demo import demo_publication
+from vostack.demo import demo_publication, images
 from vostack.demo.planetary import PlanetarySources
 from vostack.publish import Publication
 from vostack.ssa.obscore import obscore_view_sql
@@ -27,8 +27,9 @@ class LiveServer(threading.Thread):
     and ``ivoa.obscore`` in TAP, whose view is (re)created with access URLs to this server unless
     ``obscore_view`` is false (the view is shared by every server on the database, so a second server must not
     point it at itself); with ``planetary`` (the downloads) the EPN-TAP collections (their source tables must be
-    loaded) and the maps' files at ``/products``.
-    ``make_app`` turns the :class:`vostack.publish.Publication` into the ASGI app.
+    loaded) and the maps' files at ``/products``; with ``images`` (the demo's image files) SIA at ``/sia`` and the
+    images in ``ivoa.obscore``.
+    ``make_app`` turns the :class:`vostack.publish.Publication` into the ASGI app (a test adds its middleware).
     """
 
     def __init__(
@@ -40,8 +41,10 @@ class LiveServer(threading.Thread):
         obscore_view: bool = True,
         planetary: PlanetarySources | None = None,
         public_url: str | None = None,
+        images: Path | None = None,
     ) -> None:
         super().__init__(daemon=True)
+        self.images = images
         self.dsn = dsn
         self.make_app = make_app
         self.spectra = spectra  # the splat wheel: serve SSA at /ssa and ivoa.obscore in TAP
@@ -84,7 +87,11 @@ class LiveServer(threading.Thread):
                     products=spex.SpexProducts(self.spectra),
                     public_url=f"{self.root}/ssa" if self.obscore_view else None,
                 )
-            publication = demo_publication(ssa=ssa, planetary=self.planetary, public_url=self.public_url, private=True)
+            publication = demo_publication(
+                ssa=ssa, planetary=self.planetary, public_url=self.public_url, private=True, images=self.images
+            )
+            if not self.obscore_view:
+                publication.obscore = None  # the first server's view stays
             self.publication = publication
             async with Site(services=publication.services).serve(pool):
                 app = self.make_app(publication)
@@ -137,7 +144,10 @@ class LiveServer(threading.Thread):
                     await collection.start(pool)  # keeps no pool: it only writes and checks its view
                     if publication.tap.uses_roles:
                         await db.execute(pool, f"GRANT SELECT ON {collection.table} TO {db.quote_ident(reader)}")
-                if self.obscore_view and publication.ssa is not None:
+                if self.obscore_view and publication.obscore is not None:
+                    await publication.obscore.start(pool)
+                    await db.execute(pool, f"GRANT SELECT ON ivoa.obscore TO {db.quote_ident(reader)};")
+                elif self.obscore_view and publication.ssa is not None:
                     url = f"{self.root}/ssa/datalink"
                     view = obscore_view_sql(publication.ssa.mapping, datalink_url=url)
                     await db.execute(pool, view + f"GRANT SELECT ON ivoa.obscore TO {db.quote_ident(reader)};")
@@ -153,10 +163,22 @@ class LiveServer(threading.Thread):
 
 
 @pytest.fixture(scope="session")
+def image_dir() -> Path:
+    """The demo's image files (:func:`vostack.demo.images.fetch_images`)."""
+    return images.fetch_images(Path(__file__).resolve().parents[2] / ".vostack" / "images")
+
+
+@pytest.fixture(scope="session")
 def live_server(
-    postgres_dsn: str, hipparcos: None, spex: None, spex_wheel: Path, planetary: None, planetary_data: PlanetarySources
+    postgres_dsn: str,
+    hipparcos: None,
+    spex: None,
+    spex_wheel: Path,
+    planetary: None,
+    planetary_data: PlanetarySources,
+    image_dir: Path,
 ) -> Iterator[LiveServer]:
-    server = LiveServer(postgres_dsn, spectra=spex_wheel, planetary=planetary_data)
+    server = LiveServer(postgres_dsn, spectra=spex_wheel, planetary=planetary_data, images=image_dir)
     server.start_serving()
     yield server
     server.stop()

@@ -120,13 +120,36 @@ def vostack(
         command.stop(stop)
 
 
+DEMO_SKY = "vostack demo sky images"
+
+#: The [registry] of the TOML sites in these tests.
+REGISTRY_TOML = """[registry]
+authority = "ivo://toml.example"
+organisation = "TOML archive"
+title = "TOML archive"
+description = "Everything from one file."
+reference_url = "https://toml.example/"
+created = 2024-01-15T00:00:00Z
+updated = 2025-03-01T00:00:00Z
+[registry.contact]
+name = "Archive staff"
+email = "vo@toml.example"
+"""
+
+
 def test_demo_on_a_given_database_serves_hipparcos(postgres_dsn: str, hipparcos: None) -> None:
     port = _free_port()
     with vostack("demo", "--dsn", postgres_dsn, "--port", str(port)) as (url, lines, _):
         assert url == f"http://127.0.0.1:{port}/tap"
         table = pyvo.dal.TAPService(url).run_sync("SELECT TOP 5 hip, hpmag FROM hipparcos.main ORDER BY hpmag")
         assert len(table) == 5
+        # SIA over the demo's images: M13 from the DSS, its file from the ObsCore row's access_url
+        root = url.removesuffix("/tap")
+        (m13,) = list(pyvo.dal.SIA2Service(f"{root}/sia").search(pos=(250.42, 36.46, 0.05), collection=DEMO_SKY))
+        assert m13.getdataurl().startswith(f"{root}/sia/file?ID=")
+        assert httpx.get(m13.getdataurl(), timeout=30).content[:9] == b"SIMPLE  ="
     assert any("pyvo.dal.TAPService" in line for line in lines), "the demo should print a pyvo example"
+    assert any(line.startswith(f"SIA 2.0 images (DataLink, SODA cutouts): {root}/sia/") for line in lines)
 
 
 def test_demo_answers_a_blocked_wait_when_stopped(postgres_dsn: str, hipparcos: None) -> None:
@@ -456,7 +479,7 @@ def test_serve_publishes_cone_searches_mocs_and_epn_tap_from_the_toml_alone(
 ) -> None:
     config = tmp_path / "site.toml"
     config.write_text(
-        """
+        f"""
 [service]
 title = "Stars and planets"
 tap_schema = "toml_tap_schema"
@@ -505,18 +528,7 @@ dataproduct_type = "ci"
 target_class = "exoplanet"
 spatial_frame_type = "celestial"
 
-[registry]
-authority = "ivo://toml.example"
-organisation = "TOML archive"
-title = "TOML archive"
-description = "Everything from one file."
-reference_url = "https://toml.example/"
-created = 2024-01-15T00:00:00Z
-updated = 2025-03-01T00:00:00Z
-[registry.contact]
-name = "Archive staff"
-email = "vo@toml.example"
-"""
+{REGISTRY_TOML}"""
     )
     from mocpy import MOC
 

@@ -18,13 +18,15 @@ import numpy as np
 import pytest
 import pyvo
 import requests
+from astropy import units as u
 from astropy.io import fits
 from astropy.io.votable import parse
+from lxml import etree
 from PIL import Image
 
 from tests.catalogues import SPECTRA_DIR, spex_catalogue
 from tests.interop.conftest import LiveServer
-from tests.interop.test_cli import Command, _free_port
+from tests.interop.test_cli import REGISTRY_TOML, Command, _free_port
 from tests.interop.test_ssa import _busiest_field, _cone
 from vostack.demo import spex as demo_spex
 from vostack.demo.maps import IMAGES
@@ -32,6 +34,9 @@ from vostack.demo.planetary import PlanetarySources
 from vostack.objects.ceph import ThrowawayCeph
 
 pytestmark = [pytest.mark.postgres, pytest.mark.interop]
+
+#: The images the [sia] section publishes (the demo's files).
+TOML_IMAGES = ["m13_dss.fits", "first_vla.fits", "ukidss_wfcam.fits"]
 
 
 def _toml(values: Mapping[str, object]) -> str:
@@ -59,9 +64,11 @@ def site(
     planetary: None,
     planetary_data: PlanetarySources,
     live_server: LiveServer,
+    image_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
-    """``vostack serve`` with SSA + ObsCore over the wheel's spectra and an EPN-TAP collection of the maps."""
+    """``vostack serve`` with SSA + ObsCore over the wheel's spectra, SIA over sky images (which join ObsCore),
+    an EPN-TAP collection of the maps and a publishing registry."""
     config = tmp_path_factory.mktemp("ssa_toml") / "site.toml"
     config.write_text(
         f"""
@@ -109,7 +116,21 @@ size = "file_size"
 thumbnails = true
 
 {_ssa_section("spectra", "{file_name}.gz", obscore=True)}
-"""
+
+[products.images]
+store = "directory"
+path = "{image_dir}"
+media_type = "application/fits"
+
+[sia]
+authority = "ivo://toml.example"
+[sia.collections.sky]
+table = "images_toml.sky"
+collection = "Sky images from TOML"
+products = "images"
+files = {json.dumps(TOML_IMAGES)}
+
+{REGISTRY_TOML}"""
     )
     command = Command("serve", "--dsn", postgres_dsn, "--config", str(config), "--port", str(_free_port()))
     try:
@@ -246,3 +267,27 @@ def test_ssa_from_toml_serves_spectra_from_a_bucket_with_ranges(bucket_site: tup
             assert header.headers["content-range"] == f"bytes 0-2879/{len(data)}"
         missing = session.get(f"{site}/ssa/", params={"REQUEST": "getData", "PUBDID": "ivo://nowhere"}, timeout=60)
         assert missing.status_code == 404
+
+
+def test_sia_from_toml_finds_its_images_which_join_obscore_and_the_registry(site: str, image_dir: Path) -> None:
+    service = pyvo.dal.SIA2Service(f"{site}/sia")
+    (record,) = list(service.search(pos=(250.42 * u.deg, 36.46 * u.deg, 0.1 * u.deg)))
+    assert str(record["obs_publisher_did"]) == "ivo://toml.example/sky-images-from-toml?m13_dss.fits"
+    with requests.Session() as session:
+        assert session.get(record.getdataurl(), timeout=60).content == (image_dir / "m13_dss.fits").read_bytes()
+        tap = pyvo.dal.TAPService(f"{site}/tap", session=session)
+        rows = tap.run_sync(
+            "SELECT obs_id, access_url FROM ivoa.obscore WHERE dataproduct_type = 'image' ORDER BY obs_id"
+        ).to_table()
+        assert [str(i) for i in rows["obs_id"]] == sorted(name.removesuffix(".fits") for name in TOML_IMAGES)
+        assert all(str(url).startswith(f"{site}/sia/file?ID=") for url in rows["access_url"])
+        spectra = tap.run_sync("SELECT COUNT(*) AS n FROM ivoa.obscore WHERE dataproduct_type = 'spectrum'")
+        assert int(spectra.to_table()["n"][0]) > 3000  # the spectra are still there
+        record_xml = session.get(
+            f"{site}/oai",
+            params={"verb": "GetRecord", "metadataPrefix": "ivo_vor", "identifier": "ivo://toml.example/sia"},
+            timeout=60,
+        )
+        assert record_xml.status_code == 200
+        standards = set(etree.fromstring(record_xml.content).xpath("//capability/@standardID"))
+        assert {"ivo://ivoa.net/std/SIA#query-2.0", "ivo://ivoa.net/std/SODA#sync-1.0"} <= standards

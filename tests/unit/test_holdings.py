@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 from astropy.io import fits
 
 from vostack.config import ConfigError, ServiceConfig
-from vostack.holdings import parse_products, parse_ssa
+from vostack.holdings import parse_products, parse_sia, parse_ssa
 from vostack.products import BucketStore, DirectoryStore, GzipStore, Products, ZipStore
 from vostack.ssa.readers import FitsSpectrum
 
@@ -157,3 +158,47 @@ def test_a_rows_spectrum_reads_rows_transposed_or_stacked() -> None:
         assert spectrum.error == [0.5] * 20 and spectrum.flux_unit == "W.m**-2.um**-1"
     with pytest.raises(ValueError, match="2-D array"):
         reader(_fits([fits.PrimaryHDU(np.arange(5.0))]))
+
+
+def _sia(tmp_path: Path, **collection: Any) -> Any:
+    products = _products(tmp_path, store="directory", path=".", media_type="application/fits")
+    table = {"table": "images.sky", "collection": "Sky", "products": "files", "files": ["a.fits"], **collection}
+    data = {"authority": "ivo://example.org", "collections": {"sky": table}}
+    return parse_sia(data, products=products, settings=ServiceConfig(), public_url="http://h/")
+
+
+def test_sia_collections_are_built_from_their_keys(tmp_path: Path) -> None:
+    (sky,) = _sia(tmp_path, calib_level=3)
+    assert sky.table == "images.sky" and sky.collection == "Sky" and sky.calib_level == 3
+    assert [f.path for f in sky.files] == ["a.fits"] and isinstance(sky.store, DirectoryStore)
+    assert sky.public_url == "http://h/sia"  # the access URLs of its rows in ivoa.obscore
+    assert sky.publisher_did("a.fits") == "ivo://example.org/sky?a.fits"
+
+
+@pytest.mark.parametrize(
+    ("collection", "words"),
+    [
+        ({"products": "nowhere"}, "products = 'nowhere' names no [products.<name>] (there are: files)"),
+        ({"files": []}, "files is a list of the images' paths"),
+        ({"files": [3]}, "files is a list of the images' paths"),
+        ({"table": "sky"}, "the image table 'sky' must be qualified with its schema"),
+        ({"calib_level": 7}, "calib_level is 0 to 4"),
+        ({"colour": "red"}, "unknown key(s) colour"),
+    ],
+)
+def test_sia_mistakes_are_named(tmp_path: Path, collection: dict[str, Any], words: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(f"[sia.collections.sky]: {words}")):
+        _sia(tmp_path, **collection)
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        ({"collections": {}}, "authority"),
+        ({"authority": "example.org", "collections": {}}, "authority"),
+        ({"authority": "ivo://e"}, "at least one collection"),
+    ],
+)
+def test_sia_section_mistakes_are_named(data: dict[str, Any], words: str) -> None:
+    with pytest.raises(ConfigError, match=words):
+        parse_sia(data, products={}, settings=ServiceConfig(), public_url="http://h")

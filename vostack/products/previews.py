@@ -9,10 +9,11 @@ Pillow is an optional dependency (``pip install vostack[images]``), imported whe
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from vostack.errors import NotFoundError, VOError
 
-__all__ = ["THUMBNAIL_SIZE", "thumbnail_png"]
+__all__ = ["THUMBNAIL_SIZE", "array_png", "thumbnail_png"]
 
 THUMBNAIL_SIZE = 200
 """The longer side of a thumbnail in pixels (EPN-TAP 2.0 §3: about 200)."""
@@ -35,14 +36,34 @@ def thumbnail_png(data: bytes, *, size: int = THUMBNAIL_SIZE) -> bytes:
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise NotFoundError(f"no thumbnail: the file is no image Pillow can read ({exc})") from None
     if image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):  # I, I;16, F: more than 8 bits a sample
-        values = np.asarray(image, dtype=np.float64)
-        valid = values[np.isfinite(values)]
-        low, high = np.percentile(valid, [0.5, 99.5]) if valid.size else (0.0, 1.0)
-        scaled = np.clip((values - low) / max(high - low, 1e-12) * 255.0, 0, 255)
-        image = Image.fromarray(np.nan_to_num(scaled).astype(np.uint8))  # 8-bit grey
-    elif image.mode not in ("L", "RGB"):
+        return array_png(np.asarray(image, dtype=np.float64), size=size)
+    if image.mode not in ("L", "RGB"):
         image = image.convert("RGBA" if "A" in image.mode else "RGB")
     image.thumbnail((size, size))
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def array_png(values: Any, *, size: int = THUMBNAIL_SIZE, flip: bool = False) -> bytes:
+    """A grey PNG of the 2-D array ``values`` (a FITS image, a float raster), stretched linearly between its
+    0.5 and 99.5 percentiles of valid values; ``flip`` puts the first row at the bottom (FITS images)."""
+    try:
+        import numpy as np
+        from PIL import Image
+    except ImportError:  # pragma: no cover - the package's extra installs it
+        raise VOError("thumbnails need Pillow: pip install 'vostack[images]'") from None
+    values = np.asarray(values, dtype=np.float64)
+    valid = values[np.isfinite(values)]
+    low, high = np.percentile(valid, [0.5, 99.5]) if valid.size else (0.0, 1.0)
+    scaled = np.clip((values - low) / max(high - low, 1e-12) * 255.0, 0, 255)
+    image = Image.fromarray(
+        np.nan_to_num(scaled).astype(np.uint8)[::-1] if flip else np.nan_to_num(scaled).astype(np.uint8)
+    )
+    image.thumbnail((size, size))
+    if max(image.size) < size // 2:  # a small image (a 33-pixel radio cutout) is enlarged to be seen
+        factor = size // max(image.size)
+        image = image.resize((image.size[0] * factor, image.size[1] * factor), Image.Resampling.NEAREST)
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()

@@ -6,13 +6,15 @@ portal's mapping (:class:`vostack.ssa.SSAMapping`) provides for it.  ``required`
 fields the standard makes mandatory in a query response.  UCDs follow the SSA 1.1 table
 and, where it leaves one out, UCD1+ words the same way GAVO DaCHS's SSA tables do.
 
-:data:`OBSCORE_COLUMNS` are the mandatory columns of ObsCore 1.1 (§3 and table 6 of the
-ObsCore 1.1 REC: names, types, utypes, UCDs, units) that ``ivoa.obscore`` publishes.
+:data:`OBSCORE_COLUMNS` (the mandatory columns of ObsCore 1.1) are kept in :mod:`vostack.obscore`, shared with
+the image services, and named here too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from vostack.obscore.columns import OBSCORE_COLUMNS, ObsCoreColumn
 
 __all__ = ["OBSCORE_COLUMNS", "SSA_FIELDS", "ObsCoreColumn", "SSAField"]
 
@@ -182,138 +184,3 @@ SSA_FIELDS: tuple[SSAField, ...] = (
 
 #: The mapping keys the service computes itself (never looked up in a mapping).
 COMPUTED = frozenset({"location", "spectral_location", "spectral_extent", "access_reference", "access_format"})
-
-
-@dataclass(frozen=True, slots=True)
-class ObsCoreColumn:
-    """A mandatory column of ``ivoa.obscore`` (ObsCore 1.1 §3, table 6)."""
-
-    name: str
-    db_type: str
-    utype: str
-    ucd: str
-    unit: str | None
-    description: str
-
-
-def _o(name: str, db_type: str, utype: str, ucd: str, unit: str | None, description: str) -> ObsCoreColumn:
-    return ObsCoreColumn(name, db_type, "obscore:" + utype, ucd, unit, description)
-
-
-#: The mandatory ObsCore 1.1 columns, in the standard's order.
-OBSCORE_COLUMNS: tuple[ObsCoreColumn, ...] = (
-    _o("dataproduct_type", "text", "ObsDataset.dataProductType", "meta.code.class", None, "Data product type."),
-    _o("calib_level", "integer", "ObsDataset.calibLevel", "meta.code;obs.calib", None, "Calibration level 0-4."),
-    _o("obs_collection", "text", "DataID.Collection", "meta.id", None, "Name of the data collection."),
-    _o("obs_id", "text", "DataID.observationID", "meta.id", None, "Observation identifier."),
-    _o("obs_publisher_did", "text", "Curation.PublisherDID", "meta.ref.ivoid", None, "Publisher's dataset id."),
-    _o("access_url", "text", "Access.Reference", "meta.ref.url", None, "URL to the data (a DataLink document)."),
-    _o("access_format", "text", "Access.Format", "meta.code.mime", None, "Media type of the access_url."),
-    _o("access_estsize", "bigint", "Access.Size", "phys.size;meta.file", "kbyte", "Estimated size of the data."),
-    _o("target_name", "text", "Target.Name", "meta.id;src", None, "Name of the target."),
-    _o(
-        "s_ra",
-        "double precision",
-        "Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C1",
-        "pos.eq.ra",
-        "deg",
-        "Right ascension of the centre (ICRS).",
-    ),
-    _o(
-        "s_dec",
-        "double precision",
-        "Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C2",
-        "pos.eq.dec",
-        "deg",
-        "Declination of the centre (ICRS).",
-    ),
-    _o(
-        "s_fov",
-        "double precision",
-        "Char.SpatialAxis.Coverage.Bounds.Extent.diameter",
-        "phys.angSize;instr.fov",
-        "deg",
-        "Diameter of the region covered.",
-    ),
-    _o(
-        "s_region",
-        "text",
-        "Char.SpatialAxis.Coverage.Support.Area",
-        "pos.outline;obs.field",
-        None,
-        "Sky region covered by the data, an STC-S string (CIRCLE ICRS ra dec radius, in degrees).",
-    ),
-    _o(
-        "s_resolution",
-        "double precision",
-        "Char.SpatialAxis.Resolution.Refval.value",
-        "pos.angResolution",
-        "arcsec",
-        "Spatial resolution (FWHM).",
-    ),
-    _o("s_xel1", "bigint", "Char.SpatialAxis.numBins1", "meta.number", None, "Number of elements along the 1st axis."),
-    _o("s_xel2", "bigint", "Char.SpatialAxis.numBins2", "meta.number", None, "Number of elements along the 2nd axis."),
-    _o(
-        "t_min",
-        "double precision",
-        "Char.TimeAxis.Coverage.Bounds.Limits.StartTime",
-        "time.start;obs.exposure",
-        "d",
-        "Start time (MJD).",
-    ),
-    _o(
-        "t_max",
-        "double precision",
-        "Char.TimeAxis.Coverage.Bounds.Limits.StopTime",
-        "time.end;obs.exposure",
-        "d",
-        "Stop time (MJD).",
-    ),
-    _o(
-        "t_exptime",
-        "double precision",
-        "Char.TimeAxis.Coverage.Support.Extent",
-        "time.duration;obs.exposure",
-        "s",
-        "Total exposure time.",
-    ),
-    _o(
-        "t_resolution",
-        "double precision",
-        "Char.TimeAxis.Resolution.Refval.value",
-        "time.resolution",
-        "s",
-        "Temporal resolution.",
-    ),
-    _o("t_xel", "bigint", "Char.TimeAxis.numBins", "meta.number", None, "Number of elements along the time axis."),
-    _o(
-        "em_min",
-        "double precision",
-        "Char.SpectralAxis.Coverage.Bounds.Limits.LoLimit",
-        "em.wl;stat.min",
-        "m",
-        "Shortest wavelength (vacuum).",
-    ),
-    _o(
-        "em_max",
-        "double precision",
-        "Char.SpectralAxis.Coverage.Bounds.Limits.HiLimit",
-        "em.wl;stat.max",
-        "m",
-        "Longest wavelength (vacuum).",
-    ),
-    _o(
-        "em_res_power",
-        "double precision",
-        "Char.SpectralAxis.Resolution.ResolPower.refVal",
-        "spect.resolution",
-        None,
-        "Spectral resolving power.",
-    ),
-    _o("em_xel", "bigint", "Char.SpectralAxis.numBins", "meta.number", None, "Number of spectral elements."),
-    _o("o_ucd", "text", "Char.ObservableAxis.ucd", "meta.ucd", None, "UCD of the observable (flux)."),
-    _o("pol_states", "text", "Char.PolarizationAxis.stateList", "meta.code;phys.polarization", None, "Pol. states."),
-    _o("pol_xel", "bigint", "Char.PolarizationAxis.numBins", "meta.number", None, "Number of polarization samples."),
-    _o("facility_name", "text", "Provenance.ObsConfig.facility.name", "meta.id;instr.tel", None, "Telescope."),
-    _o("instrument_name", "text", "Provenance.ObsConfig.instrument.name", "meta.id;instr", None, "Instrument."),
-)

@@ -29,10 +29,11 @@ from vostack import db, vosi
 from vostack.config import ServiceConfig
 from vostack.dali import Params
 from vostack.errors import NotFoundError, ParameterError, TransientError
+from vostack.obscore import DATALINK_FORMAT, DATALINK_LINKS, OBSCORE_TABLE, Link, links_document, not_found
 from vostack.products import byte_range, span
 from vostack.schema import Field
 from vostack.ssa.mapping import MappingError, SSAMapping
-from vostack.ssa.obscore import DATALINK_FORMAT, OBSCORE_TABLE, obscore_view_comment, obscore_view_sql
+from vostack.ssa.obscore import obscore_select, obscore_view_comment, obscore_view_sql
 from vostack.ssa.params import SSARequest, parse_ssa_request
 from vostack.ssa.query import COMPLIANT, GRAPHIC, NATIVE, VOTABLE_MIME, build_query, kinds_for, output_fields
 from vostack.ssa.spectrum import ProductStore, RangedProductStore, Spectrum, preview_svg, spectrum_votable
@@ -52,9 +53,6 @@ from vostack.web import (
 __all__ = ["DATALINK_LINKS", "SSAService"]
 
 log = logging.getLogger("vostack.ssa")
-
-DATALINK_LINKS = "ivo://ivoa.net/std/DataLink#links-1.1"
-"""The standardID of a DataLink 1.1 links endpoint (DataLink 1.1 §2.1)."""
 
 _BATCH = 2_000
 
@@ -102,6 +100,9 @@ class SSAService:
     public_url
         The absolute URL the service is mounted at.  When given, :meth:`start` creates
         ``ivoa.obscore`` with access URLs to this service's DataLink endpoint.
+    obscore_view
+        ``False`` when ``ivoa.obscore`` has other sources too: a :class:`vostack.obscore.ObsCoreView` then makes
+        it from :meth:`obscore_select` (``public_url`` is still needed for the access URLs).
     """
 
     def __init__(
@@ -111,12 +112,14 @@ class SSAService:
         products: ProductStore,
         settings: ServiceConfig | None = None,
         public_url: str | None = None,
+        obscore_view: bool = True,
     ) -> None:
         mapping.check()
         self.mapping = mapping
         self.products = products
         self.settings = settings or ServiceConfig(title="vostack SSA service", maxrec=1000, hardlimit=100_000)
         self.public_url = public_url.rstrip("/") if public_url else None
+        self.obscore_view = obscore_view
         self._fields = output_fields(mapping)
         self._pool: db.Pool | None = None
         self._reads: db.ReadPools | None = None
@@ -176,7 +179,7 @@ class SSAService:
                 release_date=self.mapping.release_date,
                 metadata_public=self.mapping.metadata_public,
             )
-        if self.public_url is not None:
+        if self.public_url is not None and self.obscore_view:
             # once, by the first of the servers starting together; unchanged views are left alone
             datalink_url = self.public_url + "/datalink"
             view = obscore_view_sql(self.mapping, datalink_url=datalink_url)
@@ -191,6 +194,17 @@ class SSAService:
                 sql=view,
             )
         self._pool = pool
+
+    @property
+    def embargoed(self) -> bool:
+        """Whether some spectra are seen only by their owner group until their release date."""
+        return self.mapping.embargoed
+
+    def obscore_select(self) -> str:
+        """The spectra's branch of ``ivoa.obscore`` (:class:`vostack.obscore.ObsCoreSource`)."""
+        if self.public_url is None:
+            raise MappingError("the spectra's ObsCore rows need the service's public_url (their access URLs)")
+        return obscore_select(self.mapping, datalink_url=self.public_url + "/datalink")
 
     async def _role(self, request: Request) -> str | None:
         """The database role the caller's queries run as: with an embargo, the release policy then shows it
@@ -453,26 +467,27 @@ class SSAService:
         if not ids:
             raise ParameterError("ID is missing: send the publisher's dataset identifier", param="ID")
         base = mount_url(request)
-        rows: list[tuple[object, ...]] = []
+        links: list[Link] = []
         for ident in ids:
             try:  # an embargoed product whose metadata are public refuses the whole document (401/403)
                 _, meta = await self._product(ident, param="ID", request=request)
             except NotFoundError as exc:
-                rows.append((ident, None, None, f"NotFoundFault: {exc.message}", "#this", None, None, None))
+                links.append(not_found(ident, exc.message))
                 continue
             native, _ = self._acref(base, NATIVE, ident)
             compliant, _ = self._acref(base, COMPLIANT, ident)
             preview, _ = self._acref(base, GRAPHIC, ident)
             title = str(meta.get("title") or ident)
-            rows += [
-                (ident, native, None, None, "#this", f"{title}: the original file", self.products.media_type,
-                 meta.get("access_size")),
-                (ident, preview, None, None, "#preview", f"{title}: a plot of the spectrum", "image/svg+xml", None),
-                (ident, compliant, None, None, "#this",
-                 f"{title}: Spectrum data model VOTable (SSA getData)", VOTABLE_MIME, None),
+            size = meta.get("access_size")
+            links += [
+                Link(ident, native, description=f"{title}: the original file", content_type=self.products.media_type,
+                     content_length=None if size is None else int(str(size))),
+                Link(ident, preview, semantics="#preview", description=f"{title}: a plot of the spectrum",
+                     content_type="image/svg+xml"),
+                Link(ident, compliant, description=f"{title}: Spectrum data model VOTable (SSA getData)",
+                     content_type=VOTABLE_MIME),
             ]  # fmt: skip
-        writer = VOTableWriter(_DATALINK_FIELDS, serialization="tabledata", table_name="links")
-        document = writer.header() + writer.rows(rows) + writer.footer()
+        document = links_document(links)
         return Response(document, media_type=DATALINK_FORMAT)
 
     async def _preview(self, request: Request) -> Response:
@@ -490,16 +505,3 @@ class SSAService:
     async def _capabilities(self, request: Request) -> Response:
         """VOSI 1.1 §3.1 with the SSA capability."""
         return capabilities_response(request, self.capabilities(mount_url(request)))
-
-
-#: The columns of a DataLink 1.1 links table (DataLink 1.1 §3.2), with their UCDs.
-_DATALINK_FIELDS: tuple[Field, ...] = (
-    Field("ID", "char", "*", ucd="meta.id;meta.main", description="The identifier the links are for."),
-    Field("access_url", "char", "*", ucd="meta.ref.url", description="URL of the linked resource."),
-    Field("service_def", "char", "*", ucd="meta.ref", description="Reference to a service descriptor."),
-    Field("error_message", "char", "*", ucd="meta.code.error", description="Why no link could be made."),
-    Field("semantics", "char", "*", ucd="meta.code", description="What the link is, from the DataLink vocabulary."),
-    Field("description", "char", "*", ucd="meta.note", description="What the link is, for people."),
-    Field("content_type", "char", "*", ucd="meta.code.mime", description="Media type of the linked resource."),
-    Field("content_length", "long", unit="byte", ucd="phys.size;meta.file", description="Size of the resource."),
-)

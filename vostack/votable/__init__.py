@@ -41,6 +41,7 @@ from vostack.votable.writer import (
     InputParam,
     Param,
     ServiceDescriptor,
+    TimeSys,
     VOTableWriter,
 )
 
@@ -66,6 +67,7 @@ __all__ = [
     "ServiceDescriptor",
     "StagedWriter",
     "StreamAborted",
+    "TimeSys",
     "VOTableWriter",
     "db_type_to_votable",
     "error_document",

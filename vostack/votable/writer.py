@@ -92,7 +92,7 @@ from vostack.votable.status import (
 )
 from vostack.votable.textrows import TABLEDATA, TextRows
 
-__all__ = ["MEDIA_TYPE", "SERIALIZATIONS", "Param", "ServiceDescriptor", "VOTableWriter"]
+__all__ = ["MEDIA_TYPE", "SERIALIZATIONS", "Param", "ServiceDescriptor", "TimeSys", "VOTableWriter"]
 
 SERIALIZATIONS = ("tabledata", "binary", "binary2")
 """The VOTable serialisations the writer produces (VOTable 1.4 §5)."""
@@ -114,11 +114,37 @@ class Param:
 
 
 @dataclass(frozen=True, slots=True)
+class TimeSys:
+    """A ``TIMESYS`` element: the time scale, reference position and origin of time columns (VOTable 1.4 §3.3).
+
+    ``columns`` are the names of the ``FIELD`` elements whose values it describes: they get
+    ``ref="<ident>"``.  ``timeorigin`` is a JD, or ``"MJD-origin"``/``"JD-origin"``; ``None`` for ISO 8601
+    times (VOTable 1.4 §3.3: no origin then).
+    """
+
+    ident: str
+    timescale: str
+    refposition: str
+    columns: tuple[str, ...]
+    timeorigin: str | None = None
+
+    def xml(self) -> str:
+        """The element."""
+        origin = "" if self.timeorigin is None else f' timeorigin="{xml_attr(self.timeorigin)}"'
+        return (
+            f'<TIMESYS ID="{xml_attr(self.ident)}"{origin} timescale="{xml_attr(self.timescale)}" '
+            f'refposition="{xml_attr(self.refposition)}"/>\n'
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class InputParam:
     """A ``PARAM`` of a service descriptor's ``inputParams`` ``GROUP`` (DataLink 1.1 §4.1).
 
     With ``column``, the value of each row comes from that result column (the
-    ``PARAM`` refers to its ``FIELD``); otherwise ``value`` is the default.
+    ``PARAM`` refers to its ``FIELD``); otherwise ``value`` is the default.  ``minimum``, ``maximum`` and
+    ``options`` are its ``VALUES`` (the ranges a SODA descriptor states, SODA 1.0 §3.3), written as
+    ``value`` attributes in the param's own serialisation; ``xtype``, ``unit`` and ``description`` as usual.
     """
 
     name: str
@@ -127,6 +153,12 @@ class InputParam:
     datatype: str = "char"
     arraysize: str | None = "*"
     value: str = ""
+    unit: str | None = None
+    xtype: str | None = None
+    description: str | None = None
+    minimum: str | None = None
+    maximum: str | None = None
+    options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,10 +175,14 @@ class ServiceDescriptor:
     name: str | None = None
     description: str | None = None
     input_params: tuple[InputParam, ...] = ()
+    ident: str | None = None
+    """The ``ID`` of the ``RESOURCE``, which the ``service_def`` of DataLink links refers to (DataLink 1.1 §3.2.3)."""
 
     def xml(self, field_ids: Mapping[str, str]) -> str:
         """The ``RESOURCE`` element; ``field_ids`` maps result column names to their ``FIELD`` IDs."""
         name = f' name="{xml_attr(self.name)}"' if self.name else ""
+        if self.ident:
+            name = f' ID="{xml_attr(self.ident)}"' + name
         parts = [f'<RESOURCE type="meta" utype="adhoc:service"{name}>\n']
         if self.description:
             parts.append(f"<DESCRIPTION>{xml_text(self.description)}</DESCRIPTION>\n")
@@ -162,9 +198,18 @@ class ServiceDescriptor:
                     if param.column not in field_ids:
                         raise InternalError(f"service descriptor parameter {param.name!r}: no column {param.column!r}")
                     attrs.append(("ref", field_ids[param.column]))
-                attrs.append(("ucd", param.ucd))
+                attrs += [("ucd", param.ucd), ("unit", param.unit), ("xtype", param.xtype)]
                 text = "".join(f' {key}="{xml_attr(value)}"' for key, value in attrs if value is not None)
-                parts.append(f"<PARAM{text}/>\n")
+                inner = f"<DESCRIPTION>{xml_text(param.description)}</DESCRIPTION>" if param.description else ""
+                if param.minimum is not None or param.maximum is not None or param.options:
+                    inner += "<VALUES>"
+                    if param.minimum is not None:
+                        inner += f'<MIN value="{xml_attr(param.minimum)}"/>'
+                    if param.maximum is not None:
+                        inner += f'<MAX value="{xml_attr(param.maximum)}"/>'
+                    inner += "".join(f'<OPTION value="{xml_attr(option)}"/>' for option in param.options)
+                    inner += "</VALUES>"
+                parts.append(f"<PARAM{text}>{inner}</PARAM>\n" if inner else f"<PARAM{text}/>\n")
             parts.append("</GROUP>\n")
         parts.append("</RESOURCE>\n")
         return "".join(parts)
@@ -875,10 +920,13 @@ def _param_value(param: Param, shape: Shape) -> str:
 
 
 @functools.lru_cache(maxsize=4096)  # a pure function of its (hashable) arguments; services repeat their columns
-def _field_element(tag: str, field: Field, ident: str, magic: int | None, value: str | None = None) -> str:
+def _field_element(
+    tag: str, field: Field, ident: str, magic: int | None, value: str | None = None, ref: str | None = None
+) -> str:
     attrs = [
         ("name", field.name),
         ("ID", ident),
+        ("ref", ref),
         ("datatype", field.datatype),
         ("arraysize", field.arraysize),
         ("xtype", field.xtype),
@@ -941,6 +989,9 @@ class VOTableWriter(StagedWriter):
     data : bool
         ``False`` for a ``TABLE`` without ``DATA``, its metadata only (VOTable
         1.4 §3.3; what VOParquet embeds); :meth:`rows` then takes no rows.
+    timesys : sequence of TimeSys
+        ``TIMESYS`` elements of the ``RESOURCE``; the ``FIELD`` elements they
+        name refer to them (VOTable 1.4 §3.3).
 
     Raises
     ------
@@ -962,6 +1013,7 @@ class VOTableWriter(StagedWriter):
         description: str | None = None,
         resources: Sequence[ServiceDescriptor] = (),
         data: bool = True,
+        timesys: Sequence[TimeSys] = (),
     ) -> None:
         if serialization not in SERIALIZATIONS:
             raise InternalError(f"unknown VOTable serialization {serialization!r}")
@@ -973,6 +1025,11 @@ class VOTableWriter(StagedWriter):
         self._description = description
         self._resources = tuple(resources)
         self._data = data
+        self._timesys = tuple(timesys)
+        self._refs = {name: t.ident for t in self._timesys for name in t.columns}
+        unknown = set(self._refs) - {f.name for f in fields}
+        if unknown:
+            raise InternalError(f"TIMESYS for columns the table does not have: {', '.join(sorted(unknown))}")
         self._field_ids: dict[str, str] = {}
         for field, shape in zip(self.fields, self.shapes, strict=True):
             _check_datatype(field)
@@ -1007,7 +1064,8 @@ class VOTableWriter(StagedWriter):
             parts.append(info_element(QUERY_STATUS, QueryStatus.OK.value) + "\n")
         for name, value, content in self._infos:
             parts.append(info_element(name, value, content) + "\n")
-        used: set[str] = set()
+        used: set[str] = {t.ident for t in self._timesys}
+        parts += [t.xml() for t in self._timesys]
         names = frozenset(f.name for f in self.fields)
         field_ids = [_unique_id(f.name, used, names) for f in self.fields]
         for param in self._params:
@@ -1024,7 +1082,7 @@ class VOTableWriter(StagedWriter):
         if self._description:
             parts.append(f"<DESCRIPTION>{xml_text(self._description)}</DESCRIPTION>\n")
         for field, ident, magic in zip(self.fields, field_ids, self._magic, strict=True):
-            parts.append(_field_element("FIELD", field, ident, magic))
+            parts.append(_field_element("FIELD", field, ident, magic, ref=self._refs.get(field.name)))
         if not self._data:
             pass
         elif self.serialization == "tabledata":

@@ -19,15 +19,17 @@ import numpy as np
 import pytest
 from astropy.io.votable import parse
 from astropy.io.votable.exceptions import W33, W47
+from astropy.utils.data import get_pkg_data_filename
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lxml import etree
 from pyvo.dal.exceptions import DALOverflowWarning, DALQueryError
 from pyvo.dal.query import DALResults
 
 from tests.unit.votable.helpers import SERIALIZATIONS, chunks, column, first_table, read, rows_of, write
 from vostack.errors import InternalError
 from vostack.schema import Field
-from vostack.votable import Param, VOTableWriter
+from vostack.votable import Param, TimeSys, VOTableWriter
 
 F32 = np.float32
 
@@ -601,3 +603,28 @@ def test_multidimensional_arrays_take_flat_sequences() -> None:
 def test_variable_multidimensional_arrays_are_refused_in_binary(serialization: str) -> None:
     with pytest.raises(InternalError, match="only be written as TABLEDATA"):
         VOTableWriter([Field("v", "double", "2x*")], serialization=serialization)
+
+
+def test_timesys_is_written_and_the_time_column_refers_to_it() -> None:
+    fields = [Field("time", "double", unit="d", ucd="time.epoch"), Field("flux", "double", unit="W.m**-2")]
+    timesys = TimeSys("tt_mjd", timescale="TT", refposition="BARYCENTER", timeorigin="MJD-origin", columns=("time",))
+    writer = VOTableWriter(fields, serialization="tabledata", timesys=(timesys,))
+    document = writer.header() + writer.rows([(58000.5, 1.0), (58000.75, 2.0)]) + writer.footer()
+    table = parse(BytesIO(document), verify="exception")
+    (system,) = table.resources[0].time_systems
+    assert (system.ID, system.timescale, system.refposition, system.timeorigin) == (
+        "tt_mjd",
+        "TT",
+        "BARYCENTER",
+        "MJD-origin",
+    )
+    time, flux = table.get_first_table().fields
+    assert time.ref == "tt_mjd" and flux.ref is None
+    # and the document is valid VOTable 1.4 (TIMESYS in the RESOURCE, before the TABLE)
+    schema = etree.XMLSchema(etree.parse(get_pkg_data_filename("data/VOTable.v1.4.xsd", package="astropy.io.votable")))
+    schema.assertValid(etree.fromstring(document))
+
+
+def test_timesys_of_a_missing_column_is_our_bug() -> None:
+    with pytest.raises(InternalError, match="TIMESYS for columns the table does not have: t"):
+        VOTableWriter([Field("x", "double")], timesys=(TimeSys("ts", "UTC", "TOPOCENTER", ("t",)),))
