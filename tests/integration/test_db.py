@@ -184,3 +184,16 @@ async def test_a_lock_whose_unlock_is_interrupted_does_not_stay_on_a_pooled_conn
             await other.close()
     finally:
         await pool.close()
+
+
+async def test_a_query_whose_pool_is_terminated_under_it_ends_without_a_second_error(postgres_dsn: str) -> None:
+    """A site stopping (its pool terminated) while a query holds a connection: the query's end finds the
+    connection already taken back and must not fail again on it (it did: "released back to the pool")."""
+    pool = await db.create_pool(postgres_dsn, min_size=1, max_size=1)
+    try:
+        with pytest.raises(TransientError):
+            async with db.open_statement(pool, "SELECT 1", statement_timeout=5) as statement:
+                pool.terminate()
+                await statement.fetch()  # the connection is gone: a transient error, and nothing else
+    finally:
+        pool.terminate()

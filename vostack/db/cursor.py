@@ -226,7 +226,10 @@ async def _transaction(
                 if not conn.is_closed():
                     await conn.execute("ROLLBACK")
             except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
-                conn.terminate()  # a connection in an unknown state never goes back to the pool
+                # a connection in an unknown state never goes back to the pool; one the pool already took back
+                # (it is closing) has nothing left to end
+                with suppress(asyncpg.InterfaceError):
+                    conn.terminate()
     finally:
         await pool.release(conn)
 
