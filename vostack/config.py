@@ -56,12 +56,14 @@ from vostack.errors import VOError
 from vostack.schema import Access
 
 __all__ = [
+    "EMBARGO_TYPES",
     "ColumnMeta",
     "ConfigError",
     "Example",
     "PublishConfig",
     "ServiceConfig",
     "TableMeta",
+    "embargo_values",
     "load_config",
     "read_toml",
 ]
@@ -69,6 +71,27 @@ __all__ = [
 
 class ConfigError(VOError):
     """The publishing configuration is invalid; the message says where."""
+
+
+EMBARGO_TYPES: dict[str, tuple[type, ...]] = {"owner_group": (str,), "release_date": (str,), "metadata_public": (bool,)}
+"""The embargo keys of ``[ssa]``, ``[epntap.<schema>]`` and ``[sia.collections.<name>]`` and their types."""
+
+
+def embargo_values(where: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The embargo keys of the config table ``data`` at ``where`` (:data:`EMBARGO_TYPES`): ``owner_group`` and
+    ``release_date`` together, non-empty strings, and ``metadata_public`` only with them (issue "Private
+    projects": products before their release date are seen by their group only)."""
+    values = {key: data[key] for key in EMBARGO_TYPES if key in data}
+    for key, value in values.items():
+        if key == "metadata_public" and not isinstance(value, bool):
+            raise ConfigError(f"{where}: metadata_public must be true or false")
+        if key != "metadata_public" and not (isinstance(value, str) and value.strip()):
+            raise ConfigError(f"{where}: {key} must be a non-empty string")
+    if ("owner_group" in values) != ("release_date" in values):
+        raise ConfigError(f"{where}: an embargo needs both owner_group and release_date")
+    if "metadata_public" in values and "owner_group" not in values:
+        raise ConfigError(f"{where}: metadata_public is for an embargo (owner_group and release_date)")
+    return values
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,16 +44,20 @@ their ObsCore 1.1 view and serves product files (the ``access_url`` of EPN-TAP g
     products = "images"             # the [products.<name>] holding the files
     files = ["m13.fits", "first.fits"]
     calib_level = 2
+    owner_group = "consortium"      # an embargo (optional) of these images: the group that sees them before
+    release_date = "2027-06-30"     # this date (ISO 8601, UTC unless given; enforced by PostgreSQL)
+    metadata_public = false         # true: everyone sees their records, the files (and cutouts) stay private
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from vostack.config import ConfigError, ServiceConfig
+from vostack.config import EMBARGO_TYPES, ConfigError, ServiceConfig, embargo_values
 from vostack.errors import VOError
 from vostack.node import bucket_client, check_s3, table_values
 from vostack.products import BucketStore, DirectoryStore, FileStore, GzipStore, Products, ZipStore
@@ -73,12 +77,12 @@ _PRODUCT_TYPES: dict[str, tuple[type, ...]] = {
 }  # fmt: skip
 _SSA_TYPES: dict[str, tuple[type, ...]] = {
     "table": (str,), "collection": (str,), "products": (str,), "path": (str,), "default_size": (int, float),
-    "obscore": (bool,), "columns": (dict,), "constants": (dict,), "spectrum": (dict,), "owner_group": (str,),
-    "release_date": (str,), "metadata_public": (bool,),
+    "obscore": (bool,), "columns": (dict,), "constants": (dict,), "spectrum": (dict,), **EMBARGO_TYPES,
 }  # fmt: skip
 _SIA_TYPES: dict[str, tuple[type, ...]] = {"authority": (str,), "collections": (dict,)}
 _IMAGES_TYPES: dict[str, tuple[type, ...]] = {
     "table": (str,), "collection": (str,), "products": (str,), "files": (list,), "calib_level": (int,),
+    **EMBARGO_TYPES,
 }  # fmt: skip
 _SPECTRUM_TYPES: dict[str, tuple[type, ...]] = {
     "layout": (str,), "spectral": (str,), "flux": (str,), "error": (str,), "spectral_unit": (str,),
@@ -193,9 +197,7 @@ def parse_ssa(
         collection=values["collection"],
         default_size=float(values.get("default_size", 0.1)),
         product_path=values.get("path"),
-        owner_group=values.get("owner_group"),
-        release_date=values.get("release_date"),
-        metadata_public=values.get("metadata_public", False),
+        **embargo_values("[ssa]", values),
     )
     reader = _spectrum("[ssa.spectrum]", values["spectrum"])
     files = FileProducts(store.store, read_spectrum=reader, media_type=store.media_type)
@@ -208,6 +210,17 @@ def parse_ssa(
         )
     except MappingError as exc:
         raise ConfigError(f"[ssa]: {exc.message}") from None
+
+
+def _release_date(where: str, text: str | None) -> datetime | None:
+    """An image collection's release date: an ISO 8601 date or date and time (UTC unless it says)."""
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{where}: release_date is an ISO 8601 date (2027-06-30) or date and time") from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def parse_sia(
@@ -235,6 +248,8 @@ def parse_sia(
             raise ConfigError(f"{where}: files is a list of the images' paths in the store")
         if not 0 <= entry.get("calib_level", 2) <= 4:
             raise ConfigError(f"{where}: calib_level is 0 to 4 (ObsCore 1.1 §4.2)")
+        embargo = embargo_values(where, entry)
+        owner, release = embargo.get("owner_group"), _release_date(where, embargo.get("release_date"))
         try:
             collections.append(
                 ImageCollection(
@@ -245,7 +260,9 @@ def parse_sia(
                     public_url=f"{public_url.rstrip('/')}/sia",
                     calib_level=entry.get("calib_level", 2),
                     settings=settings,
-                    files=[ImageFile(path) for path in files],
+                    files=[ImageFile(path, owner_group=owner, release_date=release) for path in files],
+                    embargoed=owner is not None,
+                    metadata_public=embargo.get("metadata_public", False),
                 )
             )
         except ValueError as exc:

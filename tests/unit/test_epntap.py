@@ -200,5 +200,5 @@ def test_an_embargo_is_declared_in_toml_and_checked() -> None:
     assert not collection_from_toml(
         "maps_plain", {**plain, "columns": {**plain["columns"], "release_date": "x"}}
     ).embargoed
-    with pytest.raises(ConfigError, match="name columns"):
+    with pytest.raises(ConfigError, match="owner_group must be a non-empty string"):
         collection_from_toml("maps_embargo", {**table, "owner_group": ""})

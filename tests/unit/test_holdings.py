@@ -7,6 +7,7 @@ import gzip
 import io
 import re
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +176,18 @@ def test_sia_collections_are_built_from_their_keys(tmp_path: Path) -> None:
     assert sky.publisher_did("a.fits") == "ivo://example.org/sky?a.fits"
 
 
+def test_sia_collections_take_the_embargo_keys_of_ssa_and_epn_tap(tmp_path: Path) -> None:
+    (sky,) = _sia(tmp_path, owner_group="consortium", release_date="2031-06-30", metadata_public=True)
+    assert sky.embargoed and sky.metadata_public
+    when = datetime(2031, 6, 30, tzinfo=UTC)  # a date alone: midnight UTC
+    assert [(f.owner_group, f.release_date) for f in sky.files] == [("consortium", when)]
+    (late,) = _sia(tmp_path, owner_group="consortium", release_date="2031-06-30T12:00:00+02:00")
+    assert late.embargoed and not late.metadata_public
+    assert late.files[0].release_date == datetime(2031, 6, 30, 10, tzinfo=UTC)
+    (plain,) = _sia(tmp_path)
+    assert not plain.embargoed and plain.files[0].owner_group is None and plain.files[0].release_date is None
+
+
 @pytest.mark.parametrize(
     ("collection", "words"),
     [
@@ -184,6 +197,12 @@ def test_sia_collections_are_built_from_their_keys(tmp_path: Path) -> None:
         ({"table": "sky"}, "the image table 'sky' must be qualified with its schema"),
         ({"calib_level": 7}, "calib_level is 0 to 4"),
         ({"colour": "red"}, "unknown key(s) colour"),
+        ({"owner_group": "consortium"}, "an embargo needs both owner_group and release_date"),
+        ({"release_date": "2031-01-01"}, "an embargo needs both owner_group and release_date"),
+        ({"metadata_public": True}, "metadata_public is for an embargo"),
+        ({"owner_group": "c", "release_date": "2031-01-01", "metadata_public": "yes"}, "metadata_public must be"),
+        ({"owner_group": "", "release_date": "2031-01-01"}, "owner_group must be a non-empty string"),
+        ({"owner_group": "c", "release_date": "soon"}, "release_date is an ISO 8601 date"),
     ],
 )
 def test_sia_mistakes_are_named(tmp_path: Path, collection: dict[str, Any], words: str) -> None:

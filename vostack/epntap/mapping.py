@@ -23,7 +23,7 @@ from typing import Any
 
 from vostack import db, vosi
 from vostack.auth import Identity
-from vostack.config import ColumnMeta, ConfigError, TableMeta
+from vostack.config import ColumnMeta, ConfigError, TableMeta, embargo_values
 from vostack.epntap.columns import (
     DATAPRODUCT_TYPES,
     EPN_UTYPE,
@@ -611,12 +611,7 @@ def collection_from_toml(schema: str, data: Mapping[str, Any]) -> EPNCollection:
         except ValueError:
             raise ConfigError(f"{where}.extra.{name}: type must be one of {', '.join(k.value for k in Kind)}") from None
         extra[name] = ExtraColumn(item["expression"], kind, item["ucd"], item.get("unit"), item.get("description"))
-    embargo = {key: data[key] for key in ("owner_group", "release_date") if key in data}
-    if not all(isinstance(v, str) and v for v in embargo.values()):
-        raise ConfigError(f"{where}: owner_group and release_date name columns of the source (strings)")
-    metadata_public = data.get("metadata_public", False)
-    if not isinstance(metadata_public, bool):
-        raise ConfigError(f"{where}: metadata_public must be true or false")
+    embargo = embargo_values(where, data)
     try:
         return EPNCollection(
             schema=schema,
@@ -630,7 +625,6 @@ def collection_from_toml(schema: str, data: Mapping[str, Any]) -> EPNCollection:
             principal=tuple(data.get("principal", _DEFAULT_PRINCIPAL)),
             source_reference=data.get("source_reference"),
             products=_links(where, data.get("products")),
-            metadata_public=metadata_public,
             **embargo,
         )
     except MappingError as exc:

@@ -83,6 +83,9 @@ class ImageCollection:
         The absolute URL the SIA service is mounted at (its ``/file``, ``/datalink`` serve these images).
     embargoed
         Whether the table's ``owner_group`` and ``release_date`` hide rows from others.
+    metadata_public
+        With an embargo, everyone sees the rows (the images' metadata); their files, previews and cutouts are
+        refused before the release date to those outside the group (:func:`vostack.db.release_condition`).
     settings
         The role prefix of the site's database roles.
     describe
@@ -102,6 +105,7 @@ class ImageCollection:
         authority: str,
         public_url: str | None = None,
         embargoed: bool = False,
+        metadata_public: bool = False,
         calib_level: int = 2,
         settings: ServiceConfig | None = None,
         files: Sequence[ImageFile] = (),
@@ -114,7 +118,10 @@ class ImageCollection:
         self.store = store
         self.authority = authority.removeprefix("ivo://").rstrip("/")
         self.public_url = public_url.rstrip("/") if public_url else None
+        if metadata_public and not embargoed:
+            raise ValueError("metadata_public is for an embargo (owner_group and release_date)")
         self._embargoed = embargoed
+        self.metadata_public = metadata_public
         self.calib_level = calib_level
         self.settings = settings or ServiceConfig()
         self.owners: frozenset[str] = frozenset()
@@ -284,6 +291,7 @@ class ImageCollection:
                 table=self.table,
                 owner_group="owner_group",
                 release_date="release_date",
+                metadata_public=self.metadata_public,
             )
 
     async def stop(self) -> None:
