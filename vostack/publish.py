@@ -239,6 +239,7 @@ def build_publication(
             collections=images,
             settings=dataclasses.replace(config.service, title=_sia_title(images)),
             jobs_schema=jobs_schema,
+            row_security=embargoed,  # ivoa.obscore holds the spectra too: their owner groups count
         )
         sources: list[ObsCoreSource] = [*([ssa] if ssa is not None and ssa.public_url is not None else []), *images]
         if ssa is not None:

@@ -112,6 +112,7 @@ class LiveServer(threading.Thread):
             obscore_view=False,
             planetary=self.planetary,
             public_url=self.public_url,
+            images=self.images,
         )
 
     def start_serving(self) -> None:

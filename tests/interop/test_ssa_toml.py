@@ -37,6 +37,11 @@ pytestmark = [pytest.mark.postgres, pytest.mark.interop]
 
 #: The images the [sia] section publishes (the demo's files).
 TOML_IMAGES = ["m13_dss.fits", "first_vla.fits", "ukidss_wfcam.fits"]
+#: An image under the embargo of the group "imaging", and one whose metadata are public during it.
+PRIVATE_IMAGE, PREVIEWED_IMAGE = "hst_acs_f606w.fits", "hst_acs_f814w.fits"
+#: The [auth.tokens] of the TOML site: alice is in "imaging", carol in "consortium" (the owner of the demo's
+#: embargoed spectra, vostack.demo.project), bob in neither.
+TOKENS = {"alice": "toml-alice-token-0001", "bob": "toml-bob-token-000001", "carol": "toml-carol-token-0001"}
 
 
 def _toml(values: Mapping[str, object]) -> str:
@@ -129,6 +134,31 @@ table = "images_toml.sky"
 collection = "Sky images from TOML"
 products = "images"
 files = {json.dumps(TOML_IMAGES)}
+[sia.collections.private]
+table = "images_toml.private"
+collection = "Private images from TOML"
+products = "images"
+files = ["{PRIVATE_IMAGE}"]
+owner_group = "imaging"
+release_date = "2099-01-01"
+[sia.collections.previewed]
+table = "images_toml.previewed"
+collection = "Previewed images from TOML"
+products = "images"
+files = ["{PREVIEWED_IMAGE}"]
+owner_group = "imaging"
+release_date = "2099-01-01T00:00:00Z"
+metadata_public = true
+
+[auth.tokens.alice]
+token = "{TOKENS["alice"]}"
+groups = ["imaging"]
+[auth.tokens.bob]
+token = "{TOKENS["bob"]}"
+groups = ["astronomers"]
+[auth.tokens.carol]
+token = "{TOKENS["carol"]}"
+groups = ["consortium"]
 
 {REGISTRY_TOML}"""
     )
@@ -277,7 +307,8 @@ def test_sia_from_toml_finds_its_images_which_join_obscore_and_the_registry(site
         assert session.get(record.getdataurl(), timeout=60).content == (image_dir / "m13_dss.fits").read_bytes()
         tap = pyvo.dal.TAPService(f"{site}/tap", session=session)
         rows = tap.run_sync(
-            "SELECT obs_id, access_url FROM ivoa.obscore WHERE dataproduct_type = 'image' ORDER BY obs_id"
+            "SELECT obs_id, access_url FROM ivoa.obscore WHERE dataproduct_type = 'image' "
+            "AND obs_collection = 'Sky images from TOML' ORDER BY obs_id"
         ).to_table()
         assert [str(i) for i in rows["obs_id"]] == sorted(name.removesuffix(".fits") for name in TOML_IMAGES)
         assert all(str(url).startswith(f"{site}/sia/file?ID=") for url in rows["access_url"])
@@ -291,3 +322,51 @@ def test_sia_from_toml_finds_its_images_which_join_obscore_and_the_registry(site
         assert record_xml.status_code == 200
         standards = set(etree.fromstring(record_xml.content).xpath("//capability/@standardID"))
         assert {"ivo://ivoa.net/std/SIA#query-2.0", "ivo://ivoa.net/std/SODA#sync-1.0"} <= standards
+
+
+def _spectra(dsn: str) -> tuple[int, int]:
+    """How many spectra spex.spectra holds, and how many of them are embargoed (read as their owner)."""
+
+    async def count() -> tuple[int, int]:
+        conn = await asyncpg.connect(dsn)
+        try:
+            row = await conn.fetchrow("SELECT count(*), count(*) FILTER (WHERE release_date > now()) FROM spex.spectra")
+            return int(row[0]), int(row[1])
+        finally:
+            await conn.close()
+
+    return asyncio.run(count())
+
+
+def test_sia_collections_from_toml_take_the_embargo_keys(site: str, postgres_dsn: str) -> None:
+    """[sia.collections.<name>] owner_group, release_date, metadata_public as in [ssa] and [epntap.<schema>]: the
+    private image is the group's alone; the previewed one is listed to all, its file and cutouts refused.  SIA
+    searches ivoa.obscore as the caller's role: carol sees the spectra her group owns (the embargo the demo's
+    SSA put on spex.spectra, in the database this site shares), though no image collection names her group."""
+    private = f"ivo://toml.example/private-images-from-toml?{PRIVATE_IMAGE}"
+    previewed = f"ivo://toml.example/previewed-images-from-toml?{PREVIEWED_IMAGE}"
+    seen = {}
+    for who in ("anonymous", "alice", "bob", "carol"):
+        with requests.Session() as session:
+            if who in TOKENS:
+                session.headers["Authorization"] = f"Bearer {TOKENS[who]}"
+            found = session.get(f"{site}/sia/query", params={"ID": [private, previewed]}, timeout=60)
+            table = parse(io.BytesIO(found.content)).get_first_table().array
+            spectra = session.get(
+                f"{site}/sia/query", params={"COLLECTION": demo_spex.MAPPING.collection, "MAXREC": "100000"}, timeout=60
+            )
+            seen[who] = (
+                sorted(str(did) for did in table["obs_publisher_did"]),
+                [session.get(f"{site}/sia/{endpoint}", params={"ID": did}, timeout=60).status_code
+                 for endpoint in ("file", "soda") for did in (private, previewed)],
+                len(parse(io.BytesIO(spectra.content)).get_first_table().array),
+            )  # fmt: skip
+    total, embargoed = _spectra(postgres_dsn)
+    public = total - embargoed
+    assert embargoed > 0
+    assert seen == {
+        "anonymous": ([previewed], [404, 401, 404, 401], public),
+        "alice": (sorted([private, previewed]), [200, 200, 200, 200], public),
+        "bob": ([previewed], [404, 403, 404, 403], public),
+        "carol": ([previewed], [404, 403, 404, 403], public + embargoed),
+    }

@@ -3,7 +3,8 @@
 
 The demo's private project (:mod:`vostack.demo.project`): ``consortium.targets`` (group ``consortium``, its
 ``priority`` column for ``consortium-pi``), the latest SpeX spectra (SSA, DataLink, getData, ``ivoa.obscore``)
-and the maps of Saturn's moons (``surface_maps.epn_core`` and their files) under the consortium's embargo.
+the maps of Saturn's moons (``surface_maps.epn_core`` and their files) and an HST image (SIA, its DataLink, SODA
+cutouts sync and async) under the consortium's embargo.
 alice is in ``consortium`` and ``consortium-pi``, bob in ``astronomers``.  Each case below observes one endpoint
 and states what each identity must get; the expected numbers come from the database itself.
 """
@@ -43,6 +44,9 @@ class Facts:
     targets: int
     released_pubdid: str
     cone: int  # Hipparcos stars within 1 degree of (56.75, 24.12)
+    obscore: int  # rows of ivoa.obscore: spectra and images
+    embargoed_images: tuple[str, ...]
+    image_cut: dict[str, str]  # publisher DID -> a CIRCLE inside it: an embargoed image and a public one
 
 
 @dataclass
@@ -54,6 +58,7 @@ class Site:
     sessions: dict[str, requests.Session]
     facts: Facts
     job: str  # the URL of alice's async job on the private table
+    soda_job: str  # the URL of alice's async SODA cutout of the embargoed image
 
     def url(self, access_url: str) -> str:
         """An access URL of a view, on this server."""
@@ -83,8 +88,10 @@ def site(
             session.headers["Authorization"] = f"Bearer {tokens[who]}"
         sessions[who] = session
     job = _run_job(sessions["alice"], server.root, "SELECT hip, priority FROM consortium.targets")
+    facts = _facts(postgres_dsn)
+    soda_job = _run_cut(sessions["alice"], server.root, facts.embargoed_images[0], facts)
     try:
-        yield Site(server.root, live_server.public_url, sessions, _facts(postgres_dsn), job)
+        yield Site(server.root, live_server.public_url, sessions, facts, job, soda_job)
     finally:
         for session in sessions.values():
             session.close()
@@ -98,6 +105,14 @@ def _facts(dsn: str) -> Facts:
         conn = await asyncpg.connect(dsn)
         try:
             embargoed = await conn.fetch("SELECT pubdid FROM spex.spectra WHERE release_date > now() ORDER BY 1")
+            hidden = await conn.fetch(
+                "SELECT obs_publisher_did FROM images.sky WHERE release_date > now() ORDER BY 1"
+            )  # the image tables of the demo: the sky one holds the embargoed image
+            cuts = await conn.fetch(
+                "(SELECT obs_publisher_did, s_ra, s_dec FROM images.sky WHERE release_date > now() ORDER BY 1 LIMIT 1) "
+                "UNION ALL (SELECT obs_publisher_did, s_ra, s_dec FROM images.sky WHERE release_date IS NULL "
+                "ORDER BY 1 LIMIT 1)"
+            )
             return Facts(
                 spectra=await conn.fetchval("SELECT count(*) FROM spex.spectra"),
                 embargoed_spectra=tuple(r[0] for r in embargoed),
@@ -110,6 +125,9 @@ def _facts(dsn: str) -> Facts:
                     "SELECT count(*) FROM hipparcos.main WHERE spoint(radians(ra), radians(dec)) "
                     "<@ scircle(spoint(radians(56.75), radians(24.12)), radians(1))"
                 ),
+                obscore=await conn.fetchval("SELECT count(*) FROM ivoa.obscore"),
+                embargoed_images=tuple(r[0] for r in hidden),
+                image_cut={did: f"{ra} {dec} 0.0005" for did, ra, dec in cuts},
             )
         finally:
             await conn.close()
@@ -198,6 +216,75 @@ def _job_of(site: Site, who: str) -> str:
         session.get(url, params={"WAIT": "30"}, timeout=60)
     session.delete(url, timeout=30)
     return phase
+
+
+def _sia(site: Site, who: str) -> tuple[int, bool, bool]:
+    """SIA 2.0 over ivoa.obscore: how many records, whether the embargoed spectra and the image are among them."""
+    answer = _get(site, who, "/sia/query", MAXREC="100000")
+    assert answer.status_code == 200, answer.text[:500]
+    dids = {str(d) for d in parse(io.BytesIO(answer.content)).get_first_table().array["obs_publisher_did"]}
+    return (
+        len(dids),
+        set(site.facts.embargoed_spectra) <= dids,
+        site.facts.embargoed_images[0] in dids,
+    )
+
+
+def _sia_datalink(site: Site, who: str) -> tuple[int, bool]:
+    """DataLink of the embargoed image: status, whether it gives its links (not a NotFoundFault)."""
+    answer = _get(site, who, "/sia/datalink", ID=site.facts.embargoed_images[0])
+    return answer.status_code, b"#preview" in answer.content and b"NotFoundFault" not in answer.content
+
+
+def _soda_sync(site: Site, who: str) -> tuple[tuple[int, str], ...]:
+    """SODA sync cutouts of the embargoed image and of a public one: status and fault (the error's first word)."""
+    answers = [_get(site, who, "/sia/soda", ID=did, CIRCLE=circle) for did, circle in site.facts.image_cut.items()]
+    return tuple((a.status_code, "" if a.ok else a.text.split(":", 1)[0]) for a in answers)
+
+
+def _run_cut(session: requests.Session, root: str, did: str, facts: Facts) -> str:
+    """The URL of an async SODA job cutting the image ``did``."""
+    created = session.post(
+        f"{root}/sia/soda/async",
+        data={"ID": did, "CIRCLE": facts.image_cut[did], "PHASE": "RUN"},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert created.status_code == 303, created.text
+    return created.headers["location"]
+
+
+def _finished(session: requests.Session, url: str) -> requests.Response:
+    """The job document at ``url`` once the job has ended (WAIT ends at each phase change)."""
+    job = session.get(url, params={"WAIT": "30"}, timeout=60)
+    for _ in range(3):
+        if job.status_code != 200 or not re.search(rb"<uws:phase>(QUEUED|EXECUTING|PENDING)<", job.content):
+            break
+        job = session.get(url, params={"WAIT": "30"}, timeout=60)
+    return job
+
+
+def _soda_job_of_alice(site: Site, who: str) -> tuple[int, str, bool, int]:
+    """alice's async cut of the embargoed image as ``who`` sees it: status, phase, listed, result status."""
+    session = site.sessions[who]
+    job = _finished(session, site.soda_job)
+    phase = re.search(rb"<uws:phase>(\w+)</uws:phase>", job.content)
+    listed = site.soda_job.rsplit("/", 1)[-1] in session.get(f"{site.root}/sia/soda/async", timeout=30).text
+    result = session.get(site.soda_job + "/results/result", timeout=60)
+    if result.status_code == 200:  # the cut: a FITS file
+        assert result.content.startswith(b"SIMPLE  =")
+    return job.status_code, phase.group(1).decode() if phase else "", listed, result.status_code
+
+
+def _soda_own_job(site: Site, who: str) -> tuple[str, str]:
+    """``who``'s own async cut of the embargoed image: its phase, and the fault of its error."""
+    session = site.sessions[who]
+    url = _run_cut(session, site.root, site.facts.embargoed_images[0], site.facts)
+    job = _finished(session, url)
+    phase = re.search(rb"<uws:phase>(\w+)</uws:phase>", job.content)
+    error = session.get(url + "/error", timeout=30)
+    session.delete(url, timeout=30)
+    return phase.group(1).decode() if phase else "", error.text.split(":", 1)[0] if error.ok else ""
 
 
 def _tables(site: Site, who: str) -> tuple[bool, bool, int]:
@@ -317,7 +404,7 @@ CASES = [
     Case("tap-sync-embargoed-spectra", lambda s, w: _count(s, w, "SELECT COUNT(*) FROM spex.spectra"),
          lambda f: _member(f.spectra, f.spectra - len(f.embargoed_spectra))(f)),
     Case("tap-sync-obscore", lambda s, w: _count(s, w, "SELECT COUNT(*) FROM ivoa.obscore"),
-         lambda f: _member(f.spectra, f.spectra - len(f.embargoed_spectra))(f)),
+         lambda f: _member(f.obscore, f.obscore - len(f.embargoed_spectra) - len(f.embargoed_images))(f)),
     Case("epntap-via-tap", lambda s, w: sorted(set(_maps(s, "alice")) - set(_maps(s, w))),
          _member([], sorted(project.EMBARGOED_MAPS))),
     # TAP_SCHEMA: each identity's own rows
@@ -338,6 +425,13 @@ CASES = [
     Case("ssa-getdata", _getdata, _member((200, 200), (404, 200))),
     Case("datalink", _datalink, _member((200, True), (200, False))),
     Case("obscore-access-url", _obscore_link, _member(200, "no row")),
+    # SIA 2.0 over ivoa.obscore (embargoed spectra and images), its DataLink, SODA sync and async cutouts
+    Case("sia-query", _sia, lambda f: _member(
+        (f.obscore, True, True), (f.obscore - len(f.embargoed_spectra) - len(f.embargoed_images), False, False))(f)),
+    Case("sia-datalink", _sia_datalink, _member((200, True), (200, False))),
+    Case("soda-sync", _soda_sync, _member(((200, ""), (200, "")), ((404, "NotFoundFault"), (200, "")))),
+    Case("soda-async-job-of-alice", _soda_job_of_alice, _member((200, "COMPLETED", True, 200), (404, "", False, 404))),
+    Case("soda-async-own-job", _soda_own_job, _member(("COMPLETED", ""), ("ERROR", "NotFoundFault"))),
     # product files of embargoed EPN-TAP granules, and their thumbnails
     Case("products-file", lambda s, w: (_map_file(s, w, "dione"), _map_file(s, w, "mars")),
          _member((200, 200), (404, 200))),

@@ -31,6 +31,7 @@ from starlette.routing import Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from vostack import db, vosi
+from vostack.auth import Identity
 from vostack.config import ServiceConfig
 from vostack.dali import Params
 from vostack.errors import NotFoundError, ParameterError, TransientError, VOError
@@ -51,7 +52,7 @@ from vostack.sia.page import PAGE_COLUMNS, products_page
 from vostack.sia.params import parse_sia, where_sql
 from vostack.sia.series import read_series, series_png, series_votable
 from vostack.sia.soda import SODA_ASYNC, SODA_SYNC, cutout, parse_cut
-from vostack.uws import JobContext, UWSService
+from vostack.uws import JobContext, UWSService, job_identity
 from vostack.votable import MEDIA_TYPE, InputParam, ServiceDescriptor, VOTableWriter, db_type_to_votable, iter_result
 from vostack.web import (
     ErrorDocuments,
@@ -112,6 +113,10 @@ class SIAService:
         The ObsCore table or view searched (``ivoa.obscore``).
     jobs_schema, jobs_name
         Where the async SODA jobs are kept (the site's UWS schema) and the name of their job list.
+    row_security
+        Some source of ``table`` has rows only some groups see (embargoed spectra or images, with
+        :func:`vostack.db.apply_release`): every lookup then runs under the caller's role, which is in the
+        group roles of the caller's groups (those of every source).  Default: whether a collection is embargoed.
     """
 
     def __init__(
@@ -122,8 +127,12 @@ class SIAService:
         table: str = OBSCORE_TABLE,
         jobs_schema: str = "vostack_uws",
         jobs_name: str = "soda",
+        row_security: bool | None = None,
     ) -> None:
         self.collections = tuple(collections)
+        self.row_security = any(c.embargoed for c in self.collections) if row_security is None else row_security
+        self._group_roles: frozenset[str] = frozenset()  # the group roles that exist, for row security
+        self._roles: dict[frozenset[str], str] = {}
         self.settings = settings or ServiceConfig(title="vostack SIA service", maxrec=1000, hardlimit=100_000)
         self.table = table
         self.limits = RequestLimits.of(self.settings)
@@ -158,13 +167,16 @@ class SIAService:
     async def start(self, pool: db.Pool) -> None:
         """Borrow the pool (start the collections and ``ivoa.obscore`` before).
 
-        With an embargo, queries run as the caller's reader role: it is given the tables without one too.
+        With row security, queries run as the caller's reader role: it is given the tables without an embargo
+        too, and the group roles the sources made (:func:`vostack.db.apply_release`) are read.
         """
-        if any(c.embargoed for c in self.collections):
+        if self.row_security:
             reader = db.quote_ident(db.role_name(self.settings.role_prefix, ()))
             grants = [f"GRANT SELECT ON {c.qualified} TO {reader};" for c in self.collections if not c.embargoed]
             if grants:
                 await db.execute(pool, "\n".join(grants))
+            self._group_roles = await db.group_roles(pool, self.settings.role_prefix)
+        self._roles.clear()
         self._pool = pool
         await self.jobs.start(pool)
 
@@ -195,11 +207,18 @@ class SIAService:
             *vosi.vosi_capabilities(base, tables=False),
         ]
 
-    async def _role(self, request: Request) -> str | None:
-        owners = frozenset().union(*(c.owners for c in self.collections))
-        if not any(c.embargoed for c in self.collections):
+    async def role_for(self, caller: Identity) -> str | None:
+        """The database role ``caller``'s lookups run as: in the group roles of its groups that some source
+        made (the owner groups of embargoed spectra and images); ``None`` without row security."""
+        if not self.row_security:
             return None
-        return await db.reader_role(self.pool, self.settings.role_prefix, identity(request).groups & owners)
+        prefix = self.settings.role_prefix
+        key = frozenset(g for g in caller.groups if db.group_role(prefix, g) in self._group_roles)
+        role = self._roles.get(key)
+        if role is None:
+            role = await db.reader_role(self.pool, prefix, key)
+            self._roles[key] = role
+        return role
 
     # ------------------------------------------------------------------ query
 
@@ -236,7 +255,7 @@ class SIAService:
         try:
             cursor = await stack.enter_async_context(
                 db.open_cursor(self.pool, sql, statement_timeout=self.settings.sync_timeout, args=args,
-                               role=await self._role(request))
+                               role=await self.role_for(identity(request)))
             )  # fmt: skip
             first = await cursor.fetch(_BATCH)
         except BaseException:
@@ -259,22 +278,38 @@ class SIAService:
 
     async def _image(self, request: Request, ident: str | None) -> tuple[ImageCollection, dict[str, object]]:
         """The collection and row of the image ``ident`` if the caller may see it (else as if it did not exist)."""
-        return await self._lookup(ident, await self._role(request))
+        caller = identity(request)
+        return await self._lookup(ident, caller, await self.role_for(caller))
 
-    async def _lookup(self, ident: str | None, role: str | None) -> tuple[ImageCollection, dict[str, object]]:
-        """The collection and row of the product ``ident`` as the database ``role`` sees it."""
+    async def _lookup(
+        self, ident: str | None, caller: Identity, role: str | None
+    ) -> tuple[ImageCollection, dict[str, object]]:
+        """The collection and row of the product ``ident`` as the database ``role`` sees it.
+
+        An embargoed image whose row ``caller`` sees although it is not in its group (the metadata are public)
+        is refused: 401 to an anonymous caller, 403 to another identity (PostgreSQL evaluates
+        :func:`vostack.db.release_condition` for ``role``).
+        """
         if ident is None or not ident.strip():
             raise ParameterError("ID is missing: send the publisher's dataset identifier", param="ID")
         names = ("product", "hdu", "frame", "access_size", "t_min", "t_max", "em_min", "em_max", "s_ra", "s_dec",
                  "s_fov", "s_xel1", "s_xel2", "pol_states", "target_name", "obs_id", "dataproduct_type")  # fmt: skip
         for collection in self.collections:
-            sql = (f"SELECT {', '.join(names)} FROM {collection.qualified} WHERE obs_publisher_did = $1")  # fmt: skip
+            released = "true"
+            if collection.metadata_public:
+                released = db.release_condition(
+                    self.settings.role_prefix, db.quote_ident("owner_group"), db.quote_ident("release_date")
+                )
+            sql = (f"SELECT {', '.join(names)}, {released} FROM {collection.qualified} "
+                   "WHERE obs_publisher_did = $1")  # fmt: skip
             async with db.open_cursor(
                 self.pool, sql, statement_timeout=self.settings.sync_timeout, args=(ident.strip(),), role=role
             ) as cursor:
                 rows = await cursor.fetch(1)
             if rows:
-                return collection, dict(zip(names, rows[0], strict=True))
+                if not rows[0][-1]:
+                    raise caller.refusal(f"the image {ident.strip()!r} is not released yet")
+                return collection, dict(zip(names, rows[0][:-1], strict=True))
         raise NotFoundError(f"this service has no image {ident.strip()!r}")
 
     async def _file(self, request: Request) -> Response:
@@ -349,20 +384,21 @@ class SIAService:
     async def _soda(self, request: Request) -> Response:
         """SODA 1.0 §3 sync: the cut FITS file, streamed; ``NoOverlap`` when nothing is left."""
         params = await request_params(request, self.limits)
-        body, name = await self._cut(params, await self._role(request))
+        caller = identity(request)
+        body, name = await self._cut(params, caller, await self.role_for(caller))
         return StreamingResponse(
             _chunks(body), media_type=FITS, headers={"Content-Disposition": f'attachment; filename="{name}"',
                                                      "Content-Length": str(len(body))}
         )  # fmt: skip
 
-    async def _cut(self, params: Params, role: str | None) -> tuple[bytes, str]:
-        """The FITS file of the cut ``params`` ask for (SODA 1.0 §3.3) as ``role`` sees the products, and its
-        file name."""
+    async def _cut(self, params: Params, caller: Identity, role: str | None) -> tuple[bytes, str]:
+        """The FITS file of the cut ``params`` ask for (SODA 1.0 §3.3) for ``caller``, as ``role`` sees the
+        products, and its file name."""
         ids = params.getall("ID")
         if len(ids) != 1:
             raise ParameterError("a SODA cutout takes exactly one ID", param="ID")
         cut = parse_cut(params)
-        collection, row = await self._lookup(ids[0], role)
+        collection, row = await self._lookup(ids[0], caller, role)
         if row["dataproduct_type"] == TIMESERIES:
             raise ParameterError("UsageError: SODA cuts images and cubes; this is a time series", param="ID")
         data = await asyncio.to_thread(collection.store.read, str(row["product"]))
@@ -377,12 +413,14 @@ class SIAService:
         return body, f"{row['obs_id']}_cutout.fits"
 
     async def _run_cut(self, context: JobContext) -> None:
-        """An async SODA job (SODA 1.0 §3.1, UWS 1.1): the cut as the job's ``result``.  The job keeps no groups
-        of its owner, so it sees the public products only (an embargoed image is not found)."""
-        role = None
-        if any(c.embargoed for c in self.collections):
-            role = await db.reader_role(self.pool, self.settings.role_prefix, frozenset())
-        body, _ = await self._cut(Params(context.job.parameters), role)
+        """An async SODA job (SODA 1.0 §3.1, UWS 1.1): the cut as the job's ``result``.  It runs with the groups
+        its creator had (:func:`vostack.uws.job_identity`), as a sync cut of the creator would: an image the
+        creator may not see is the ``NotFoundFault`` of a missing one (SODA 1.0 §5.2)."""
+        caller = job_identity(context.job)
+        try:
+            body, _ = await self._cut(Params(context.job.parameters), caller, await self.role_for(caller))
+        except NotFoundError as exc:
+            raise NotFoundError(f"NotFoundFault: {exc.message}") from None
         await context.write_result("result", body, mime_type=FITS)
 
     async def _page(self, request: Request) -> Response:
@@ -392,7 +430,11 @@ class SIAService:
         sql = (f"SELECT {', '.join(PAGE_COLUMNS)} FROM {table} WHERE obs_collection = ANY($1::text[]) "
                f"ORDER BY obs_collection, obs_id LIMIT {_PAGE_ROWS + 1}")  # fmt: skip
         async with db.open_cursor(
-            self.pool, sql, statement_timeout=self.settings.sync_timeout, args=(names,), role=await self._role(request)
+            self.pool,
+            sql,
+            statement_timeout=self.settings.sync_timeout,
+            args=(names,),
+            role=await self.role_for(identity(request)),
         ) as cursor:
             rows = [dict(zip(PAGE_COLUMNS, row, strict=True)) for row in await cursor.fetch(_PAGE_ROWS + 1)]
         page = products_page(mount_url(request), rows[:_PAGE_ROWS], title=self.settings.title,
