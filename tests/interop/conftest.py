@@ -102,9 +102,10 @@ class LiveServer(threading.Thread):
         finally:
             await pool.close()
 
-    def beside(self, make_app: Callable[[Publication], ASGIApp]) -> LiveServer:
+    def beside(self, make_app: Callable[[Publication], ASGIApp], *, images: bool = False) -> LiveServer:
         """Another server of the same services (``make_app`` makes its app) on the same database, which leaves
-        the views (``ivoa.obscore``, the EPN-TAP ones) as this one made them: their access URLs point here."""
+        the views (``ivoa.obscore``, the EPN-TAP ones) as this one made them: their access URLs point here;
+        with ``images``, SIA over this one's images too."""
         return LiveServer(
             self.dsn,
             make_app,
@@ -112,7 +113,7 @@ class LiveServer(threading.Thread):
             obscore_view=False,
             planetary=self.planetary,
             public_url=self.public_url,
-            images=self.images,
+            images=self.images if images else None,
         )
 
     def start_serving(self) -> None:

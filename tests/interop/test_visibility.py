@@ -78,7 +78,7 @@ def site(
         return publication_app(publication, build_registry(publication.tap, None, publication.ssa, publication))
 
     # the views stay the ones live_server made (their access URLs point there; see Site.url)
-    server = live_server.beside(make_app)
+    server = live_server.beside(make_app, images=True)
     server.start_serving()
     tokens = project.demo_tokens(state)
     sessions = {}
