@@ -316,7 +316,8 @@ CASES = [
          lambda f: {"anonymous": 400, "alice": f.targets, "bob": 400}),
     Case("tap-sync-embargoed-spectra", lambda s, w: _count(s, w, "SELECT COUNT(*) FROM spex.spectra"),
          lambda f: _member(f.spectra, f.spectra - len(f.embargoed_spectra))(f)),
-    Case("tap-sync-obscore", lambda s, w: _count(s, w, "SELECT COUNT(*) FROM ivoa.obscore"),
+    Case("tap-sync-obscore", lambda s, w: _count(  # the spectra among the demo's images and light curves
+        s, w, "SELECT COUNT(*) FROM ivoa.obscore WHERE dataproduct_type = 'spectrum'"),
          lambda f: _member(f.spectra, f.spectra - len(f.embargoed_spectra))(f)),
     Case("epntap-via-tap", lambda s, w: sorted(set(_maps(s, "alice")) - set(_maps(s, w))),
          _member([], sorted(project.EMBARGOED_MAPS))),
