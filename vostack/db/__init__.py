@@ -16,6 +16,7 @@ from vostack.db.access import (
     reader_role,
     role_name,
 )
+from vostack.db.aggregate import fetch_all
 from vostack.db.catalog import (
     CatalogColumn,
     CatalogTable,
@@ -55,6 +56,7 @@ __all__ = [
     "ensure_relation",
     "exclusive",
     "execute",
+    "fetch_all",
     "generate_tap_schema",
     "group_role",
     "group_roles",
