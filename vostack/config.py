@@ -298,7 +298,8 @@ def parse_config(data: Mapping[str, Any]) -> PublishConfig:
     # [registry] belongs to vostack.registry (records and OAI-PMH), [scs], [coverage] and [epntap] to
     # vostack.scs, vostack.moc and vostack.epntap, [auth] to vostack.auth (vostack.publish reads them all
     # from the same file), [results] and [database] to vostack.node (a node of a site on several machines)
-    sections = {"service", "schemas", "tables", "examples", "registry", "scs", "coverage", "epntap", "auth"}
+    # [facets] to vostack.facets (faceted searches and their pages)
+    sections = {"service", "schemas", "tables", "examples", "registry", "scs", "coverage", "epntap", "auth", "facets"}
     _check_keys("config", data, sections | {"results", "database"})
     schemas: dict[str, str | None] = {}
     schema_groups: dict[str, tuple[str, ...]] = {}

@@ -19,6 +19,7 @@ from vostack.auth import ANONYMOUS, Auth, parse_auth
 from vostack.config import ConfigError, PublishConfig, parse_config, read_toml
 from vostack.epntap import EPNCollection, collection_from_toml
 from vostack.errors import VOError
+from vostack.facets import FacetService, SearchConfig, parse_facets_config
 from vostack.moc import CoverageConfig, CoverageService, parse_coverage_config
 from vostack.registry import Coverage, ResourceName, ServiceDescription
 from vostack.schema import TableSet
@@ -28,7 +29,7 @@ from vostack.ssa import SSAService
 from vostack.tap import TAPService
 from vostack.uws import UWSService
 
-__all__ = ["Publication", "build_publication", "load_publication", "with_collections"]
+__all__ = ["Publication", "add_searches", "build_publication", "load_publication", "with_collections"]
 
 
 def with_collections(config: PublishConfig, collections: Sequence[EPNCollection]) -> PublishConfig:
@@ -51,12 +52,17 @@ class Publication:
     ssa: SSAService | None = None
     compute: UWSService | None = None
     auth: Auth | None = None
+    facets: dict[str, FacetService] = field(default_factory=dict)
+    """The faceted searches by table (their pages are served at ``/search/<table>/``)."""
+    maps: dict[str, Path] = field(default_factory=dict)
+    """Planetary maps by body name, for the search pages of body-frame collections."""
 
     @property
     def services(self) -> list[Service]:
         """Every service, in the order to start them."""
         first: list[Service] = [*self.collections, *([self.ssa] if self.ssa else [])]
         later: list[Service] = [*self.cones.values(), *([self.coverage] if self.coverage else [])]
+        later += list(self.facets.values())
         return [*first, self.tap, *later, *([self.compute] if self.compute else [])]
 
     def _coverage(self, table: str) -> Any:
@@ -128,9 +134,11 @@ def build_publication(
     compute: UWSService | None = None,
     tap_options: Mapping[str, Any] | None = None,
     auth: Auth | None = None,
+    searches: Sequence[SearchConfig] = (),
 ) -> Publication:
     """The services for ``config``: TAP (with ``tap_options``), publishing the EPN-TAP ``collections`` too,
-    a cone search per entry of ``cones``, and MOC coverage unless ``coverage`` is ``None``."""
+    a cone search per entry of ``cones``, MOC coverage unless ``coverage`` is ``None``, and a faceted search
+    per entry of ``searches``."""
     options = dict(tap_options or {})
     if ssa is not None and ssa.mapping.embargoed:  # ivoa.obscore has rows only some groups see
         options.setdefault("row_security", True)
@@ -155,13 +163,24 @@ def build_publication(
         ssa=ssa,
         compute=compute,
         auth=auth,
+        facets={s.table: FacetService(search=s.search(tap)) for s in searches},
     )
+
+
+def add_searches(publication: Publication, searches: Sequence[SearchConfig]) -> Publication:
+    """``publication`` with a faceted search for each of ``searches`` whose table its TAP service publishes."""
+    published = {name.lower() for name in publication.tap.config.tables}
+    for search in searches:
+        if search.table.lower() in published:
+            publication.facets[search.table] = FacetService(search=search.search(publication.tap))
+    return publication
 
 
 def load_publication(path: Path, **options: Any) -> Publication:
     """The services a TOML file describes: ``[service]``, ``[schemas]``, ``[tables]``, ``[examples]`` for TAP,
     ``[scs."<table>"]`` cone searches, ``[coverage]`` (MOCs of every table with a main position; on unless
-    ``[coverage] enabled = false``) and ``[epntap.<schema>]`` collections, with the ``[auth]`` of the site;
+    ``[coverage] enabled = false``), ``[epntap.<schema>]`` collections and ``[facets."<table>"]`` faceted
+    searches, with the ``[auth]`` of the site;
     ``options`` go to :func:`build_publication`."""
     data = read_toml(path)
     coverage_data = dict(data.get("coverage", {}))
@@ -176,5 +195,6 @@ def load_publication(path: Path, **options: Any) -> Publication:
         cones=parse_scs_config(data.get("scs", {})),
         coverage=parse_coverage_config(coverage_data) if enabled else None,
         collections=[collection_from_toml(schema, table) for schema, table in epntap.items()],
+        searches=parse_facets_config(data.get("facets", {})),
         **{"auth": parse_auth(data.get("auth"), base=path.parent), **options},
     )
