@@ -19,17 +19,20 @@ from urllib.parse import urlsplit
 import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.responses import RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 
 from vostack import db, web
 from vostack.auth import ANONYMOUS, Auth
 from vostack.config import PublishConfig, load_config
 from vostack.db.cluster import EmbeddedPostgres, StateDirectoryInUse, default_state_dir
 from vostack.errors import VOError
+from vostack.facets import FacetService
 from vostack.moc import CoverageService
 from vostack.node import NodeConfig, load_node_config
-from vostack.publish import Publication, load_publication
+from vostack.pages import Assets, JobsPage, SearchPage
+from vostack.publish import Publication, add_searches, load_publication
 from vostack.registry import RegistryConfig, RegistryService, ServiceDescription, load_registry_config
 from vostack.scs import SCSService
 from vostack.site import Site
@@ -51,16 +54,21 @@ def build_app(
     scs: Mapping[str, SCSService] | None = None,
     coverage: CoverageService | None = None,
     auth: Auth | None = None,
+    facets: Mapping[str, FacetService] | None = None,
+    maps: Mapping[str, Path] | None = None,
 ) -> Starlette:
     """The application ``vostack`` serves: TAP at ``/tap``, the demo's job service at ``/compute``,
     its OAI-PMH publishing registry at ``/oai``, SSA at ``/ssa``, each cone search at ``/scs/{table}``,
-    the MOCs at ``/moc``, ``/`` to TAP; with ``auth``, every request authenticated by it and its login
+    the MOCs at ``/moc``, a search page per faceted search at ``/search/{table}`` (its JSON API at
+    ``/search/{table}/api``; planetary ``maps`` at ``/maps``), the caller's jobs at ``/jobs``, the pages'
+    static files at ``/static``, ``/`` to TAP; with ``auth``, every request authenticated by it and its login
     endpoint at ``auth.login_url``."""
 
     async def home(request: object) -> Response:
         return RedirectResponse("/tap/", status_code=303)
 
     extra = compute.routes("/compute") if compute is not None else []
+    extra += _pages(tap, compute, facets or {}, maps or {})
     if registry is not None:
         extra.append(Route("/oai", registry))  # an ASGI app on the exact path: harvesters use ".../oai"
     if ssa is not None:
@@ -77,6 +85,32 @@ def build_app(
     return Starlette(routes=[Route("/", home), Mount("/tap", tap), *extra], middleware=middleware)
 
 
+def _pages(
+    tap: TAPService, compute: UWSService | None, facets: Mapping[str, FacetService], maps: Mapping[str, Path]
+) -> list[BaseRoute]:
+    """The pages for people besides TAP's own: a search page per faceted search, my jobs, their static files."""
+    assets = Assets()
+    nav = [("TAP", "/tap/"), *((f"Search {table}", f"/search/{table}/") for table in facets), ("My jobs", "/jobs/")]
+    routes: list[BaseRoute] = [Mount("/static", assets)]
+    jobs = {"/tap/async": tap.jobs, **({"/compute": compute} if compute is not None else {})}
+    routes.append(Mount("/jobs", JobsPage(services=jobs, assets=assets, nav=nav)))
+    urls = {body: f"/maps/{path.name}" for body, path in maps.items()}
+    for table, service in facets.items():
+        page = SearchPage(facets=service, assets=assets, tap_url="/tap", maps=urls, nav=nav)
+        routes.append(Mount(f"/search/{table}", page))
+    if maps:
+        files = {path.name: path for path in maps.values()}
+
+        async def body_map(request: Request) -> Response:
+            found = files.get(request.path_params["name"])
+            if found is None:
+                return Response("no such map\n", status_code=404, media_type="text/plain")
+            return FileResponse(found, headers={"cache-control": "public, max-age=86400"})
+
+        routes.append(Route("/maps/{name}", body_map, methods=["GET", "HEAD"]))
+    return routes
+
+
 def publication_app(publication: Publication, registry: RegistryService | None = None) -> Starlette:
     """:func:`build_app` for every service of ``publication``."""
     return build_app(
@@ -87,6 +121,8 @@ def publication_app(publication: Publication, registry: RegistryService | None =
         scs=publication.cones,
         coverage=publication.coverage,
         auth=publication.auth,
+        facets=publication.facets,
+        maps=publication.maps,
     )
 
 
@@ -220,6 +256,8 @@ async def _serve(
         if load_demo:
             from vostack.demo import demo_publication, ensure_hipparcos, planetary, project, spex
             from vostack.demo.compute import compute_service
+            from vostack.demo.maps import fetch_body_maps
+            from vostack.demo.search import demo_searches
 
             await ensure_hipparcos(pool)
             wheel = spex.fetch_wheel(default_state_dir("splat"))
@@ -242,6 +280,8 @@ async def _serve(
             )
             publication = demo_publication(ssa=spectra, compute=compute_service(), planetary=True, private=True)
             publication.auth = project.demo_auth(default_state_dir("auth"))
+            add_searches(publication, demo_searches())
+            publication.maps = fetch_body_maps(planetary_cache, stellarium)
         else:
             assert config_path is not None
             # [results] and [database] jobs_schema: the job queue and result store every node of the site shares
