@@ -388,15 +388,22 @@ class Bins:
     @property
     def high(self) -> float:
         """Where the last closed bin ends."""
-        return self.low + self.width * self.count
+        return self.thresholds()[-1]
+
+    def thresholds(self) -> list[float]:
+        """The ``count + 1`` edges of the bins, as written in the filters that select them: a value is in bin
+        ``i`` exactly when ``thresholds[i] <= value < thresholds[i + 1]`` (so in SQL, ``width_bucket`` with
+        these thresholds counts what the filter of the bin finds)."""
+        return [_round(self.low + i * self.width) for i in range(self.count + 1)]
 
     def edges(self, index: int) -> tuple[float | None, float | None]:
         """The range of bin ``index`` (-1 and ``count``: the open ends)."""
+        edges = self.thresholds()
         if index < 0:
-            return None, self.low
+            return None, edges[0]
         if index >= self.count:
-            return self.high, None
-        return _round(self.low + index * self.width), _round(self.low + (index + 1) * self.width)
+            return edges[-1], None
+        return edges[index], edges[index + 1]
 
 
 def _round(value: float) -> float:
@@ -472,6 +479,35 @@ class TimeBins:
         if year > dt.MAXYEAR:
             return dt.datetime.max
         return start.replace(year=year, month=month + 1)
+
+    def start(self, when: dt.datetime) -> dt.datetime:
+        """The start of the bin holding ``when``, as PostgreSQL's ``date_trunc(unit, when)`` has it."""
+        day = when.replace(hour=0, minute=0, second=0, microsecond=0)
+        if self.unit == "hour":
+            return when.replace(minute=0, second=0, microsecond=0)
+        if self.unit == "day":
+            return day
+        if self.unit == "week":  # ISO weeks start on Monday
+            return day - dt.timedelta(days=day.weekday())
+        if self.unit == "month":
+            return day.replace(day=1)
+        if self.unit == "quarter":
+            return day.replace(month=3 * ((day.month - 1) // 3) + 1, day=1)
+        years = {
+            "year": day.year,
+            "decade": day.year - day.year % 10,
+            "century": (day.year - 1) // 100 * 100 + 1,
+            "millennium": (day.year - 1) // 1000 * 1000 + 1,
+        }
+        year = years[self.unit]
+        return day.replace(year=max(1, year), month=1, day=1)
+
+    def starts(self, low: dt.datetime, high: dt.datetime) -> list[dt.datetime]:
+        """The starts of the bins from the one holding ``low`` to past ``high`` (the last ends the last bin)."""
+        out = [self.start(low)]
+        while out[-1] <= high and out[-1] != dt.datetime.max:
+            out.append(self.end(out[-1]))
+        return out
 
 
 def choose_time_bins(low: dt.datetime, high: dt.datetime, *, most: int) -> TimeBins:

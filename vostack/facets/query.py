@@ -152,17 +152,32 @@ def categorical_sql(inner: str, top: int) -> str:
     )
 
 
+def _thresholds(values: Sequence[float]) -> str:
+    return "ARRAY[" + ", ".join(f"{v!r}::float8" for v in values) + "]"
+
+
 def histogram_sql(inner: str, bins: Bins) -> str:
-    """Rows per bin index (-1 below the bins, ``count`` above, NULL for NULL)."""
-    index = f"floor((s.v - ({bins.low!r}::float8)) / {bins.width!r}::float8)"
-    clamped = f"least(greatest({index}, -1), {bins.count})::int"
-    return f"SELECT {clamped} AS b, count(*) FROM ({inner}) AS s GROUP BY b ORDER BY b NULLS LAST"
+    """Rows per bin index (-1 below the bins, ``count`` above, NULL for NULL): ``width_bucket`` with the bins'
+    thresholds compares each value with the edges as the filters of the bins do, so that a bin's count is
+    what selecting it finds (arithmetic, ``floor((v - low) / width)``, rounds some values into a neighbour)."""
+    return (
+        f"SELECT width_bucket(s.v::float8, {_thresholds(bins.thresholds())}) - 1 AS b, count(*) "
+        f"FROM ({inner}) AS s GROUP BY b ORDER BY b NULLS LAST"
+    )
 
 
-def time_sql(facet: Facet, inner: str, bins: TimeBins) -> str:
-    """Rows per calendar ``unit`` (the bin's start), NULL for NULL."""
+def time_sql(facet: Facet, inner: str, bins: TimeBins, starts: Sequence[dt.datetime]) -> str:
+    """Rows per calendar ``unit``, NULL for NULL: for a timestamp column by the bin's start (``date_trunc``);
+    for MJD or JD days by the index of the bin among ``starts``, compared as days as the filters of the bins
+    compare them (``width_bucket``; -1 before the first, ``len(starts) - 1`` after the last)."""
     if bins.unit not in ("hour", "day", "week", "month", "quarter", "year", "decade", "century", "millennium"):
         raise ValueError(f"no such calendar unit {bins.unit!r}")
+    if facet.time_format is not None:
+        days = _thresholds([float(time_literal(facet, start)) for start in starts])
+        return (
+            f"SELECT width_bucket(s.v::float8, {days}) - 1 AS b, count(*) FROM ({inner}) AS s "
+            "GROUP BY b ORDER BY b NULLS LAST"
+        )
     return (
         f"SELECT date_trunc('{bins.unit}', {_timestamp(facet)}) AS b, count(*) FROM ({inner}) AS s "
         "GROUP BY b ORDER BY b NULLS LAST"

@@ -391,13 +391,16 @@ class FacetSearch:
         if not isinstance(stats.minimum, dt.datetime) or not isinstance(stats.maximum, dt.datetime):
             return out | {"bins": [], "null": 0, "unit_of_time": None, "rows": None}
         time_bins = choose_time_bins(stats.minimum, stats.maximum, most=facet.bins)
+        starts = time_bins.starts(stats.minimum, stats.maximum)
         rows = await self._fetch(
             identity,
             value_adql(facet, view.table, where),
-            lambda s: time_sql(facet, s, time_bins),
+            lambda s: time_sql(facet, s, time_bins, starts),
             view.role,
             ttl=self._ttl(where),
         )
+        if facet.time_format is not None:  # bin indices among the starts: to the starts themselves
+            rows = [(starts[b] if b is not None and 0 <= b < len(starts) - 1 else None, n) for b, n in rows]
         return out | _date_histogram(rows, time_bins)
 
     def adql(self, view: _View, selection: Selection) -> str:
