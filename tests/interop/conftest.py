@@ -17,6 +17,9 @@ from vostack.cli import publication_app
 from vostack.demo import demo_publication
 from vostack.publish import Publication
 
+#: Where the planetary source files are kept between runs (as tests/conftest.py keeps them).
+_PLANETARY_CACHE = Path(__file__).resolve().parents[2] / ".vostack" / "planetary"
+
 
 class LiveServer(threading.Thread):
     """uvicorn serving the demo's services (:func:`vostack.demo.demo_publication`) until :meth:`stop`.
@@ -24,7 +27,8 @@ class LiveServer(threading.Thread):
     TAP over Hipparcos, its cone search and MOC coverage always; with ``spectra`` (the splat wheel) also SSA
     and ``ivoa.obscore`` in TAP, whose view is (re)created with access URLs to this server unless
     ``obscore_view`` is false (the view is shared by every server on the database, so a second server must not
-    point it at itself); with ``planetary`` the EPN-TAP collections (their source tables must be loaded).
+    point it at itself); with ``planetary`` the EPN-TAP collections (their source tables must be loaded); with
+    ``searches`` the demo's search pages.
     ``make_app`` turns the :class:`vostack.publish.Publication` into the ASGI app.
     """
 
@@ -36,6 +40,7 @@ class LiveServer(threading.Thread):
         spectra: Path | None = None,
         obscore_view: bool = True,
         planetary: bool = False,
+        searches: bool = False,
     ) -> None:
         super().__init__(daemon=True)
         self.dsn = dsn
@@ -43,6 +48,7 @@ class LiveServer(threading.Thread):
         self.spectra = spectra  # the splat wheel: serve SSA at /ssa and ivoa.obscore in TAP
         self.obscore_view = obscore_view
         self.planetary = planetary
+        self.searches = searches  # the demo's faceted searches and their pages (and, with planetary, its maps)
         # IPPROTO_TCP, not 0: asyncio then sets TCP_NODELAY on accepted connections (see vostack.cli.listen)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.sock.bind(("127.0.0.1", 0))
@@ -77,6 +83,16 @@ class LiveServer(threading.Thread):
                     public_url=f"{self.root}/ssa" if self.obscore_view else None,
                 )
             publication = demo_publication(ssa=ssa, planetary=self.planetary, private=True)
+            if self.searches:
+                from vostack.demo.search import demo_searches
+                from vostack.publish import add_searches
+
+                add_searches(publication, demo_searches())
+                if self.planetary:
+                    from vostack.demo.maps import fetch_body_maps
+
+                    cache = _PLANETARY_CACHE
+                    publication.maps = await asyncio.to_thread(fetch_body_maps, cache, cache / "stellarium")
             async with Site(services=publication.services).serve(pool):
                 app = self.make_app(publication)
                 config = uvicorn.Config(app, lifespan="off", log_level="warning")

@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from starlette.responses import PlainTextResponse
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
@@ -39,9 +40,8 @@ class Assets:
         self.version = _digest(directory)
         files = StaticFiles(directory=directory)
 
-        async def stale(scope: Scope, receive: Receive, send: Send) -> None:
-            response = PlainTextResponse("no such file in this version of the pages\n", status_code=404)
-            await response(scope, receive, send)
+        async def stale(request: Request) -> Response:
+            return PlainTextResponse("no such file in this version of the pages\n", status_code=404)
 
         self._router = Router(routes=[Mount(f"/{self.version}", app=files), Route("/{rest:path}", stale)])
 

@@ -6,6 +6,7 @@ const config = JSON.parse(root.dataset.config);
 const fragment = document.getElementById("fragment");
 let state = readState();
 let current = null; // the open picture: {key, module}
+let opening = null; // the tab being opened
 const loaded = {};
 
 function readState() {
@@ -45,7 +46,7 @@ root.addEventListener("click", (event) => {
   const link = event.target.closest("a[data-nav]");
   if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
   event.preventDefault();
-  navigate(link.href, true);
+  navigate(link.getAttribute("href"), true); // not link.href: an SVG link's is an SVGAnimatedString
 });
 
 root.addEventListener("submit", (event) => {
@@ -85,14 +86,18 @@ async function fetchRows() {
   return response.json();
 }
 
+let generation = 0; // a newer refresh (another click, another tab) supersedes a slower one
+
 async function refreshPicture() {
   if (!current) return;
-  const panel = document.getElementById(`panel-${current.key}`);
+  const mine = ++generation;
+  const { key, module } = current;
+  const panel = document.getElementById(`panel-${key}`);
   try {
     const rows = await fetchRows();
-    await current.module.show(panel, rows, config, state);
+    if (mine === generation) await module.show(panel, rows, config, state);
   } catch (error) {
-    panel.textContent = `The picture could not be made: ${error.message}`;
+    if (mine === generation) panel.textContent = `The picture could not be made: ${error.message}`;
   }
 }
 
@@ -101,7 +106,10 @@ async function openTab(key) {
     button.setAttribute("aria-selected", String(button.dataset.tab === key));
   }
   for (const panel of document.querySelectorAll("#pictures .panel")) panel.hidden = panel.id !== `panel-${key}`;
+  const wanted = key;
+  opening = wanted;
   if (!loaded[key]) loaded[key] = await import(new URL(`${key}.js`, import.meta.url).href);
+  if (opening !== wanted) return; // another tab was chosen meanwhile
   current = { key, module: loaded[key] };
   await refreshPicture();
 }
