@@ -66,7 +66,9 @@ async def coverage(dsn: str, repeat: int) -> None:
         times, scans = [], []
         for _ in range(max(3, repeat // 10)):
             started = time.perf_counter()
-            moc, rows = await compute_space(pool, spec)
+            computed = await compute_space(pool, spec)
+            assert computed is not None  # the spec has a position
+            moc, rows = computed
             times.append(time.perf_counter() - started)
             started = time.perf_counter()
             async with db.open_cursor(

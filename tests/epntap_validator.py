@@ -98,8 +98,10 @@ TARGET_CLASSES = set(
 )
 FRAMES = {"celestial", "body", "cartesian", "spherical", "cylindrical", "none"}
 PROCESSING_LEVELS = {1, 2, 3, 5, 6}
-#: Plausible observation times: JD of 1500-01-01 to 2200-01-01.
-JD_RANGE = (2268923.5, 2524593.5)
+#: Plausible times: JD of -1000-01-01 (Julian calendar) to 2200-01-01.  Recorded comet apparitions reach back
+#: to the first millennium BC (the SBDB's C/-146 P1 passed perihelion in 146 BC); an MJD or a Unix time given
+#: as JD falls outside (MJD 59800 read as JD is 4550 BC).
+JD_RANGE = (1355807.5, 2524593.5)
 
 
 def _expected(name: str, unit: str | None, ucd: str | None, frame: str) -> tuple[str | None, str | None]:

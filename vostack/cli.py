@@ -32,6 +32,7 @@ from vostack.facets import FacetService
 from vostack.moc import CoverageService
 from vostack.node import NodeConfig, load_node_config
 from vostack.pages import Assets, JobsPage, SearchPage
+from vostack.products import ProductService
 from vostack.publish import Publication, add_searches, load_publication
 from vostack.registry import RegistryConfig, RegistryService, ServiceDescription, load_registry_config
 from vostack.scs import SCSService
@@ -53,22 +54,23 @@ def build_app(
     *,
     scs: Mapping[str, SCSService] | None = None,
     coverage: CoverageService | None = None,
+    products: ProductService | None = None,
     auth: Auth | None = None,
     facets: Mapping[str, FacetService] | None = None,
-    maps: Mapping[str, Path] | None = None,
+    body_maps: Mapping[str, Path] | None = None,
 ) -> Starlette:
     """The application ``vostack`` serves: TAP at ``/tap``, the demo's job service at ``/compute``,
     its OAI-PMH publishing registry at ``/oai``, SSA at ``/ssa``, each cone search at ``/scs/{table}``,
-    the MOCs at ``/moc``, a search page per faceted search at ``/search/{table}`` (its JSON API at
-    ``/search/{table}/api``; planetary ``maps`` at ``/maps``), the caller's jobs at ``/jobs``, the pages'
-    static files at ``/static``, ``/`` to TAP; with ``auth``, every request authenticated by it and its login
-    endpoint at ``auth.login_url``."""
+    the MOCs at ``/moc``, product files at ``/products``, a search page per faceted search at
+    ``/search/{table}`` (its JSON API at ``/search/{table}/api``; the ``body_maps`` at ``/maps``), the
+    caller's jobs at ``/jobs``, the pages' static files at ``/static``, ``/`` to TAP; with ``auth``, every
+    request authenticated by it and its login endpoint at ``auth.login_url``."""
 
     async def home(request: object) -> Response:
         return RedirectResponse("/tap/", status_code=303)
 
     extra = compute.routes("/compute") if compute is not None else []
-    extra += _pages(tap, compute, facets or {}, maps or {})
+    extra += _pages(tap, compute, facets or {}, body_maps or {})
     if registry is not None:
         extra.append(Route("/oai", registry))  # an ASGI app on the exact path: harvesters use ".../oai"
     if ssa is not None:
@@ -77,6 +79,8 @@ def build_app(
         extra.append(Mount(f"/scs/{table}", cone))
     if coverage is not None:
         extra.append(Mount("/moc", coverage))
+    if products is not None:
+        extra.append(Mount("/products", products))
     middleware = []
     if auth is not None:
         middleware.append(Middleware(web.Authentication, auth=auth))
@@ -120,9 +124,10 @@ def publication_app(publication: Publication, registry: RegistryService | None =
         publication.ssa,
         scs=publication.cones,
         coverage=publication.coverage,
+        products=publication.products,
         auth=publication.auth,
         facets=publication.facets,
-        maps=publication.maps,
+        body_maps=publication.body_maps,
     )
 
 
@@ -256,8 +261,8 @@ async def _serve(
         if load_demo:
             from vostack.demo import demo_publication, ensure_hipparcos, planetary, project, spex
             from vostack.demo.compute import compute_service
-            from vostack.demo.maps import fetch_body_maps
             from vostack.demo.search import demo_searches
+            from vostack.demo.textures import fetch_body_textures
 
             await ensure_hipparcos(pool)
             wheel = spex.fetch_wheel(default_state_dir("splat"))
@@ -265,27 +270,31 @@ async def _serve(
             if report is not None:
                 print(f"Loaded {report.loaded:,} of {report.rows:,} SpeX spectra (left out: {report.skipped})")
             await project.ensure_project(pool, spectra=True)
-            planetary_cache = default_state_dir("planetary")
-            stellarium = planetary.fetch_stellarium(planetary_cache)
-            loaded = await planetary.ensure_planetary(
-                pool, stellarium, planetary.fetch_astroquery_wheel(planetary_cache)
-            )
+            sources = planetary.fetch_sources(default_state_dir("planetary"))
+            loaded = await planetary.ensure_planetary(pool, sources)
             for table, done in loaded.items():
                 print(f"Loaded {done.loaded:,} of {done.rows:,} rows into {table} (left out: {done.skipped})")
+            public_url = f"http://{_public_host(host)}:{port}"  # the access URLs of ObsCore and EPN-TAP views
             spectra = SSAService(
                 mapping=project.embargoed_mapping(spex.MAPPING),
                 products=spex.SpexProducts(wheel),
                 settings=config.service,
-                public_url=f"http://{_public_host(host)}:{port}/ssa",  # ObsCore access_url (fixed in the view)
+                public_url=f"{public_url}/ssa",
             )
-            publication = demo_publication(ssa=spectra, compute=compute_service(), planetary=True, private=True)
+            publication = demo_publication(
+                ssa=spectra, compute=compute_service(), planetary=sources, public_url=public_url, private=True
+            )
             publication.auth = project.demo_auth(default_state_dir("auth"))
             add_searches(publication, demo_searches())
-            publication.maps = fetch_body_maps(planetary_cache, stellarium)
+            publication.body_maps = fetch_body_textures(default_state_dir("planetary"), sources.stellarium)
         else:
             assert config_path is not None
             # [results] and [database] jobs_schema: the job queue and result store every node of the site shares
-            publication = load_publication(config_path, tap_options={"async_options": async_options})
+            publication = load_publication(
+                config_path,
+                public_url=f"http://{_public_host(host)}:{port}",  # unless the file says public_url
+                tap_options={"async_options": async_options},
+            )
         tap, compute, ssa = publication.tap, publication.compute, publication.ssa
         # in start order: EPN-TAP views and SSA's ObsCore view first (TAP publishes them), then TAP, then the
         # services reading TAP's metadata (cone searches, coverage)
@@ -317,13 +326,17 @@ async def _serve(
                 print(f"UWS job service (proper motions of a Hipparcos cone): http://{host}:{port}/compute"
                       " (POST RA, DEC, SR, EPOCH, PHASE=RUN)", flush=True)  # fmt: skip
             if ssa is not None:
-                print(f"SSA service (SpeX spectra, DataLink, ObsCore in TAP): http://{host}:{port}/ssa/"
+                obscore = ", ObsCore in TAP" if ssa.public_url else ""
+                print(f"SSA service ({ssa.mapping.collection}, DataLink{obscore}): http://{host}:{port}/ssa/"
                       "?REQUEST=queryData&POS=84.97,-0.98&SIZE=0.1", flush=True)  # fmt: skip
             for table in publication.cones:
                 print(f"Simple Cone Search of {table}: http://{host}:{port}/scs/{table}/?RA=56.75&DEC=24.12&SR=1",
                       flush=True)  # fmt: skip
             if publication.coverage is not None:
                 print(f"MOC coverage of the tables: http://{host}:{port}/moc/", flush=True)
+            if publication.products is not None:
+                print(f"Product files: http://{host}:{port}/products/ ({', '.join(publication.products.products)})",
+                      flush=True)  # fmt: skip
             for collection in publication.collections:
                 print(f"EPN-TAP 2.0 collection (in TAP): {collection.table}", flush=True)
             if registry is not None:
@@ -371,7 +384,8 @@ def _print_identities(root: str) -> None:
 
 async def _coverage(dsn: str, config_path: Path, tables: Sequence[str]) -> int:
     """``vostack coverage``: compute the MOCs of ``tables`` (default: all covered ones) anew and keep them."""
-    publication = load_publication(config_path)
+    # this command starts TAP and the coverage only: the views holding the site's URL are not written
+    publication = load_publication(config_path, public_url="http://localhost")
     coverage = publication.coverage
     if coverage is None:
         raise VOError(f"{config_path} turns coverage off ([coverage] enabled = false)")

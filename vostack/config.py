@@ -296,11 +296,13 @@ def _examples(data: Any) -> tuple[Example, ...]:
 def parse_config(data: Mapping[str, Any]) -> PublishConfig:
     """Build a :class:`PublishConfig` from parsed TOML, checking every key."""
     # [registry] belongs to vostack.registry (records and OAI-PMH), [scs], [coverage] and [epntap] to
-    # vostack.scs, vostack.moc and vostack.epntap, [auth] to vostack.auth (vostack.publish reads them all
-    # from the same file), [results] and [database] to vostack.node (a node of a site on several machines)
-    # [facets] to vostack.facets (faceted searches and their pages)
-    sections = {"service", "schemas", "tables", "examples", "registry", "scs", "coverage", "epntap", "auth", "facets"}
-    _check_keys("config", data, sections | {"results", "database"})
+    # vostack.scs, vostack.moc and vostack.epntap, [auth] to vostack.auth, [products] and [ssa] to
+    # vostack.holdings (vostack.publish reads them all from the same file, and the top-level public_url),
+    # [results] and [database] to vostack.node (a node of a site on several machines), [facets] to
+    # vostack.facets (faceted searches and their pages)
+    sections = {"service", "schemas", "tables", "examples", "registry", "scs", "coverage", "epntap", "auth", "products",
+                "ssa", "facets"}  # fmt: skip
+    _check_keys("config", data, sections | {"results", "database", "public_url"})
     schemas: dict[str, str | None] = {}
     schema_groups: dict[str, tuple[str, ...]] = {}
     for name, meta in data.get("schemas", {}).items():

@@ -43,7 +43,16 @@ from vostack import objects
 from vostack.config import ConfigError, read_toml
 from vostack.uws import DirectoryResultStore, ObjectResultStore, ResultStore
 
-__all__ = ["DatabaseConfig", "NodeConfig", "ResultsConfig", "load_node_config", "parse_node_config"]
+__all__ = [
+    "DatabaseConfig",
+    "NodeConfig",
+    "ResultsConfig",
+    "bucket_client",
+    "check_s3",
+    "load_node_config",
+    "parse_node_config",
+    "table_values",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,21 +84,56 @@ class ResultsConfig:
 
     def bucket_client(self, environ: Mapping[str, str] = os.environ) -> objects.Bucket:
         """The bucket of ``store = "s3"``, with the credentials from the environment variables named."""
-        keys = []
-        for name in (self.access_key_env, self.secret_key_env):
-            value = environ.get(name)
-            if not value:
-                raise ConfigError(f"[results]: the environment variable {name} (the S3 credentials) is not set")
-            keys.append(value)
         assert self.endpoint is not None and self.bucket is not None  # checked when parsed
-        return objects.Bucket(
+        return bucket_client(
+            "[results]",
             endpoint=self.endpoint,
             bucket=self.bucket,
-            access_key_id=keys[0],
-            secret_access_key=keys[1],
             region=self.region,
             public_endpoint=self.public_endpoint,
+            access_key_env=self.access_key_env,
+            secret_key_env=self.secret_key_env,
+            environ=environ,
         )
+
+
+def bucket_client(
+    where: str,
+    *,
+    endpoint: str,
+    bucket: str,
+    region: str,
+    public_endpoint: str | None,
+    access_key_env: str,
+    secret_key_env: str,
+    environ: Mapping[str, str] = os.environ,
+) -> objects.Bucket:
+    """An S3 bucket of a config section ``where``, with the credentials from the environment variables named."""
+    keys = []
+    for name in (access_key_env, secret_key_env):
+        value = environ.get(name)
+        if not value:
+            raise ConfigError(f"{where}: the environment variable {name} (the S3 credentials) is not set")
+        keys.append(value)
+    return objects.Bucket(
+        endpoint=endpoint,
+        bucket=bucket,
+        access_key_id=keys[0],
+        secret_access_key=keys[1],
+        region=region,
+        public_endpoint=public_endpoint,
+    )
+
+
+def check_s3(where: str, *, endpoint: str | None, bucket: str | None, public_endpoint: str | None, prefix: str) -> None:
+    """The S3 settings of a config section ``where`` (``store = "s3"``): :class:`ConfigError` saying what is wrong."""
+    if not endpoint or not bucket:
+        raise ConfigError(f'{where}: store = "s3" needs an endpoint and a bucket')
+    for key, url in (("endpoint", endpoint), ("public_endpoint", public_endpoint)):
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{where}: {key} must be an http:// or https:// URL, not {url!r}")
+    if prefix and not prefix.endswith("/"):
+        raise ConfigError(f"{where}: prefix must end with '/', as {prefix + '/'!r} does")
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +177,8 @@ _DATABASE_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def _values(where: str, data: Any, types: Mapping[str, tuple[type, ...]]) -> dict[str, Any]:
+def table_values(where: str, data: Any, types: Mapping[str, tuple[type, ...]]) -> dict[str, Any]:
+    """The keys of the config table ``data`` at ``where``, each of one of its ``types`` (unknown keys refused)."""
     if not isinstance(data, dict):
         raise ConfigError(f"{where} must be a table")
     unknown = sorted(set(data) - set(types))
@@ -149,25 +194,24 @@ def _values(where: str, data: Any, types: Mapping[str, tuple[type, ...]]) -> dic
 
 
 def _results(data: Any) -> ResultsConfig:
-    config = ResultsConfig(**_values("[results]", data, _RESULTS_TYPES))
+    config = ResultsConfig(**table_values("[results]", data, _RESULTS_TYPES))
     if config.store not in ("directory", "s3"):
         raise ConfigError(f'[results]: store must be "directory" or "s3", not {config.store!r}')
     if config.store == "s3":
-        if not config.endpoint or not config.bucket:
-            raise ConfigError('[results]: store = "s3" needs an endpoint and a bucket')
-        for key in ("endpoint", "public_endpoint"):
-            url = getattr(config, key)
-            if url is not None and not url.startswith(("http://", "https://")):
-                raise ConfigError(f"[results]: {key} must be an http:// or https:// URL, not {url!r}")
-        if config.prefix and not config.prefix.endswith("/"):
-            raise ConfigError(f"[results]: prefix must end with '/', as {config.prefix + '/'!r} does")
+        check_s3(
+            "[results]",
+            endpoint=config.endpoint,
+            bucket=config.bucket,
+            public_endpoint=config.public_endpoint,
+            prefix=config.prefix,
+        )
     if config.presign_expiry <= 0:
         raise ConfigError("[results]: presign_expiry must be positive (seconds)")
     return config
 
 
 def _database(data: Any) -> DatabaseConfig:
-    values = _values("[database]", data, _DATABASE_TYPES)
+    values = table_values("[database]", data, _DATABASE_TYPES)
     replicas = values.pop("replicas", [])
     if not all(isinstance(r, str) and r for r in replicas):
         raise ConfigError("[database]: replicas must be a list of DSNs")

@@ -21,15 +21,23 @@ from vostack.epntap import EPNCollection, collection_from_toml
 from vostack.errors import VOError
 from vostack.facets import FacetService, SearchConfig, parse_facets_config
 from vostack.moc import CoverageConfig, CoverageService, parse_coverage_config
+from vostack.products import Products, ProductService
 from vostack.registry import Coverage, ResourceName, ServiceDescription
 from vostack.schema import TableSet
 from vostack.scs import ConeConfig, SCSService, parse_scs_config
 from vostack.site import Service
-from vostack.ssa import SSAService
-from vostack.tap import TAPService
+from vostack.ssa import OBSCORE_DATA_MODEL, OBSCORE_TABLE, SSAService, obscore_table_meta
+from vostack.tap import DataModel, TAPService
 from vostack.uws import UWSService
 
-__all__ = ["Publication", "add_searches", "build_publication", "load_publication", "with_collections"]
+__all__ = [
+    "Publication",
+    "add_searches",
+    "build_publication",
+    "load_publication",
+    "served_collections",
+    "with_collections",
+]
 
 
 def with_collections(config: PublishConfig, collections: Sequence[EPNCollection]) -> PublishConfig:
@@ -51,11 +59,13 @@ class Publication:
     collections: tuple[EPNCollection, ...] = ()
     ssa: SSAService | None = None
     compute: UWSService | None = None
+    products: ProductService | None = None
+    """The product endpoint (``/products``): the files of EPN-TAP granules and other products."""
     auth: Auth | None = None
     facets: dict[str, FacetService] = field(default_factory=dict)
     """The faceted searches by table (their pages are served at ``/search/<table>/``)."""
-    maps: dict[str, Path] = field(default_factory=dict)
-    """Planetary maps by body name, for the search pages of body-frame collections."""
+    body_maps: dict[str, Path] = field(default_factory=dict)
+    """Pictures of planetary bodies by name (equirectangular), for the search pages of body-frame collections."""
 
     @property
     def services(self) -> list[Service]:
@@ -124,6 +134,33 @@ class Publication:
         return descriptions
 
 
+def served_collections(
+    collections: Sequence[EPNCollection], products: Mapping[str, Products], public_url: str | None
+) -> list[EPNCollection]:
+    """``collections`` with the URL and media type of the product store their granules' files are in
+    (``/products/<store>/`` below ``public_url``, where :class:`vostack.products.ProductService` is mounted)."""
+    served = []
+    for collection in collections:
+        links = collection.products
+        if links is not None:
+            store = products.get(links.store)
+            if store is None:
+                raise ConfigError(
+                    f"[epntap.{collection.schema}.products]: no [products.{links.store}] serves its files"
+                    + (f"; there are: {', '.join(products)}" if products else "")
+                )
+            if public_url is None:
+                raise ConfigError(f"[epntap.{collection.schema}.products]: the site's public_url is unknown")
+            where = f"[epntap.{collection.schema}.products]"
+            if links.thumbnails and not store.previews:
+                raise ConfigError(f"{where}: thumbnails need previews = true in [products.{links.store}]")
+            url = f"{public_url.rstrip('/')}/products/{links.store}/"
+            links = dataclasses.replace(links, url=url, media_type=store.media_type)
+            collection = dataclasses.replace(collection, products=links)
+        served.append(collection)
+    return served
+
+
 def build_publication(
     config: PublishConfig,
     *,
@@ -133,12 +170,16 @@ def build_publication(
     ssa: SSAService | None = None,
     compute: UWSService | None = None,
     tap_options: Mapping[str, Any] | None = None,
+    products: Mapping[str, Products] | None = None,
+    public_url: str | None = None,
     auth: Auth | None = None,
     searches: Sequence[SearchConfig] = (),
 ) -> Publication:
     """The services for ``config``: TAP (with ``tap_options``), publishing the EPN-TAP ``collections`` too,
-    a cone search per entry of ``cones``, MOC coverage unless ``coverage`` is ``None``, and a faceted search
-    per entry of ``searches``."""
+    a cone search per entry of ``cones``, MOC coverage unless ``coverage`` is ``None``, the ``products``
+    served at ``/products`` below ``public_url`` (the absolute URL clients reach the site at), and a faceted
+    search per entry of ``searches``."""
+    collections = served_collections(collections, products or {}, public_url)
     options = dict(tap_options or {})
     if ssa is not None and ssa.mapping.embargoed:  # ivoa.obscore has rows only some groups see
         options.setdefault("row_security", True)
@@ -162,6 +203,7 @@ def build_publication(
         collections=tuple(collections),
         ssa=ssa,
         compute=compute,
+        products=ProductService(products=products, cors_origins=config.service.cors_origins) if products else None,
         auth=auth,
         facets={s.table: FacetService(search=s.search(tap)) for s in searches},
     )
@@ -176,12 +218,19 @@ def add_searches(publication: Publication, searches: Sequence[SearchConfig]) -> 
     return publication
 
 
-def load_publication(path: Path, **options: Any) -> Publication:
+def load_publication(path: Path, *, public_url: str | None = None, **options: Any) -> Publication:
     """The services a TOML file describes: ``[service]``, ``[schemas]``, ``[tables]``, ``[examples]`` for TAP,
     ``[scs."<table>"]`` cone searches, ``[coverage]`` (MOCs of every table with a main position; on unless
-    ``[coverage] enabled = false``), ``[epntap.<schema>]`` collections and ``[facets."<table>"]`` faceted
-    searches, with the ``[auth]`` of the site;
-    ``options`` go to :func:`build_publication`."""
+    ``[coverage] enabled = false``), ``[epntap.<schema>]`` collections, ``[products.<name>]`` file stores
+    served at ``/products``, ``[ssa]`` (SSA with ``ivoa.obscore`` in TAP, :mod:`vostack.holdings`) and
+    ``[facets."<table>"]`` faceted searches, with the ``[auth]`` of the site; ``options`` go to
+    :func:`build_publication`.
+
+    ``public_url`` is how clients reach the site (the access URLs the EPN-TAP and ObsCore views hold); the
+    file's top-level ``public_url`` wins over it.
+    """
+    from vostack.holdings import parse_products, parse_ssa
+
     data = read_toml(path)
     coverage_data = dict(data.get("coverage", {}))
     enabled = coverage_data.pop("enabled", True)
@@ -190,11 +239,34 @@ def load_publication(path: Path, **options: Any) -> Publication:
     epntap = data.get("epntap", {})
     if not isinstance(epntap, dict) or not all(isinstance(v, dict) for v in epntap.values()):
         raise ConfigError("[epntap]: each collection is a table [epntap.<schema>]")
+    public_url = data.get("public_url", public_url)
+    if public_url is not None and (
+        not isinstance(public_url, str) or not public_url.startswith(("http://", "https://"))
+    ):
+        raise ConfigError(f"public_url must be an http:// or https:// URL, not {public_url!r}")
+    config = parse_config(data)
+    products = parse_products(data.get("products", {}), base=path.resolve().parent)
+    ssa = None
+    if "ssa" in data:
+        ssa = parse_ssa(data["ssa"], products=products, settings=config.service, public_url=public_url)
+        if ssa.public_url is not None:  # TAP publishes ivoa.obscore and says so (ObsCore 1.1 §4)
+            config = dataclasses.replace(
+                config,
+                schemas={**config.schemas, "ivoa": config.schemas.get("ivoa") or "IVOA standard tables: ObsCore 1.1."},
+                tables={**config.tables, OBSCORE_TABLE: config.tables.get(OBSCORE_TABLE) or obscore_table_meta()},
+            )
+            tap_options = dict(options.pop("tap_options", None) or {})
+            models = list(tap_options.get("data_models", ()))
+            tap_options["data_models"] = [*models, DataModel(*OBSCORE_DATA_MODEL)]
+            options["tap_options"] = tap_options
     return build_publication(
-        parse_config(data),
+        config,
         cones=parse_scs_config(data.get("scs", {})),
         coverage=parse_coverage_config(coverage_data) if enabled else None,
         collections=[collection_from_toml(schema, table) for schema, table in epntap.items()],
+        products=products,
+        public_url=public_url,
+        ssa=ssa,
         searches=parse_facets_config(data.get("facets", {})),
         **{"auth": parse_auth(data.get("auth"), base=path.parent), **options},
     )

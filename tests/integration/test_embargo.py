@@ -32,7 +32,10 @@ SETUP = """
 DROP SCHEMA IF EXISTS embargo CASCADE;
 CREATE SCHEMA embargo;
 CREATE TABLE embargo.spectra AS SELECT * FROM spex.spectra;
-ALTER TABLE embargo.spectra ADD COLUMN owner_group text, ADD COLUMN release_date timestamptz;
+-- spex.spectra has these columns already when the demo's private project was set up on this database first
+ALTER TABLE embargo.spectra ADD COLUMN IF NOT EXISTS owner_group text,
+  ADD COLUMN IF NOT EXISTS release_date timestamptz;
+UPDATE embargo.spectra SET owner_group = NULL, release_date = NULL;
 UPDATE embargo.spectra SET owner_group = 'team', release_date = now() + interval '1 year'
   WHERE pubdid IN (SELECT pubdid FROM embargo.spectra ORDER BY pubdid LIMIT 10);
 UPDATE embargo.spectra SET owner_group = 'team', release_date = now() - interval '1 day'

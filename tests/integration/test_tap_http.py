@@ -65,6 +65,26 @@ async def test_results_are_gzipped_when_the_client_asks(client: httpx.AsyncClien
     assert len(plain.text.splitlines()) == 501
 
 
+async def test_a_small_result_goes_out_whole_and_a_large_one_streams(client: httpx.AsyncClient) -> None:
+    for top, whole in ((10, True), (5_000, False)):  # ~300 bytes and ~140 KB of BINARY2 rows
+        query = f"SELECT TOP {top} hip, ra, dec FROM hipparcos.main ORDER BY hip"
+        tables = []
+        for encoding in ("", "gzip"):
+            response = await client.post(
+                "/tap/sync", data={"LANG": "ADQL", "QUERY": query}, headers={"Accept-Encoding": encoding}
+            )
+            assert response.status_code == 200
+            # a small document is not worth compressing (web.GZIP_MINIMUM), a large one is
+            assert ("content-encoding" in response.headers) is (encoding == "gzip" and not whole), (top, encoding)
+            if not encoding:
+                # whole: one body with its length; else streamed (chunked), memory flat whatever the size
+                assert ("content-length" in response.headers) is whole, top
+                if whole:
+                    assert int(response.headers["content-length"]) == len(response.content)
+            tables.append(parse(io.BytesIO(response.content), verify="exception").get_first_table().array)
+        assert len(tables[0]) == top and (tables[0] == tables[1]).all()
+
+
 async def test_the_page_for_people_lists_holdings_and_runs_a_query(client: httpx.AsyncClient) -> None:
     page = await client.get("/tap/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")

@@ -15,10 +15,9 @@ from starlette.types import ASGIApp
 from vostack import Site, db
 from vostack.cli import publication_app
 from vostack.demo import demo_publication
+from vostack.demo.planetary import PlanetarySources
 from vostack.publish import Publication
-
-#: Where the planetary source files are kept between runs (as tests/conftest.py keeps them).
-_PLANETARY_CACHE = Path(__file__).resolve().parents[2] / ".vostack" / "planetary"
+from vostack.ssa.obscore import obscore_view_sql
 
 
 class LiveServer(threading.Thread):
@@ -27,8 +26,9 @@ class LiveServer(threading.Thread):
     TAP over Hipparcos, its cone search and MOC coverage always; with ``spectra`` (the splat wheel) also SSA
     and ``ivoa.obscore`` in TAP, whose view is (re)created with access URLs to this server unless
     ``obscore_view`` is false (the view is shared by every server on the database, so a second server must not
-    point it at itself); with ``planetary`` the EPN-TAP collections (their source tables must be loaded); with
-    ``searches`` the demo's search pages.
+    point it at itself); with ``planetary`` (the downloads) the EPN-TAP collections (their source tables must be
+    loaded) and the maps' files at ``/products``; with ``searches`` the demo's search pages (and, with
+    ``planetary``, the bodies' pictures for their planetary view).
     ``make_app`` turns the :class:`vostack.publish.Publication` into the ASGI app.
     """
 
@@ -39,7 +39,8 @@ class LiveServer(threading.Thread):
         *,
         spectra: Path | None = None,
         obscore_view: bool = True,
-        planetary: bool = False,
+        planetary: PlanetarySources | None = None,
+        public_url: str | None = None,
         searches: bool = False,
     ) -> None:
         super().__init__(daemon=True)
@@ -54,8 +55,12 @@ class LiveServer(threading.Thread):
         self.sock.bind(("127.0.0.1", 0))
         self.root = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         self.url = f"{self.root}/tap"
+        # the start of the EPN-TAP views' access URLs, fixed in the views (shared by the database): a second
+        # server gives the first one's, so that it does not point them at itself
+        self.public_url = public_url or self.root
         self.ready = threading.Event()
         self.server: uvicorn.Server | None = None
+        self.publication: Publication | None = None
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -82,17 +87,18 @@ class LiveServer(threading.Thread):
                     products=spex.SpexProducts(self.spectra),
                     public_url=f"{self.root}/ssa" if self.obscore_view else None,
                 )
-            publication = demo_publication(ssa=ssa, planetary=self.planetary, private=True)
+            publication = demo_publication(ssa=ssa, planetary=self.planetary, public_url=self.public_url, private=True)
             if self.searches:
                 from vostack.demo.search import demo_searches
                 from vostack.publish import add_searches
 
                 add_searches(publication, demo_searches())
-                if self.planetary:
-                    from vostack.demo.maps import fetch_body_maps
+                if self.planetary is not None:
+                    from vostack.demo.textures import fetch_body_textures
 
-                    cache = _PLANETARY_CACHE
-                    publication.maps = await asyncio.to_thread(fetch_body_maps, cache, cache / "stellarium")
+                    stellarium = self.planetary.stellarium
+                    publication.body_maps = await asyncio.to_thread(fetch_body_textures, stellarium.parent, stellarium)
+            self.publication = publication
             async with Site(services=publication.services).serve(pool):
                 app = self.make_app(publication)
                 config = uvicorn.Config(app, lifespan="off", log_level="warning")
@@ -115,23 +121,27 @@ class LiveServer(threading.Thread):
             except OSError:
                 threading.Event().wait(0.05)
 
-    def claim_obscore(self) -> None:
-        """Point ``ivoa.obscore``'s access URLs at this server again.
+    def claim_views(self) -> None:
+        """Point the access URLs of ``ivoa.obscore`` and of the EPN-TAP views at this server again.
 
-        The view is shared by the database: a server started since (``vostack demo --dsn`` in
-        test_cli.py) re-created it with its own, now dead, URL.
+        The views are shared by the database: a server started since (``vostack demo --dsn`` in test_cli.py)
+        re-created them with its own, now dead, URLs.  Starting the services again re-creates what differs.
         """
-        from vostack.demo import project, spex
-        from vostack.ssa.obscore import obscore_view_sql
-
-        assert self.spectra is not None and self.obscore_view
+        publication = self.publication
+        assert publication is not None, "the server is not serving"
+        reader = db.role_name(publication.tap.settings.role_prefix, ())  # TAP's grants go with a view made anew
 
         async def create() -> None:
             pool = await db.create_pool(self.dsn, max_size=1)
             try:
-                mapping = project.embargoed_mapping(spex.MAPPING)
-                view = obscore_view_sql(mapping, datalink_url=f"{self.root}/ssa/datalink")
-                await db.execute(pool, view + f"GRANT SELECT ON ivoa.obscore TO {db.role_name('vostack', ())};")
+                for collection in publication.collections:
+                    await collection.start(pool)  # keeps no pool: it only writes and checks its view
+                    if publication.tap.uses_roles:
+                        await db.execute(pool, f"GRANT SELECT ON {collection.table} TO {db.quote_ident(reader)}")
+                if self.obscore_view and publication.ssa is not None:
+                    url = f"{self.root}/ssa/datalink"
+                    view = obscore_view_sql(publication.ssa.mapping, datalink_url=url)
+                    await db.execute(pool, view + f"GRANT SELECT ON ivoa.obscore TO {db.quote_ident(reader)};")
             finally:
                 await pool.close()
 
@@ -145,9 +155,9 @@ class LiveServer(threading.Thread):
 
 @pytest.fixture(scope="session")
 def live_server(
-    postgres_dsn: str, hipparcos: None, spex: None, spex_wheel: Path, planetary: None
+    postgres_dsn: str, hipparcos: None, spex: None, spex_wheel: Path, planetary: None, planetary_data: PlanetarySources
 ) -> Iterator[LiveServer]:
-    server = LiveServer(postgres_dsn, spectra=spex_wheel, planetary=True)
+    server = LiveServer(postgres_dsn, spectra=spex_wheel, planetary=planetary_data)
     server.start_serving()
     yield server
     server.stop()

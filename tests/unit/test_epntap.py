@@ -5,10 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from astropy.io.votable.ucd import check_ucd
 
 from vostack.config import ConfigError
 from vostack.demo.planetary import collections
-from vostack.epntap import EPN_UTYPE, MANDATORY, EPNCollection, MappingError, collection_from_toml, frame_columns
+from vostack.epntap import (
+    EPN_UTYPE,
+    MANDATORY,
+    EPNCollection,
+    MappingError,
+    ProductLinks,
+    collection_from_toml,
+    frame_columns,
+)
 
 REQUIRED = {
     "granule_uid": "id", "granule_gid": "'g'", "obs_id": "id", "dataproduct_type": "'ci'",
@@ -92,11 +101,59 @@ def test_frames_give_the_units_and_ucds_of_table_3() -> None:
 
 
 def test_the_demo_collections_are_declared_in_toml() -> None:
-    gazetteer, oec = collections()
-    assert (gazetteer.table, gazetteer.frame, oec.table, oec.frame) == (
-        "gazetteer.epn_core", "body", "oec.epn_core", "celestial",
-    )  # fmt: skip
+    gazetteer, oec, sbdb, maps = collections()
+    assert [(c.table, c.frame) for c in (gazetteer, oec, sbdb, maps)] == [
+        ("gazetteer.epn_core", "body"), ("oec.epn_core", "celestial"), ("sbdb.epn_core", "none"),
+        ("surface_maps.epn_core", "body"),
+    ]  # fmt: skip
     assert "exoplanet-astronomy" in oec.subjects and oec.source_reference == "2012arXiv1211.7121R"
+    assert maps.constants["dataproduct_type"] == "im" and maps.products == ProductLinks(
+        "maps", "file_name", "file_size", thumbnails=True
+    )
+
+
+def test_every_ucd_of_the_demo_collections_is_a_valid_ucd1plus() -> None:
+    for collection in collections():
+        for name, column in collection.table_meta().columns.items():
+            if column.ucd is not None:
+                assert check_ucd(column.ucd, check_controlled_vocabulary=True), f"{collection.table}.{name}"
+
+
+def _served(**changes: Any) -> EPNCollection:
+    links = ProductLinks("maps", "file_name", "file_size", thumbnails=True, url="http://h/products/maps/",
+                         media_type="image/tiff")  # fmt: skip
+    return _collection(products=links, **changes)
+
+
+def test_product_links_give_access_url_format_size_file_name_and_thumbnail() -> None:
+    collection = _served()
+    sql = collection.view_sql()
+    assert "'http://h/products/maps/' || replace(" in sql and 'AS "access_url"' in sql
+    assert "|| '?preview' AS \"thumbnail_url\"" in sql
+    assert 'CAST(ceil((file_size) / 1024.0) AS integer) AS "access_estsize"' in sql
+    assert "CASE WHEN (file_name) IS NOT NULL THEN CAST('image/tiff' AS text) END AS \"access_format\"" in sql
+    assert "regexp_replace((file_name), '^.*/', '') AS \"file_name\"" in sql
+    meta = collection.table_meta().columns
+    assert meta["access_estsize"].unit == "kbyte" and meta["thumbnail_url"].ucd == "meta.ref.url;meta.preview"
+    unserved = _collection(products=ProductLinks("maps", "file_name", "file_size"))
+    assert "thumbnail_url" not in unserved.table_meta().columns
+    with pytest.raises(MappingError, match="no product service publishes the store 'maps'"):
+        unserved.view_sql()
+    with pytest.raises(MappingError, match="given by the products and as column or constant: access_url"):
+        _served(columns={**REQUIRED, "access_url": "u"})
+
+
+def test_toml_products_are_checked() -> None:
+    base = {"source": "s", "title": "t", "description": "d", "columns": dict(REQUIRED),
+            "constants": {"spatial_frame_type": "none"}}  # fmt: skip
+    collection = collection_from_toml("rocks", {**base, "products": {"store": "m", "path": "p", "size": "n"}})
+    assert collection.products == ProductLinks("m", "p", "n")
+    with pytest.raises(ConfigError, match=r"\[epntap.rocks\].products: size required"):
+        collection_from_toml("rocks", {**base, "products": {"store": "m", "path": "p"}})
+    with pytest.raises(ConfigError, match="thumbnails = 'yes' does not fit"):
+        collection_from_toml(
+            "rocks", {**base, "products": {"store": "m", "path": "p", "size": "n", "thumbnails": "yes"}}
+        )
 
 
 def test_toml_errors_name_the_collection() -> None:

@@ -41,7 +41,7 @@ from vostack.adql.errormap import semantic_error
 from vostack.adql.resolve import Resolved
 from vostack.adql.shapes import pin
 
-__all__ = ["to_postgres"]
+__all__ = ["limit_of", "to_postgres"]
 
 _DT = exp.DType
 _INTEGERS = frozenset({_DT.TINYINT, _DT.SMALLINT, _DT.INT, _DT.BIGINT})
@@ -172,6 +172,14 @@ def _declare_types(select: exp.Select) -> None:
                 item = cast
         items.append(item)
     select.set("expressions", items)
+
+
+def limit_of(tree: exp.Query) -> int | None:
+    """The most rows a translated query returns: its outermost ``LIMIT``, ``None`` when it has none."""
+    limit = tree.args.get("limit")
+    if isinstance(limit, exp.Limit) and isinstance(limit.expression, exp.Literal) and limit.expression.is_int:
+        return int(limit.expression.this)
+    return None
 
 
 def _limit(tree: exp.Query, row_limit: int | None) -> None:

@@ -70,12 +70,15 @@ class Translation:
 
     ``sql`` has every literal inlined and every identifier quoted; ``fields``
     describes the output columns in order; ``tables`` lists the published tables
-    the query reads, by their qualified TableSet names.
+    the query reads, by their qualified TableSet names; ``limit`` is the most rows
+    ``sql`` returns when it was translated with a ``row_limit`` (that or ``TOP``,
+    the smaller), ``None`` without one.
     """
 
     sql: str
     fields: tuple[Field, ...]
     tables: tuple[str, ...]
+    limit: int | None = None
 
 
 def parse(text: str, *, udfs: Iterable[str | UDF] = ()) -> Query:
@@ -178,9 +181,12 @@ def _translate(
         resolved = resolve.resolve(query.tree, schema, text, offered, columns)
         result_fields = fields_.infer(resolved.outputs)
         tree = morph.to_postgres(resolved, row_limit=row_limit, text=text, geometry=query.geometry)
+        # before template_of, which puts slots where literals were; only a row_limit pins TOP's value in the template
+        limit = morph.limit_of(tree) if row_limit is not None else None
         template = template_of(tree, shape, _OUTPUT.write) if shape is not None else None
         sql = template.fill(shape, _write_string) if template is not None and shape is not None else _OUTPUT.write(tree)
-    return Translation(sql=sql, fields=result_fields, tables=resolved.tables), template
+    translation = Translation(sql=sql, fields=result_fields, tables=resolved.tables, limit=limit)
+    return translation, template
 
 
 _STRINGS = PgSphereGenerator(dialect=_OUTPUT)
@@ -210,6 +216,7 @@ class _Cached:
     template: Template
     fields: tuple[Field, ...]
     tables: tuple[str, ...]
+    limit: int | None  # the same for every text of the template: TOP's value is pinned
 
 
 class Translator:
@@ -259,7 +266,7 @@ class Translator:
                     self.hits += 1
             if found is not None:
                 sql = found.template.fill(shape, _write_string)
-                return Translation(sql=sql, fields=found.fields, tables=found.tables)
+                return Translation(sql=sql, fields=found.fields, tables=found.tables, limit=found.limit)
         with self._lock:
             self.misses += 1
         translation, template = _translate(
@@ -268,7 +275,7 @@ class Translator:
         if template is not None and shape is not None:
             with self._lock:
                 templates = self._cache.setdefault((shape.skeleton, row_limit), [])
-                templates.append(_Cached(template, translation.fields, translation.tables))
+                templates.append(_Cached(template, translation.fields, translation.tables, translation.limit))
                 del templates[:-TEMPLATES_PER_SHAPE]
                 self._cache.move_to_end((shape.skeleton, row_limit))
                 while len(self._cache) > self.maxsize:

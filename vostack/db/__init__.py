@@ -25,11 +25,12 @@ from vostack.db.catalog import (
     quote_ident,
     quote_literal,
     read_tap_schema,
+    url_escaped,
 )
 from vostack.db.cursor import CopyReader, ResultColumn, ResultCursor, Statement, open_cursor, open_statement
 from vostack.db.load import copy_rows, execute, row_count
 from vostack.db.locks import ensure_relation, exclusive
-from vostack.db.pool import Connection, Pool, create_pool, init_connection, ping
+from vostack.db.pool import Connection, Pool, create_pool, init_connection, ping, reset_connection
 from vostack.db.replicas import ReadPools, ReplicaState
 from vostack.db.upload import TEMP_SCHEMA, TempTable
 
@@ -68,6 +69,8 @@ __all__ = [
     "quote_literal",
     "read_tap_schema",
     "reader_role",
+    "reset_connection",
     "role_name",
     "row_count",
+    "url_escaped",
 ]

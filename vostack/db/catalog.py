@@ -115,6 +115,16 @@ def quote_literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def url_escaped(expression: str) -> str:
+    """SQL that escapes the text of ``expression`` for a URL query value or file name (RFC 3986 §2.1): the
+    characters an identifier or file name may hold that would end or change the URL (``%``, ``&``, ``#``,
+    ``+``, space) become %-escapes.  For URLs the ObsCore and EPN-TAP views build from a column."""
+    escaped = expression
+    for char, code in (("%", "%25"), ("&", "%26"), ("#", "%23"), ("+", "%2B"), (" ", "%20")):
+        escaped = f"replace({escaped}, '{char}', '{code}')"
+    return escaped
+
+
 _KINDS = {"r": "table", "p": "table", "f": "table", "v": "view", "m": "view"}
 
 

@@ -11,6 +11,7 @@ value itself.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -21,7 +22,16 @@ from vostack.db.catalog import quote_ident
 from vostack.db.errors import map_errors
 from vostack.db.upload import TempTable, load_temp_tables
 
-__all__ = ["CopyReader", "ResultColumn", "ResultCursor", "Statement", "open_cursor", "open_statement"]
+__all__ = [
+    "CopyReader",
+    "ResultColumn",
+    "ResultCursor",
+    "Statement",
+    "begin",
+    "open_cursor",
+    "open_statement",
+    "query_settings",
+]
 
 
 class ResultCursor:
@@ -115,7 +125,8 @@ class CopyReader:
 
 
 class Statement:
-    """A query prepared in its transaction: :attr:`columns` first, then :meth:`cursor` or :meth:`copy`, once."""
+    """A query prepared in its transaction: :attr:`columns` first, then :meth:`fetch`, :meth:`cursor` or
+    :meth:`copy`, once."""
 
     def __init__(self, conn: asyncpg.Connection, prepared: asyncpg.prepared_stmt.PreparedStatement, sql: str,
                  args: Sequence[object]) -> None:  # fmt: skip
@@ -124,7 +135,17 @@ class Statement:
         self._sql = sql
         self._args = tuple(args)
         self._copy: CopyReader | None = None
-        self.columns = tuple(ResultColumn(a.name, a.type.oid, a.type.name) for a in prepared.get_attributes())
+
+    @functools.cached_property
+    def columns(self) -> tuple[ResultColumn, ...]:
+        """The result's columns, as PostgreSQL described them when the statement was prepared."""
+        return tuple(ResultColumn(a.name, a.type.oid, a.type.name) for a in self._prepared.get_attributes())
+
+    async def fetch(self) -> Sequence[Sequence[object]]:
+        """Every row of the prepared statement, in one round trip (for results known to be small)."""
+        with map_errors(user_query=True):
+            rows: list[asyncpg.Record] = await self._prepared.fetch(*self._args)
+        return rows
 
     async def cursor(self) -> ResultCursor:
         """A server-side cursor over the rows of the prepared statement."""
@@ -146,6 +167,36 @@ class Statement:
             await self._copy.close()
 
 
+def query_settings(*, statement_timeout: float, role: str | None = None) -> tuple[str, ...]:
+    """The ``SET LOCAL`` statements every query's transaction starts with (see :func:`begin`).
+
+    ``role`` is the database role the query runs as (:mod:`vostack.db.access`);
+    ``statement_timeout`` in seconds; ``extra_float_digits`` 1 (PostgreSQL's
+    default) makes a text COPY write floats as their shortest decimals; and
+    ``force_custom_plan`` keeps a statement run again with new bind values (SSA's
+    cone, from asyncpg's statement cache) on its index, whatever the pool's
+    reset did to the session's settings.
+    """
+    return (
+        *((f"SET LOCAL ROLE {quote_ident(role)}",) if role is not None else ()),
+        f"SET LOCAL statement_timeout = {max(1, int(statement_timeout * 1000))}",
+        "SET LOCAL extra_float_digits = 1",
+        "SET LOCAL plan_cache_mode = force_custom_plan",
+    )
+
+
+async def begin(conn: asyncpg.Connection, statements: Sequence[str], *, read_only: bool) -> None:
+    """Start a transaction on ``conn`` and run ``statements`` in it (``SET LOCAL ...``), in one round trip.
+
+    asyncpg sends a text of several statements as one simple query (PostgreSQL
+    15 protocol §55.2.2): ``BEGIN`` makes its implicit transaction an explicit
+    one that stays open after it, with the settings made.  This is the one place
+    where a query's transaction is set up: anything more it needs at its start
+    (a role) goes into ``statements``, at no further round trip.
+    """
+    await conn.execute("; ".join(("BEGIN READ ONLY" if read_only else "BEGIN", *statements)))
+
+
 @asynccontextmanager
 async def _transaction(
     pool: asyncpg.Pool, *, statement_timeout: float, temp_tables: Sequence[TempTable], role: str | None = None
@@ -162,17 +213,10 @@ async def _transaction(
     with map_errors():
         conn: asyncpg.Connection = await pool.acquire(timeout=30)
     try:
-        with map_errors(user_query=True):
-            transaction = conn.transaction(readonly=not temp_tables)
-            await transaction.start()
         try:
             with map_errors(user_query=True):
-                # extra_float_digits 1 (PostgreSQL's default): a text COPY writes floats as their shortest decimals
-                await conn.execute(
-                    (f"SET LOCAL ROLE {quote_ident(role)}; " if role is not None else "")
-                    + f"SET LOCAL statement_timeout = {max(1, int(statement_timeout * 1000))}; "
-                    "SET LOCAL extra_float_digits = 1"
-                )
+                settings = query_settings(statement_timeout=statement_timeout, role=role)
+                await begin(conn, settings, read_only=not temp_tables)
                 if temp_tables:
                     await load_temp_tables(conn, temp_tables)
                     await conn.execute("SET TRANSACTION READ ONLY")
@@ -180,7 +224,7 @@ async def _transaction(
         finally:
             try:
                 if not conn.is_closed():
-                    await transaction.rollback()
+                    await conn.execute("ROLLBACK")
             except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
                 conn.terminate()  # a connection in an unknown state never goes back to the pool
     finally:
@@ -231,7 +275,9 @@ async def open_statement(
     """
     async with _transaction(pool, statement_timeout=statement_timeout, temp_tables=temp_tables, role=role) as conn:
         with map_errors(user_query=True):
-            prepared = await conn.prepare(sql)
+            # PostgreSQL's unnamed statement (protocol §55.2.3): replaced by the next one, never closed, so no
+            # round trip is spent closing the previous query's statement
+            prepared = await conn.prepare(sql, name="")
         statement = Statement(conn, prepared, sql, args)
         try:
             yield statement

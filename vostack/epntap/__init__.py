@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from vostack.epntap.columns import EPN_UTYPE, FRAMES, MANDATORY, OPTIONAL, EPNColumn, Kind, frame_columns
-from vostack.epntap.mapping import TAP_AUX, EPNCollection, ExtraColumn, MappingError, collection_from_toml
+from vostack.epntap.mapping import (
+    TAP_AUX,
+    EPNCollection,
+    ExtraColumn,
+    MappingError,
+    ProductLinks,
+    collection_from_toml,
+)
 
 __all__ = [
     "EPN_UTYPE",
@@ -16,6 +23,7 @@ __all__ = [
     "ExtraColumn",
     "Kind",
     "MappingError",
+    "ProductLinks",
     "collection_from_toml",
     "frame_columns",
 ]

@@ -43,7 +43,7 @@ from vostack.errors import VOError
 from vostack.registry import Coverage, Relationship, ResourceName, ServiceDescription
 from vostack.schema import TableSet
 
-__all__ = ["TAP_AUX", "EPNCollection", "ExtraColumn", "MappingError", "collection_from_toml"]
+__all__ = ["LINKED", "TAP_AUX", "EPNCollection", "ExtraColumn", "MappingError", "ProductLinks", "collection_from_toml"]
 
 TAP_AUX = "ivo://ivoa.net/std/TAP#aux"
 """The standardID of an auxiliary TAP capability (DDC 1.0 §2; EPN-TAP 2.0 §4.1)."""
@@ -68,6 +68,40 @@ class ExtraColumn:
     ucd: str
     unit: str | None = None
     description: str | None = None
+
+
+#: The EPNCore parameters :class:`ProductLinks` gives (EPN-TAP 2.0 §2.2: access_url with its format and size).
+LINKED = ("access_url", "access_format", "access_estsize", "file_name")
+
+
+@dataclass(frozen=True, slots=True)
+class ProductLinks:
+    """The granules' files, served by vostack's product endpoint (:class:`vostack.products.ProductService`):
+    they give ``access_url``, ``access_format``, ``access_estsize``, ``file_name`` and, with ``thumbnails``,
+    ``thumbnail_url`` (EPN-TAP 2.0 §2.2).
+
+    Parameters
+    ----------
+    store
+        The name the files are served under (``[products.<store>]``: ``/products/<store>/<path>``).
+    path
+        SQL expression over the collection's source: the path of a granule's file in the store (NULL: no file).
+    size
+        SQL expression: the file's size in bytes (``access_estsize`` is in kbyte, rounded up).
+    thumbnails
+        The store makes PNG thumbnails of its files (``thumbnail_url``).
+    url, media_type
+        Where the store is served (an absolute URL ending with ``/``) and the files' media type: set by
+        :func:`vostack.publish.build_publication` from the product service; a collection whose links have no
+        ``url`` cannot start.
+    """
+
+    store: str
+    path: str
+    size: str
+    thumbnails: bool = False
+    url: str | None = None
+    media_type: str | None = None
 
 
 #: Text parameters whose values are ASCII by the standard (vocabulary terms, identifiers, media types, URLs):
@@ -119,6 +153,8 @@ class EPNCollection:
         The columns TAP marks as principal.
     source_reference
         The bibcode of the data's publication, for the registry record.
+    products
+        The granules' files, served by vostack (access_url and the parameters that go with it).
     """
 
     schema: str
@@ -131,6 +167,7 @@ class EPNCollection:
     subjects: tuple[str, ...] = ("planetary-science",)
     principal: tuple[str, ...] = _DEFAULT_PRINCIPAL
     source_reference: str | None = None
+    products: ProductLinks | None = None
 
     def __post_init__(self) -> None:
         self.check()
@@ -146,7 +183,13 @@ class EPNCollection:
         return str(self.constants["spatial_frame_type"])
 
     def _given(self, name: str) -> bool:
-        return name in self.columns or name in self.constants
+        return name in self.columns or name in self.constants or name in self._linked()
+
+    def _linked(self) -> tuple[str, ...]:
+        """The parameters :attr:`products` gives."""
+        if self.products is None:
+            return ()
+        return (*LINKED, "thumbnail_url") if self.products.thumbnails else LINKED
 
     def check(self) -> None:
         """Raise one :class:`MappingError` naming every problem of the mapping (EPN-TAP 2.0 §1.2, §2, §3)."""
@@ -159,6 +202,11 @@ class EPNCollection:
         both = sorted(set(self.columns) & set(self.constants))
         if both:
             problems.append(f"given both as column and constant: {', '.join(both)}")
+        linked = sorted((set(self.columns) | set(self.constants)) & set(self._linked()))
+        if linked:
+            problems.append(f"given by the products and as column or constant: {', '.join(linked)}")
+        if self.products is not None and not all((self.products.store, self.products.path, self.products.size)):
+            problems.append("products need a store, a path and a size expression")
         clash = sorted(set(self.extra) & set(_KNOWN))
         if clash:
             problems.append(f"extra columns with the names of EPNCore parameters: {', '.join(clash)}")
@@ -218,8 +266,28 @@ class EPNCollection:
 
     # ------------------------------------------------------------------ publishing
 
+    def _link(self, name: str) -> str:
+        """The SQL of a parameter :attr:`products` gives (EPN-TAP 2.0 §2.2)."""
+        links = self.products
+        assert links is not None
+        if links.url is None or links.media_type is None:
+            raise MappingError(
+                f"the files of {self.table} are not served: no product service publishes the store {links.store!r}"
+            )
+        path, media_type = f"({links.path})", db.quote_literal(links.media_type)
+        url = f"{db.quote_literal(links.url)} || {db.url_escaped(path)}"
+        return {
+            "access_url": url,
+            "access_format": f"CASE WHEN {path} IS NOT NULL THEN CAST({media_type} AS text) END",
+            "access_estsize": f"CAST(ceil(({links.size}) / 1024.0) AS integer)",  # kbyte, rounded up
+            "file_name": f"regexp_replace({path}, '^.*/', '')",
+            "thumbnail_url": f"{url} || '?preview'",
+        }[name]
+
     def _expression(self, column: EPNColumn) -> str:
         name = column.name
+        if name in self._linked():
+            return self._link(name)
         if name == "service_title" and name not in self.constants:
             value: object = self.schema
         elif name in self.constants:
@@ -273,6 +341,7 @@ class EPNCollection:
                 principal=column.name in self.principal,
                 std=True,
                 datatype=_text_datatype(column.name, column.kind),
+                xtype="moc" if column.name == "coverage" else None,  # EPN-TAP 2.0 §2.2: a MOC 2.0 ASCII string
             )
         for name, extra in self.extra.items():
             columns[name] = ColumnMeta(
@@ -392,8 +461,26 @@ class EPNCollection:
 # ---------------------------------------------------------------------- TOML
 
 _TOML_KEYS = {"source", "title", "description", "columns", "constants", "extra", "subjects", "principal",
-              "source_reference"}  # fmt: skip
+              "source_reference", "products"}  # fmt: skip
 _EXTRA_KEYS = {"expression", "type", "ucd", "unit", "description"}
+_PRODUCT_KEYS = {"store": str, "path": str, "size": str, "thumbnails": bool}
+
+
+def _links(where: str, data: Any) -> ProductLinks | None:
+    """The ``[epntap.<schema>.products]`` table: the granules' files in a ``[products.<store>]``."""
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}.products must be a table (store, path, size, thumbnails)")
+    for key, value in data.items():
+        kind = _PRODUCT_KEYS.get(key)
+        if kind is None or isinstance(value, bool) != (kind is bool) or not isinstance(value, kind):
+            allowed = ", ".join(f"{k} ({t.__name__})" for k, t in _PRODUCT_KEYS.items())
+            raise ConfigError(f"{where}.products: {key} = {value!r} does not fit; allowed: {allowed}")
+    missing = [key for key in ("store", "path", "size") if not data.get(key)]
+    if missing:
+        raise ConfigError(f"{where}.products: {', '.join(missing)} required (the store's name, SQL expressions)")
+    return ProductLinks(data["store"], data["path"], data["size"], thumbnails=data.get("thumbnails", False))
 
 
 def collection_from_toml(schema: str, data: Mapping[str, Any]) -> EPNCollection:
@@ -415,6 +502,11 @@ def collection_from_toml(schema: str, data: Mapping[str, Any]) -> EPNCollection:
         expression = "origin"
         type = "text"
         ucd = "meta.note"
+        [epntap.maps.products]                # files served at /products/<store>/<path>
+        store = "maps"                        # a [products.maps] store
+        path = "file_name"                    # SQL: the file's path in the store
+        size = "file_size"                    # SQL: its size in bytes
+        thumbnails = true                     # PNG thumbnails: thumbnail_url
     """
     where = f"[epntap.{schema}]"
     unknown = sorted(set(data) - _TOML_KEYS)
@@ -447,6 +539,7 @@ def collection_from_toml(schema: str, data: Mapping[str, Any]) -> EPNCollection:
             subjects=tuple(data.get("subjects", ("planetary-science",))),
             principal=tuple(data.get("principal", _DEFAULT_PRINCIPAL)),
             source_reference=data.get("source_reference"),
+            products=_links(where, data.get("products")),
         )
     except MappingError as exc:
         raise ConfigError(f"{where}: {exc.message}") from None

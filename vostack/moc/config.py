@@ -14,9 +14,11 @@
     time_min = "t_min"     # a time MOC from these columns
     time_max = "t_max"
     time_format = "mjd"    # or "jd"
+    time_scale = "utc"     # or "tdb", "tt"... (astropy's names)
 
 Every table the TAP service publishes with a main position (the UCDs ``pos.eq.ra;meta.main`` and
-``pos.eq.dec;meta.main``, or ``ra``/``dec`` here) gets a spatial MOC.
+``pos.eq.dec;meta.main``, or ``ra``/``dec`` here) gets a spatial MOC; a table with time columns here gets a
+time MOC, with or without a position.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class TableCoverage:
     time_max: str | None = None
     time_format: str = "mjd"
     time_order: int | None = None
+    time_scale: str = "utc"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,7 @@ class CoverageConfig:
 _TOP: dict[str, type] = {"order": int, "time_order": int, "registry_order": int, "tables": dict}
 _TABLE: dict[str, type] = {
     "order": int, "ra": str, "dec": str, "time_min": str, "time_max": str, "time_format": str, "time_order": int,
+    "time_scale": str,
 }  # fmt: skip
 
 

@@ -57,25 +57,29 @@ class CoverageSpec:
     table
         The qualified table name as published.
     ra, dec
-        The (database) columns of its main ICRS position, in degrees.
+        The (database) columns of its main ICRS position, in degrees; ``None``: no spatial MOC (a table with
+        times only).
     order
         The HEALPix order of the spatial MOC (0-29; 10 is about 3.4 arcmin).
     time_min, time_max
         Columns of the start and end of each row's time interval, for a time MOC; ``None``: no time MOC.
     time_format
-        How those columns count days: ``"mjd"`` or ``"jd"`` (UTC).
+        How those columns count days: ``"mjd"`` or ``"jd"``.
     time_order
         The order of the time MOC (0-61).
+    time_scale
+        The time scale of those days (astropy's names: ``"utc"``, ``"tdb"``, ``"tt"``...).
     """
 
     table: str
-    ra: str
-    dec: str
+    ra: str | None
+    dec: str | None
     order: int = 8
     time_min: str | None = None
     time_max: str | None = None
     time_format: Literal["mjd", "jd"] = "mjd"
     time_order: int = DEFAULT_TIME_ORDER
+    time_scale: str = "utc"
 
     def __post_init__(self) -> None:
         if not 0 <= self.order <= 29:
@@ -86,6 +90,15 @@ class CoverageSpec:
             raise ValueError(f"{self.table}: a time MOC needs both time_min and time_max")
         if self.time_format not in ("mjd", "jd"):
             raise ValueError(f"{self.table}: time_format is 'mjd' or 'jd', not {self.time_format!r}")
+        if self.time_scale not in Time.SCALES:
+            raise ValueError(f"{self.table}: time_scale is one of {', '.join(Time.SCALES)}, not {self.time_scale!r}")
+        if (self.ra is None) != (self.dec is None) or (self.ra is None and self.time_min is None):
+            raise ValueError(f"{self.table}: a coverage needs a position (ra and dec), times, or both")
+
+    @property
+    def spatial(self) -> bool:
+        """Whether the table has a spatial MOC (it has a main position)."""
+        return self.ra is not None and self.dec is not None
 
     def _table_sql(self) -> str:
         return ".".join(db.quote_ident(part) for part in self.table.split(".", 1))
@@ -115,8 +128,11 @@ def _datetime(value: object) -> datetime:
     return value
 
 
-async def compute_space(pool: db.Pool, spec: CoverageSpec) -> tuple[MOC, int]:
-    """The spatial MOC of the rows with a position, and how many rows that is (MOC 2.0 §2.1)."""
+async def compute_space(pool: db.Pool, spec: CoverageSpec) -> tuple[MOC, int] | None:
+    """The spatial MOC of the rows with a position, and how many rows that is (MOC 2.0 §2.1); ``None`` without
+    a position."""
+    if spec.ra is None or spec.dec is None:
+        return None
     point = f"spoint(radians({db.quote_ident(spec.ra)}), radians({db.quote_ident(spec.dec)}))"
     sql = (
         f"SELECT healpix_nest($1::integer, {point}) AS cell, count(*) FROM {spec._table_sql()} "
@@ -147,8 +163,8 @@ async def compute_time(pool: db.Pool, spec: CoverageSpec) -> tuple[TimeMOC, int]
             starts, ends = np.minimum(values[:, 0], values[:, 1]), np.maximum(values[:, 0], values[:, 1])
             parts.append(
                 TimeMOC.from_time_ranges(
-                    Time(starts, format=spec.time_format, scale="utc"),
-                    Time(ends, format=spec.time_format, scale="utc"),
+                    Time(starts, format=spec.time_format, scale=spec.time_scale),
+                    Time(ends, format=spec.time_format, scale=spec.time_scale),
                     order=spec.time_order,
                 )
             )

@@ -70,7 +70,8 @@ def _column(table: Table, configured: str | None, ucd: str | None) -> str | None
 
 
 def coverage_specs(tableset: TableSet, config: CoverageConfig) -> list[CoverageSpec]:
-    """A :class:`CoverageSpec` for every published table with a main position (by UCD or configured).
+    """A :class:`CoverageSpec` for every published table with a main position (by UCD or configured) or time
+    columns (configured).
 
     Raises :class:`vostack.errors.VOError` for a configured table that is not published or whose
     columns do not exist.
@@ -86,7 +87,9 @@ def coverage_specs(tableset: TableSet, config: CoverageConfig) -> list[CoverageS
         ra = _column(table, settings.ra, _MAIN_RA)
         dec = _column(table, settings.dec, _MAIN_DEC)
         if ra is None or dec is None:
-            continue
+            ra = dec = None
+            if settings.time_min is None:
+                continue
         try:
             spec = CoverageSpec(
                 table=table.name,
@@ -97,6 +100,7 @@ def coverage_specs(tableset: TableSet, config: CoverageConfig) -> list[CoverageS
                 time_max=_column(table, settings.time_max, None),
                 time_format="jd" if settings.time_format == "jd" else "mjd",
                 time_order=config.time_order if settings.time_order is None else settings.time_order,
+                time_scale=settings.time_scale,
             )
         except ValueError as exc:
             raise VOError(str(exc)) from None
@@ -162,7 +166,7 @@ class CoverageService:
         missing = [
             spec.table
             for spec in self._specs.values()
-            if self._stale(spec, SPACE) or (spec.time_min is not None and self._stale(spec, TIME))
+            if (spec.spatial and self._stale(spec, SPACE)) or (spec.time_min is not None and self._stale(spec, TIME))
         ]
         if missing:
             await self.recompute(missing)
@@ -188,12 +192,14 @@ class CoverageService:
         rows: list[tuple[str, str, int, str, int]] = []
         for name in names:
             spec = self._specs[name]
-            space, count = await compute_space(self.pool, spec)
-            rows.append((name, SPACE, spec.order, space.to_string(format="ascii"), count))
+            space = await compute_space(self.pool, spec)
+            if space is not None:
+                rows.append((name, SPACE, spec.order, space[0].to_string(format="ascii"), space[1]))
+                log.info("computed the spatial coverage of %s: %d rows at order %d", name, space[1], spec.order)
             timed = await compute_time(self.pool, spec)
             if timed is not None:
                 rows.append((name, TIME, spec.time_order, timed[0].to_string(format="ascii"), timed[1]))
-            log.info("computed the coverage of %s: %d rows at order %d", name, count, spec.order)
+                log.info("computed the time coverage of %s: %d rows at order %d", name, timed[1], spec.time_order)
         if rows:
             await save_store(self.pool, rows)
         await self._refresh(force=True)
@@ -223,21 +229,23 @@ class CoverageService:
 
         The spatial MOC degraded to ``registry_order`` (a registry record should stay small), the time
         coverage as MJD intervals (at most 100: the time MOC is degraded until it fits), and the URL of
-        the full spatial MOC as the footprint.
+        the full spatial MOC as the footprint; a table with times only has the time coverage.
         """
         space = self.moc(table, SPACE)
-        if not isinstance(space, MOC):
+        timed = self.moc(table, TIME)
+        if not isinstance(space, MOC) and not isinstance(timed, TimeMOC):
             return None
-        if space.max_order > self.config.registry_order:
+        if isinstance(space, MOC) and space.max_order > self.config.registry_order:
             space = space.degrade_to_order(self.config.registry_order)
         intervals: tuple[tuple[float, float], ...] = ()
-        timed = self.moc(table, TIME)
         if isinstance(timed, TimeMOC) and not timed.empty():
             ranges = timed.to_time_ranges()
             while len(ranges) > 100 and timed.max_order > 0:  # coarser until the list is short
                 timed = timed.degrade_to_order(timed.max_order - 1)
                 ranges = timed.to_time_ranges()
             intervals = tuple((float(lo.tdb.mjd), float(hi.tdb.mjd)) for lo, hi in ranges)
+        if not isinstance(space, MOC):
+            return Coverage(temporal=intervals)
         return Coverage(
             spatial=space.to_string(format="ascii"),
             temporal=intervals,
@@ -281,7 +289,8 @@ class CoverageService:
         await self._refresh()
         stored = self.stored(table, kind)
         if stored is None:
-            raise NotFoundError(f"{table} has no {kind} MOC (no time columns are configured for it)")
+            what = "no time columns are configured for it" if kind == TIME else "it has no main position on the sky"
+            raise NotFoundError(f"{table} has no {kind} MOC ({what})")
         key = (table, kind, ext)
         cached = self._rendered.get(key)
         if cached is None or cached[0] != stored.computed_at:

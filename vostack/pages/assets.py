@@ -16,8 +16,6 @@ from starlette.routing import Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
-from vostack.pages.vendor import ALADIN_DIR, aladin_present
-
 __all__ = ["STATIC", "Assets"]
 
 STATIC = Path(__file__).with_name("static")
@@ -48,6 +46,9 @@ class Assets:
     @property
     def aladin(self) -> bool:
         """Whether the bundled Aladin Lite is there (``python -m vostack.pages.vendor``)."""
+        # imported here: the package's import must not load the module ``python -m`` runs
+        from vostack.pages.vendor import ALADIN_DIR, aladin_present
+
         return aladin_present(ALADIN_DIR) and ALADIN_DIR.is_relative_to(self.directory)
 
     def url(self, base: str, name: str) -> str:

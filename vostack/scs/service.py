@@ -20,7 +20,6 @@ from collections.abc import Sequence
 
 from lxml import etree
 from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
@@ -217,7 +216,7 @@ class SCSService:
         )
         # SCS 1.03 §2: errors as a VOTable with INFO name="Error"; gzip when asked; browser clients (Aladin Lite)
         app: ASGIApp = web.ErrorDocuments(router, service="SCS", document=_scs_document)
-        app = GZipMiddleware(app, minimum_size=1024, compresslevel=1)
+        app = web.compressed(app)
         if tap.settings.cors_origins:
             app = CORSMiddleware(app, allow_origins=list(tap.settings.cors_origins), allow_methods=["GET", "POST"])
         self._app = app

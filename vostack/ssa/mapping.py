@@ -13,11 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from vostack.errors import VOError
+from vostack.products import PathTemplate
 from vostack.ssa.fields import COMPUTED, SSA_FIELDS
 
 __all__ = ["MappingError", "SSAMapping"]
 
-#: Keys that searches need as columns (POS, BAND, TIME, PUBDID) and that the products come from.
+#: Keys that searches need as columns (POS, BAND, TIME, PUBDID) and that the products come from (``product``,
+#: unless :attr:`SSAMapping.product_path` makes the key from other columns).
 SEARCH_COLUMNS = ("ra", "dec", "em_min", "em_max", "t_min", "t_max", "publisher_did", "product")
 
 #: Keys ObsCore needs beyond the SSA fields (ObsCore 1.1 §3).
@@ -48,6 +50,10 @@ class SSAMapping:
         The name of the collection, for COLLECTION and ObsCore ``obs_collection``.
     default_size
         The search diameter in degrees when POS comes without SIZE.
+    product_path
+        The product key (the file's path in the product store) as a template of the table's columns,
+        ``"{program}/{file_name}.fits"`` (:class:`vostack.products.PathTemplate`), instead of a ``product``
+        column.
     owner_group, release_date
         Columns of an embargo: a spectrum whose ``release_date`` (a timestamp) is in the future is seen only
         by members of its ``owner_group`` (a group name), in SSA, DataLink, getData and ``ivoa.obscore``
@@ -59,8 +65,14 @@ class SSAMapping:
     constants: Mapping[str, object] = field(default_factory=dict)
     collection: str = ""
     default_size: float = 0.1
+    product_path: str | None = None
     owner_group: str | None = None
     release_date: str | None = None
+
+    @property
+    def path_template(self) -> PathTemplate | None:
+        """:attr:`product_path` as a template (``ValueError`` when it is malformed)."""
+        return PathTemplate(self.product_path) if self.product_path is not None else None
 
     @property
     def embargoed(self) -> bool:
@@ -82,6 +94,14 @@ class SSAMapping:
             problems.append(f"table {self.table!r} must be qualified with its schema")
         missing = [f.key for f in SSA_FIELDS if f.required and f.key not in COMPUTED and self.source(f.key) is None]
         missing += [k for k in (*SEARCH_COLUMNS, *OBSCORE_KEYS) if self.source(k) is None and k not in missing]
+        if self.product_path is not None:
+            missing = [k for k in missing if k != "product"]
+            if "product" in self.columns:
+                problems.append("the product is given twice: as a column and as product_path")
+            try:
+                self.path_template  # noqa: B018 - checks the template
+            except ValueError as exc:
+                problems.append(str(exc))
         if missing:
             problems.append("missing required value(s): " + ", ".join(missing))
         not_columns = [k for k in SEARCH_COLUMNS if k in self.constants]
@@ -98,5 +118,6 @@ class SSAMapping:
             raise MappingError(f"the SSA mapping of {self.table} is incomplete: " + "; ".join(problems))
 
     def column_names(self) -> list[str]:
-        """The distinct columns the mapping reads, in a stable order."""
-        return list(dict.fromkeys(self.columns.values()))
+        """The distinct columns the mapping reads (with those of :attr:`product_path`), in a stable order."""
+        template = self.path_template
+        return list(dict.fromkeys([*self.columns.values(), *(template.columns if template else ())]))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 
 from vostack.config import ColumnMeta, TableMeta
-from vostack.db import quote_ident, quote_literal
+from vostack.db import quote_ident, quote_literal, url_escaped
 from vostack.ssa.fields import OBSCORE_COLUMNS
 from vostack.ssa.mapping import SSAMapping
 
@@ -73,9 +73,7 @@ def _view_definition(mapping: SSAMapping, *, datalink_url: str) -> str:
     c = {key: quote_ident(name) for key, name in mapping.columns.items()}
     aperture = _expr(mapping, "aperture", "float8")
     pubdid = c["publisher_did"]
-    escaped = pubdid
-    for char, code in (("%", "%25"), ("&", "%26"), ("#", "%23"), ("+", "%2B"), (" ", "%20")):
-        escaped = f"replace({escaped}, '{char}', '{code}')"
+    escaped = url_escaped(pubdid)
     size = f"(({c['access_size']} + 1023) / 1024)::bigint" if "access_size" in c else "NULL::bigint"
     resolution = (
         f"({_expr(mapping, 'spatial_resolution', 'float8')} * 3600)"

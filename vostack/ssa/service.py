@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import AsyncExitStack
 from urllib.parse import quote
 
 from lxml import etree
 from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route, Router
@@ -31,6 +29,7 @@ from vostack import db, vosi
 from vostack.config import ServiceConfig
 from vostack.dali import Params
 from vostack.errors import NotFoundError, ParameterError, TransientError
+from vostack.products import byte_range, span
 from vostack.schema import Field
 from vostack.ssa.mapping import MappingError, SSAMapping
 from vostack.ssa.obscore import DATALINK_FORMAT, OBSCORE_TABLE, obscore_view_comment, obscore_view_sql
@@ -43,6 +42,7 @@ from vostack.web import (
     RequestLimits,
     availability_response,
     capabilities_response,
+    compressed,
     dali_document,
     identity,
     mount_url,
@@ -136,7 +136,7 @@ class SSAService:
         app: ASGIApp = ErrorDocuments(
             router, service="SSA", document=dali_document(infos=(("SERVICE_PROTOCOL", "1.1", "SSAP"),))
         )
-        app = GZipMiddleware(app, minimum_size=1024, compresslevel=1)
+        app = compressed(app)
         if self.settings.cors_origins:
             app = CORSMiddleware(app, allow_origins=list(self.settings.cors_origins), allow_methods=["GET", "POST"])
         self._app = app
@@ -352,8 +352,10 @@ class SSAService:
             raise ParameterError(f"{param} is missing: send the publisher's dataset identifier", param=param)
         columns = self.mapping.columns
         wanted = [k for k in ("product", "title", "target_name", "publisher_did", "access_size") if k in columns]
+        template = self.mapping.path_template
+        selected = [columns[k] for k in wanted] + list(template.columns if template else ())
         sql = (
-            "SELECT " + ", ".join(db.quote_ident(columns[k]) for k in wanted) + " FROM "
+            "SELECT " + ", ".join(db.quote_ident(c) for c in selected) + " FROM "
             + ".".join(db.quote_ident(p) for p in self.mapping.table.split(".", 1))
             + f" WHERE {db.quote_ident(columns['publisher_did'])} = $1"
         )  # fmt: skip
@@ -363,9 +365,11 @@ class SSAService:
             rows = await cursor.fetch(1)
         if not rows:
             raise NotFoundError(f"this service has no dataset {ident.strip()!r}")
-        meta = dict(zip(wanted, rows[0], strict=True))
+        meta = dict(zip(wanted, rows[0][: len(wanted)], strict=True))
         for key in ("title", "target_name"):
             meta.setdefault(key, self.mapping.constants.get(key))
+        if template is not None:  # the file's path from the template's columns
+            return template.render(dict(zip(template.columns, rows[0][len(wanted) :], strict=True))), meta
         return str(meta["product"]), meta
 
     async def _spectrum(self, key: str) -> Spectrum:
@@ -391,7 +395,7 @@ class SSAService:
             raise ParameterError(f"getData offers FORMAT=native (FITS) or votable, not {fmt!r}", param="FORMAT")
         name = key.rsplit("/", 1)[-1]
         headers = {"Content-Disposition": f'attachment; filename="{name}"', "Accept-Ranges": "bytes"}
-        wanted = _byte_range(request.headers.get("range"))
+        wanted = byte_range(request.headers.get("range"))
         if wanted is not None:
             return await self._partial(key, wanted, headers)
         data = await asyncio.to_thread(self.products.original, key)
@@ -405,15 +409,15 @@ class SSAService:
         products = self.products
         if isinstance(products, RangedProductStore):
             size = await asyncio.to_thread(products.size, key)
-            span = _span(wanted, size)
-            part = b"" if span is None else await asyncio.to_thread(products.read_range, key, span[0], span[1] + 1)
+            found = span(wanted, size)
+            part = b"" if found is None else await asyncio.to_thread(products.read_range, key, found[0], found[1] + 1)
         else:
             data = await asyncio.to_thread(products.original, key)
-            size, span = len(data), _span(wanted, len(data))
-            part = b"" if span is None else data[span[0] : span[1] + 1]
-        if span is None:
+            size, found = len(data), span(wanted, len(data))
+            part = b"" if found is None else data[found[0] : found[1] + 1]
+        if found is None:
             return Response(b"", status_code=416, headers={"Content-Range": f"bytes */{size}"})
-        first, last = span
+        first, last = found
         headers = {**headers, "Content-Range": f"bytes {first}-{last}/{size}"}
         return Response(part, status_code=206, media_type=products.media_type, headers=headers)
 
@@ -475,25 +479,3 @@ _DATALINK_FIELDS: tuple[Field, ...] = (
     Field("content_type", "char", "*", ucd="meta.code.mime", description="Media type of the linked resource."),
     Field("content_length", "long", unit="byte", ucd="phys.size;meta.file", description="Size of the resource."),
 )
-
-
-_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
-
-
-def _span(wanted: tuple[int | None, int | None], size: int) -> tuple[int, int] | None:
-    """The first and last byte of ``wanted`` in a file of ``size`` bytes; ``None`` when it lies beyond the end."""
-    first, last = wanted
-    if first is None:  # "bytes=-N": the last N bytes
-        first, last = max(0, size - (last or 0)), size - 1
-    elif last is None or last >= size:
-        last = size - 1
-    return None if first >= size or first > last else (first, last)
-
-
-def _byte_range(header: str | None) -> tuple[int | None, int | None] | None:
-    """One byte range of a ``Range`` header (RFC 9110 §14.1.2): ``(first, last)``, either open; ``None`` for no
-    header, several ranges or anything else, which are answered with the whole file, as the RFC allows."""
-    match = _RANGE.match(header or "")
-    if match is None or match.group(1) == match.group(2) == "":
-        return None
-    return (int(match.group(1)) if match.group(1) else None, int(match.group(2)) if match.group(2) else None)

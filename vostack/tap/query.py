@@ -6,9 +6,12 @@ transaction and reads the first rows, so that every error the client caused
 is known before the first byte is sent; :meth:`QueryRun.iter_bytes` then
 streams the document batch by batch, holding one batch in memory at a time.
 
-The rows are read as a ``COPY`` of the translated query whenever the result's
-types allow, and the writers transcode whole batches with numpy instead of
-making a Python object per value; every path gives the same bytes:
+A query that returns at most :data:`SMALL_RESULT` rows (its ``TOP``, or MAXREC
++ 1) has them fetched at once as Python values from the statement prepared to
+learn its columns, and written by the row writers.  Larger results are read as
+a ``COPY`` of the translated query whenever the result's types allow, and the
+writers transcode whole batches with numpy instead of making a Python object per
+value; every path gives the same bytes:
 
 * the text formats (TABLEDATA, CSV, TSV, JSON) read PostgreSQL's text COPY
   when every column is a number, a boolean or text
@@ -48,6 +51,11 @@ __all__ = ["BATCH_ROWS", "QueryRun", "StreamAborted", "fetch_preview"]
 #: Rows read before the first byte is sent, and fetched from a cursor per step.
 BATCH_ROWS = 5_000
 
+#: A query that returns at most this many rows (``TOP``, or MAXREC + 1) has its rows fetched at once, as
+#: Python values: one statement for PostgreSQL to plan and run (a COPY parses and plans the query again), and
+#: no copy task, buffer and bulk transcoding, whose fixed costs outweigh their speed for a few rows.
+SMALL_RESULT = 100
+
 
 #: Query texts longer than this (generated lists of thousands of values) are translated in a worker
 #: thread: their translation takes long enough to hold up every other request on the event loop.
@@ -83,6 +91,8 @@ class QueryRun:
         batches: AsyncGenerator[Batch, None],
         first: Sequence[Batch],
         deadline: float,
+        *,
+        read: bool = False,
     ) -> None:
         self.request = request
         self.translation = translation
@@ -91,6 +101,7 @@ class QueryRun:
         self._batches = batches
         self._first = first
         self._deadline = deadline
+        self._read = read  # every row is in ``first``
 
     @classmethod
     async def start(
@@ -122,15 +133,20 @@ class QueryRun:
                     pool, translation.sql, statement_timeout=time_limit, temp_tables=temp_tables(uploads), role=role
                 )
             )
-            batches = await _batches(statement, writer, request.maxrec)
-            first = await _prefetch(batches, min(BATCH_ROWS, request.maxrec + 1))
+            batches = await _batches(statement, writer, request.maxrec, translation.limit)
+            first, read = await _prefetch(batches, min(BATCH_ROWS, request.maxrec + 1))
         except BaseException:
             await stack.aclose()
             raise
-        return cls(request, translation, writer, stack, batches, first, deadline)
+        return cls(request, translation, writer, stack, batches, first, deadline, read=read)
 
     async def aclose(self) -> None:
-        """Release the statement and its connection (idempotent)."""
+        """Release the statement and its connection (idempotent).
+
+        A result whose rows were all read by :meth:`start` keeps its connection until then (its
+        document can be sent first: the client has it a round trip sooner); a longer one gives it
+        back as soon as its last rows are read, before the end of its document is sent.
+        """
         await self._stack.aclose()
 
     def iter_bytes(self) -> AsyncGenerator[bytes, None]:
@@ -144,7 +160,7 @@ class QueryRun:
         return iter_result(self._writer, self._rows(), limit=self.request.maxrec, errors_in_band=self.errors_in_band)
 
     async def _rows(self) -> AsyncGenerator[Batch, None]:
-        """The rows read before the first byte, then the rest; the connection is released at the end."""
+        """The rows read before the first byte, then the rest; then the connection is released (see :meth:`aclose`)."""
         try:
             for batch in self._first:
                 yield batch
@@ -162,21 +178,23 @@ class QueryRun:
                 yield batch
         finally:
             await self._batches.aclose()
-            await self.aclose()
+            if not self._read:
+                await self.aclose()
 
 
-async def _prefetch(batches: AsyncGenerator[Batch, None], rows: int) -> list[Batch]:
-    """The first batches, until ``rows`` rows or the end: a query that fails early fails before the first byte."""
+async def _prefetch(batches: AsyncGenerator[Batch, None], rows: int) -> tuple[list[Batch], bool]:
+    """The first batches, until ``rows`` rows or the end (a query that fails early fails before the first byte),
+    and whether that was the end."""
     first: list[Batch] = []
     count = 0
     while count < rows:
         try:
             batch = await anext(batches)
         except StopAsyncIteration:
-            break
+            return first, True
         first.append(batch)
         count += len(batch)
-    return first
+    return first, False
 
 
 async def _fetched(cursor: ResultCursor, maxrec: int) -> AsyncGenerator[Batch, None]:
@@ -187,14 +205,25 @@ async def _fetched(cursor: ResultCursor, maxrec: int) -> AsyncGenerator[Batch, N
         yield batch
 
 
-async def _batches(statement: Statement, writer: ResultWriter, maxrec: int) -> AsyncGenerator[Batch, None]:
-    """How the rows are read (see the module docstring): the text or binary COPY the writer prefers, or a cursor."""
+async def _batches(
+    statement: Statement, writer: ResultWriter, maxrec: int, limit: int | None
+) -> AsyncGenerator[Batch, None]:
+    """How the rows are read (see the module docstring): at once when they are few (at most
+    :data:`SMALL_RESULT`), else the text or binary COPY the writer prefers, or a cursor."""
+    if limit is not None and limit <= SMALL_RESULT:
+        return _fetched_at_once(statement)
     types = [column.type_oid for column in statement.columns]
     if writer.text_copy and all(oid in TEXT_COPY_TYPES for oid in types):
         return _copied(statement.copy(binary=False), TextCopyParser(types))
     if supported(types):
         return _copied(statement.copy(binary=True), CopyParser(types))
     return _fetched(await statement.cursor(), maxrec)
+
+
+async def _fetched_at_once(statement: Statement) -> AsyncGenerator[Batch, None]:
+    """All the rows of a small result, as one batch."""
+    if rows := await statement.fetch():
+        yield rows
 
 
 async def _copied(reader: CopyReader, parser: CopyParser | TextCopyParser) -> AsyncGenerator[Batch, None]:

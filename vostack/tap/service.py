@@ -10,7 +10,6 @@ from contextlib import aclosing, asynccontextmanager
 from typing import Any
 
 from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route, Router
@@ -50,12 +49,26 @@ async def _wait_for_disconnect(receive: Receive) -> None:
             return
 
 
+#: Seconds a query runs before a client that goes away is watched for (and then its query cancelled at once).
+WATCH_AFTER = 0.05
+
+#: A result document that ends within this many bytes goes out as one body with its Content-Length (a small
+#: query's answer in one write, not one per piece); a longer one streams from there on.
+SMALL_DOCUMENT = 64 * 1024
+
+
 class QueryResponse:
-    """Runs a query and streams its document; a client that goes away cancels it in PostgreSQL."""
+    """Runs a query and streams its document; a client that goes away cancels it in PostgreSQL.
+
+    A document that ends within :data:`SMALL_DOCUMENT` bytes is sent whole, with
+    its ``Content-Length``; a longer one is streamed (chunked) after its first
+    :data:`SMALL_DOCUMENT` bytes, so memory stays flat whatever its size.
+    """
 
     def __init__(self, start: Callable[[], Awaitable[QueryRun]], *, filename: str) -> None:
         self._start = start
         self._filename = filename
+        self._finished = False  # the last message of the response is sent
 
     async def _respond(self, send: Send) -> None:
         run = await self._start()  # a failure before the first byte: the service's edge answers it
@@ -64,29 +77,72 @@ class QueryResponse:
             (b"content-type", fmt.mime.encode()),
             (b"content-disposition", f'inline; filename="{self._filename}.{fmt.extension}"'.encode()),
         ]
+        pending: list[bytes] | None = []  # the first bytes, until they are sent
+        size = 0
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
             async with aclosing(run.iter_bytes()) as chunks:
                 async for chunk in chunks:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    if pending is None:
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                        continue
+                    pending.append(chunk)
+                    size += len(chunk)
+                    if size > SMALL_DOCUMENT:
+                        await self._stream(send, headers, pending)
+                        pending = None
+            if pending is None:
+                self._finished = True
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            else:
+                headers.append((b"content-length", str(size).encode()))
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                self._finished = True
+                await send({"type": "http.response.body", "body": b"".join(pending), "more_body": False})
         except StreamAborted as exc:
+            if pending is not None:  # failed within the first bytes: they go out as a stream would send them
+                await self._stream(send, headers, pending)
             # no final chunk: the client sees an incomplete transfer, not a silently short table
             log.warning("result stream aborted after its first byte: %s", exc.message)
         finally:
             await run.aclose()  # at once, also when cancelled: the connection goes back to the pool
 
+    @staticmethod
+    async def _stream(send: Send, headers: list[tuple[bytes, bytes]], first: list[bytes]) -> None:
+        """Start a streamed (chunked) response with the ``first`` bytes."""
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"".join(first), "more_body": True})
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        respond = asyncio.ensure_future(self._respond(send))
-        watch = asyncio.ensure_future(_wait_for_disconnect(receive))
-        try:
-            await asyncio.wait((respond, watch), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (respond, watch):
+        # The response is made in this task.  A query still running after WATCH_AFTER seconds gets a task that
+        # waits for the client to go away and then cancels this one; most queries end sooner, and a task per
+        # request costs them several turns of the event loop.
+        task = asyncio.current_task()
+        assert task is not None
+        watcher: asyncio.Task[None] | None = None
+        gone = False
+
+        async def watch() -> None:
+            nonlocal gone
+            await _wait_for_disconnect(receive)
+            if not self._finished:  # uvicorn also reports a disconnect once the response is complete
+                gone = True
                 task.cancel()
-            await asyncio.gather(respond, watch, return_exceptions=True)
-        if respond.done() and not respond.cancelled() and respond.exception() is not None:
-            raise respond.exception()  # type: ignore[misc]
+
+        def start_watching() -> None:
+            nonlocal watcher
+            watcher = asyncio.ensure_future(watch())
+
+        timer = asyncio.get_running_loop().call_later(WATCH_AFTER, start_watching)
+        try:
+            await self._respond(send)
+        except asyncio.CancelledError:
+            if not gone:
+                raise
+            task.uncancel()  # the client went away: its query is cancelled, nobody is left to answer
+        finally:
+            timer.cancel()
+            if watcher is not None:
+                watcher.cancel()
 
 
 class TAPService:
@@ -155,7 +211,7 @@ class TAPService:
         # errors as DALI documents (DALI 1.1 §4.2); compress when the client asks (DALI clients do);
         # allow browser pages (Aladin Lite) to call us
         app: ASGIApp = web.ErrorDocuments(self._router, service="TAP", document=web.dali_document())
-        app = GZipMiddleware(app, minimum_size=1024, compresslevel=1)
+        app = web.compressed(app)
         if self.config.service.cors_origins:
             app = CORSMiddleware(
                 app,

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import binascii
 import decimal
+import functools
 import math
 import operator
 import re
@@ -873,6 +874,7 @@ def _param_value(param: Param, shape: Shape) -> str:
         raise cell_error(field, value, exc) from exc
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of its (hashable) arguments; services repeat their columns
 def _field_element(tag: str, field: Field, ident: str, magic: int | None, value: str | None = None) -> str:
     attrs = [
         ("name", field.name),

@@ -16,12 +16,13 @@ from starlette.responses import Response
 from vostack import db, vosi
 from vostack.errors import TransientError, VOError
 from vostack.web.auth import AUTHENTICATED_HEADER, BEARER_HEADER, Authentication, LoginService, auth_of, identity
-from vostack.web.edge import Document, ErrorDocuments, dali_document
+from vostack.web.edge import GZIP_MINIMUM, Document, ErrorDocuments, compressed, dali_document
 from vostack.web.forms import HEAD_ALLOWANCE, RequestLimits, request_form, request_pairs, request_params
 
 __all__ = [
     "AUTHENTICATED_HEADER",
     "BEARER_HEADER",
+    "GZIP_MINIMUM",
     "HEAD_ALLOWANCE",
     "XML",
     "Authentication",
@@ -32,6 +33,7 @@ __all__ = [
     "auth_of",
     "availability_response",
     "capabilities_response",
+    "compressed",
     "dali_document",
     "identity",
     "mount_url",

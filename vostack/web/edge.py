@@ -22,6 +22,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from starlette.exceptions import HTTPException
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,9 +31,21 @@ from vostack.errors import InternalError, TransientError, UsageError, VOError
 from vostack.votable import MEDIA_TYPE, error_document
 from vostack.web.auth import AUTHENTICATED_HEADER, auth_of, identity
 
-__all__ = ["Document", "ErrorDocuments", "dali_document"]
+__all__ = ["GZIP_MINIMUM", "Document", "ErrorDocuments", "compressed", "dali_document"]
 
 log = logging.getLogger("vostack")
+
+#: Responses smaller than this many bytes go out uncompressed: a body of a few KiB fits TCP's initial
+#: congestion window (10 segments) either way, so gzip would save no round trip, only a few hundred bytes,
+#: for compression on the server and decompression on the client at every request.
+GZIP_MINIMUM = 4096
+
+
+def compressed(app: ASGIApp) -> ASGIApp:
+    """``app`` with its responses gzipped when the client accepts it (RFC 9110 §8.4.1.3) and they are at least
+    :data:`GZIP_MINIMUM` bytes; streamed ones always (DALI clients ask for gzip)."""
+    return GZipMiddleware(app, minimum_size=GZIP_MINIMUM, compresslevel=1)
+
 
 Document = Callable[[Request, VOError], tuple[bytes, str]]
 """Renders the error document of a protocol for a request: ``(body, media type)``."""

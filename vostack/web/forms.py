@@ -119,12 +119,13 @@ async def _read(request: Request, limits: RequestLimits) -> tuple[Pairs, dict[st
     pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
     if request.method != "POST":
         return pairs, {}
-    fields = HeaderFields()
-    fields["content-type"] = request.headers.get("content-type", "")
-    kind = fields.get_content_type()
+    content_type = request.headers.get("content-type", "")
+    kind = content_type.partition(";")[0].strip().lower()  # RFC 9110 §8.3.1: type/subtype, case-insensitive
     if kind == _URLENCODED:
         return pairs + await _urlencoded(request, limits, room=limits.parameters - len(pairs)), {}
     if kind == _MULTIPART:
+        fields = HeaderFields()  # the boundary parameter, quoted or not (RFC 2046 §5.1.1)
+        fields["content-type"] = content_type
         body, files = await _multipart(request, limits, fields.get_boundary(), room=limits.parameters - len(pairs))
         return pairs + body, files
     return pairs, {}

@@ -180,3 +180,19 @@ def test_translation_is_immutable_so_cached_results_cannot_be_changed(tableset: 
     translation = Translator(tableset).translate(CONE)
     with pytest.raises(dataclasses.FrozenInstanceError):
         translation.sql = "SELECT 1"  # type: ignore[misc]
+
+
+def test_a_translation_knows_the_most_rows_it_returns(tableset: TableSet) -> None:
+    cache = Translator(tableset)
+    cone = "SELECT TOP {} hip FROM hipparcos.main WHERE 1 = CONTAINS(POINT(ra, dec), CIRCLE({}, 24.1, 1))"
+    for top, row_limit, limit in ((10, 1001, 10), (5000, 1001, 1001), (10, None, None)):
+        for ra in (56.7, 12.5):  # the second text of a shape comes from the cache
+            text = cone.format(top, ra)
+            assert cache.translate(text, row_limit=row_limit).limit == limit
+            assert translate(text, tableset, row_limit=row_limit).limit == limit
+    assert translate("SELECT hip FROM hipparcos.main", tableset).limit is None
+    assert (
+        translate("SELECT hip FROM hipparcos.main UNION SELECT hip FROM hipparcos.main", tableset, row_limit=9).limit
+        == 9
+    )
+    assert translate("SELECT hip FROM hipparcos.main", tableset, row_limit=7).limit == 7
