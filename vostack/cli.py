@@ -31,7 +31,7 @@ from vostack.errors import VOError
 from vostack.facets import FacetService
 from vostack.moc import CoverageService
 from vostack.node import NodeConfig, load_node_config
-from vostack.pages import Assets, JobsPage, SearchPage
+from vostack.pages import Assets, JobsPage, Link, Navigation, SearchPage
 from vostack.products import ProductService
 from vostack.publish import Publication, add_searches, load_publication
 from vostack.registry import RegistryConfig, RegistryService, ServiceDescription, load_registry_config
@@ -94,7 +94,8 @@ def _pages(
 ) -> list[BaseRoute]:
     """The pages for people besides TAP's own: a search page per faceted search, my jobs, their static files."""
     assets = Assets()
-    nav = [("TAP", "/tap/"), *((f"Search {table}", f"/search/{table}/") for table in facets), ("My jobs", "/jobs/")]
+    searches = (Link(f"Search {table}", f"/search/{table}/", table=table) for table in facets)
+    nav = Navigation((Link("TAP", "/tap/"), *searches, Link("My jobs", "/jobs/")), tap=tap)
     routes: list[BaseRoute] = [Mount("/static", assets)]
     jobs = {"/tap/async": tap.jobs, **({"/compute": compute} if compute is not None else {})}
     routes.append(Mount("/jobs", JobsPage(services=jobs, assets=assets, nav=nav)))

@@ -4,13 +4,14 @@ Clicking a facet value, a histogram bar or the density map changes the counts an
 (the bundled Aladin Lite) shows the rows as markers; the plot draws; a download completes; the planetary
 map draws the footprints over the body's map; the pages work without JavaScript; my jobs lists, aborts and
 deletes; the rows go to a SAMP hub (astropy's, with its Web Profile, as TOPCAT's would).  A screenshot of
-each page is saved in the test's temporary directory.
+each page is saved in ``$VOSTACK_SCREENSHOTS`` (else the test's temporary directory).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import os
 import queue
 import re
 import shutil
@@ -41,10 +42,12 @@ ARGS = ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"
 OFFLINE = re.compile(r"HiPS|DSS2|Failed to fetch")
 TOKEN = "alice-browser-token-0123456789"
 ALICE = Identity.of("alice", ["consortium", "consortium-pi"])
+BOB_TOKEN = "bob-browser-token-0123456789ab"
+BOB = Identity.of("bob", ["astronomers"])
 
 
 def _app(publication: Publication) -> Any:
-    publication.auth = Auth.tokens(StaticTokens({TOKEN: ALICE}))
+    publication.auth = Auth.tokens(StaticTokens({TOKEN: ALICE, BOB_TOKEN: BOB}))
     return publication_app(publication)
 
 
@@ -88,10 +91,22 @@ def page(browser: Any) -> Iterator[Any]:
     context.close()
 
 
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where the screenshots go: ``$VOSTACK_SCREENSHOTS`` (to look at them), else the test's temporary directory."""
+    where = Path(os.environ.get("VOSTACK_SCREENSHOTS") or tmp_path)
+    where.mkdir(parents=True, exist_ok=True)
+    return where
+
+
 def api(
-    server: LiveServer, table: str, what: str, params: list[tuple[str, str | int | float | bool | None]] | None = None
+    server: LiveServer,
+    table: str,
+    what: str,
+    params: list[tuple[str, str | int | float | bool | None]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Any:
-    response = httpx.get(f"{server.root}/search/{table}/api/{what}", params=params or [], timeout=60)
+    response = httpx.get(f"{server.root}/search/{table}/api/{what}", params=params or [], headers=headers, timeout=60)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -119,11 +134,11 @@ def column(page: Any, name: str) -> list[str]:
     return list(page.locator(f"table#rows tbody tr td:nth-child({index})").all_inner_texts())
 
 
-def test_clicking_facets_changes_counts_and_rows(server: LiveServer, page: Any, tmp_path: Path) -> None:
+def test_clicking_facets_changes_counts_and_rows(server: LiveServer, page: Any, shots: Path) -> None:
     page.goto(f"{server.root}/search/hipparcos.main/")
     first = total(page)
     assert first == 117_955
-    page.screenshot(path=tmp_path / "search-hipparcos.png", full_page=True)
+    page.screenshot(path=shots / "search-hipparcos.png", full_page=True)
     page.locator('section[data-facet="sn"] a[data-value="1"]').click()
     after = wait_total(page, first)
     assert after == api(server, "hipparcos.main", "facets", [("sn", "1")])["total"] == 1371
@@ -141,7 +156,7 @@ def test_clicking_facets_changes_counts_and_rows(server: LiveServer, page: Any, 
     sn = next(f for f in expected["facets"] if f["name"] == "sn")  # counts of the other facets changed too
     shown = page.locator('section[data-facet="sn"] a[data-value="5"] + .count').inner_text()
     assert int(shown.replace(",", "")) == next(v["count"] for v in sn["values"] if v["value"] == 5)
-    page.screenshot(path=tmp_path / "search-hipparcos-filtered.png", full_page=True)
+    page.screenshot(path=shots / "search-hipparcos-filtered.png", full_page=True)
     page.go_back()
     assert wait_total(page, narrowed) == after
     assert not page.errors
@@ -159,7 +174,7 @@ def test_the_density_map_selects_the_cell_clicked(server: LiveServer, page: Any)
     assert decs and all(35 < d < 65 for d in decs)
 
 
-def test_the_sky_view_shows_the_rows_as_markers(server: LiveServer, page: Any, tmp_path: Path) -> None:
+def test_the_sky_view_shows_the_rows_as_markers(server: LiveServer, page: Any, shots: Path) -> None:
     scripts: list[str] = []
     page.on("request", lambda r: scripts.append(r.url) if r.resource_type == "script" else None)
     page.goto(f"{server.root}/search/hipparcos.main/?hpmag=..3")
@@ -173,10 +188,10 @@ def test_the_sky_view_shows_the_rows_as_markers(server: LiveServer, page: Any, t
     assert scripts and all(url.removeprefix("blob:").startswith(server.root) for url in scripts), scripts
     assert page.locator("#sky-note").inner_text().startswith(f"{total(page)} positions")
     page.wait_for_timeout(1500)  # let Aladin draw
-    page.screenshot(path=tmp_path / "sky.png")
+    page.screenshot(path=shots / "sky.png")
 
 
-def test_the_plot_draws_two_columns(server: LiveServer, page: Any, tmp_path: Path) -> None:
+def test_the_plot_draws_two_columns(server: LiveServer, page: Any, shots: Path) -> None:
     page.goto(f"{server.root}/search/hipparcos.main/?plx=10..")
     page.locator('#pictures button[data-tab="plot"]').click()
     page.wait_for_selector("svg#plot circle")
@@ -186,11 +201,11 @@ def test_the_plot_draws_two_columns(server: LiveServer, page: Any, tmp_path: Pat
     fields = [f["name"] for f in rows["fields"]]
     pairs = [r for r in rows["rows"] if r[fields.index("b_v")] is not None and r[fields.index("hpmag")] is not None]
     assert page.locator("svg#plot circle").count() == len(pairs) > 1000
-    page.locator("#panel-plot").screenshot(path=tmp_path / "plot-scatter.png")
+    page.locator("#panel-plot").screenshot(path=shots / "plot-scatter.png")
     page.select_option("#plot-y", "")
     page.wait_for_selector("svg#plot rect.bar")
     assert page.locator("svg#plot rect.bar").count() >= 5
-    page.locator("#panel-plot").screenshot(path=tmp_path / "plot-histogram.png")
+    page.locator("#panel-plot").screenshot(path=shots / "plot-histogram.png")
 
 
 def test_a_download_completes(server: LiveServer, page: Any, tmp_path: Path) -> None:
@@ -212,19 +227,19 @@ def test_a_download_completes(server: LiveServer, page: Any, tmp_path: Path) -> 
     assert "sn = 1" in page.locator("#query").input_value()
 
 
-def test_the_planetary_map_draws_the_footprints(server: LiveServer, page: Any, tmp_path: Path) -> None:
+def test_the_planetary_map_draws_the_footprints(server: LiveServer, page: Any, shots: Path) -> None:
     page.goto(f"{server.root}/search/gazetteer.epn_core/?target_name=Mars&target_region=crater")
-    page.screenshot(path=tmp_path / "search-gazetteer.png", full_page=True)
+    page.screenshot(path=shots / "search-gazetteer.png", full_page=True)
     page.wait_for_selector("#panel-planet[data-footprints]", timeout=60_000)
     drawn = int(page.locator("#panel-planet").get_attribute("data-footprints"))
     assert drawn == total(page) > 1000
     assert "on Mars over its map (mars.png)" in page.locator("#panel-planet .note").inner_text()
     page.locator("#panel-planet").scroll_into_view_if_needed()
-    page.locator("#panel-planet").screenshot(path=tmp_path / "planet-mars.png")
+    page.locator("#panel-planet").screenshot(path=shots / "planet-mars.png")
     assert not page.errors
 
 
-def test_the_pages_work_without_javascript(server: LiveServer, browser: Any, tmp_path: Path) -> None:
+def test_the_pages_work_without_javascript(server: LiveServer, browser: Any, shots: Path) -> None:
     context = browser.new_context(java_script_enabled=False, viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     try:
@@ -243,13 +258,13 @@ def test_the_pages_work_without_javascript(server: LiveServer, browser: Any, tmp
         page.locator(f'section[data-facet="mjd"] rect[data-param="{year}"]').click()  # a year of the date histogram
         page.wait_for_load_state()
         assert re.search(r"mjd=\d{4}-01-01\.\.\d{4}-01-01", page.url.replace("%3A", ":").replace("%2E", "."))
-        page.screenshot(path=tmp_path / "search-spex-no-javascript.png", full_page=True)
+        page.screenshot(path=shots / "search-spex-no-javascript.png", full_page=True)
         assert page.locator("#pictures noscript").count() == 1
     finally:
         context.close()
 
 
-def test_my_jobs_lists_aborts_and_deletes(server: LiveServer, browser: Any, tmp_path: Path) -> None:
+def test_my_jobs_lists_aborts_and_deletes(server: LiveServer, browser: Any, shots: Path) -> None:
     headers = {"Authorization": f"Bearer {TOKEN}"}
     with httpx.Client(base_url=server.root, headers=headers, timeout=60) as client:
         done = client.post("/tap/async", data={"LANG": "ADQL", "QUERY": "SELECT TOP 3 hip FROM hipparcos.main",
@@ -271,7 +286,7 @@ def test_my_jobs_lists_aborts_and_deletes(server: LiveServer, browser: Any, tmp_
         assert "COMPLETED" in row.inner_text()
         result = row.locator("a.result").get_attribute("href")
         assert "signature=" in result and len(parse(io.BytesIO(httpx.get(result).content)).get_first_table().array) == 3
-        page.screenshot(path=tmp_path / "jobs.png", full_page=True)
+        page.screenshot(path=shots / "jobs.png", full_page=True)
         waiting = page.locator(f'tr[data-job="{pending_id}"]')
         assert "PENDING" in waiting.inner_text()
         waiting.locator("button.abort").click()
@@ -282,12 +297,63 @@ def test_my_jobs_lists_aborts_and_deletes(server: LiveServer, browser: Any, tmp_
         assert page.locator(f'tr[data-job="{pending_id}"]').count() == 0
     finally:
         context.close()
+    bob = browser.new_context(extra_http_headers={"Authorization": f"Bearer {BOB_TOKEN}"})
+    try:  # another identity's page lists none of alice's jobs, and cannot delete them
+        other = bob.new_page()
+        other.goto(f"{server.root}/jobs/")
+        assert "Jobs of bob" in other.locator("main").inner_text()
+        assert other.locator(f'tr[data-job="{done_id}"]').count() == 0
+        taken = other.request.post(f"{server.root}/jobs/tap/{done_id}", form={"action": "delete"})
+        assert taken.status == 404
+    finally:
+        bob.close()
     with httpx.Client(base_url=server.root, headers=headers) as client:
+        assert client.get(f"/tap/async/{done_id}").status_code == 200
         assert client.get(f"/tap/async/{pending_id}").status_code == 404
         forged = client.post(
             f"/jobs/tap/{done_id}", data={"action": "delete"}, headers={"Origin": "http://evil.example"}
         )
         assert forged.status_code == 403 and client.get(f"/tap/async/{done_id}").status_code == 200
+
+
+def test_private_collections_only_for_who_may_read_them(server: LiveServer, browser: Any, shots: Path) -> None:
+    private = f"{server.root}/search/consortium.targets/"
+    anonymous = httpx.get(f"{server.root}/search/hipparcos.main/", timeout=60)
+    assert "/search/sbdb.epn_core/" in anonymous.text and "/search/consortium.targets/" not in anonymous.text
+    assert httpx.get(private, timeout=60).status_code == 401
+    assert httpx.get(private + "api/facets", timeout=60).status_code == 401
+    bob = {"Authorization": f"Bearer {BOB_TOKEN}"}
+    assert "/search/consortium.targets/" not in httpx.get(f"{server.root}/jobs/", headers=bob, timeout=60).text
+    assert httpx.get(private, headers=bob, timeout=60).status_code == 403
+    context = browser.new_context(
+        extra_http_headers={"Authorization": f"Bearer {TOKEN}"}, viewport={"width": 1400, "height": 1000}
+    )
+    try:
+        page = context.new_page()
+        page.goto(f"{server.root}/search/hipparcos.main/")
+        page.locator('header a[href="/search/consortium.targets/"]').click()
+        page.wait_for_selector("#total")
+        assert (
+            total(page)
+            == api(server, "consortium.targets", "facets", headers={"Authorization": f"Bearer {TOKEN}"})["total"]
+        )
+        assert page.locator('section[data-facet="priority"]').count() == 1  # alice is one of the PIs
+        page.screenshot(path=shots / "search-consortium-alice.png", full_page=True)
+    finally:
+        context.close()
+
+
+def test_small_bodies_by_date_and_orbit(server: LiveServer, page: Any, shots: Path) -> None:
+    page.goto(f"{server.root}/search/sbdb.epn_core/?target_class=comet")
+    bins = page.locator('section[data-facet="time_min"] rect[data-param]')
+    assert bins.count() > 5  # perihelion passages, from a JD column
+    page.locator('#pictures button[data-tab="plot"]').click()
+    page.wait_for_selector("svg#plot circle")
+    page.select_option("#plot-x", "semi_major_axis")
+    page.select_option("#plot-y", "eccentricity")
+    page.wait_for_selector("svg#plot circle")
+    page.screenshot(path=shots / "search-sbdb-comets.png", full_page=True)
+    assert not page.errors
 
 
 class _AcceptEveryPage:

@@ -1,4 +1,5 @@
-"""The demo's faceted searches (:file:`search.toml`): Hipparcos, the SpeX spectra and the planetary collections."""
+"""The demo's faceted searches (:file:`search.toml`): Hipparcos, the SpeX spectra, the planetary collections and
+the private project."""
 
 from __future__ import annotations
 

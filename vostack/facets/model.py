@@ -49,6 +49,7 @@ __all__ = [
     "choose_bins",
     "choose_order",
     "choose_time_bins",
+    "mjd_datetime",
     "parse_selection",
 ]
 
@@ -370,6 +371,7 @@ class Stats:
 
     count: int
     minimum: object
+    """The smallest value: a number (MJD days for time facets), ``None`` without values."""
     maximum: object
     quantiles: tuple[object, ...] = ()
     """The 0.1 %, 25 %, 75 % and 99.9 % quantiles (numbers only)."""
@@ -508,6 +510,18 @@ class TimeBins:
         while out[-1] <= high and out[-1] != dt.datetime.max:
             out.append(self.end(out[-1]))
         return out
+
+
+_DAY = dt.timedelta(days=1)
+
+
+def mjd_datetime(days: float) -> dt.datetime:
+    """MJD ``days`` as a naive datetime, clipped to the years 1 to 9999 that Python's datetimes hold."""
+    if days <= (dt.datetime.min - MJD_EPOCH) / _DAY:
+        return dt.datetime.min
+    if days >= (dt.datetime.max - MJD_EPOCH) / _DAY:
+        return dt.datetime.max
+    return MJD_EPOCH + dt.timedelta(days=days)
 
 
 def choose_time_bins(low: dt.datetime, high: dt.datetime, *, most: int) -> TimeBins:

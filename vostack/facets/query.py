@@ -23,7 +23,6 @@ from vostack.facets.model import (
     FacetKind,
     Range,
     Selection,
-    TimeBins,
     Values,
     adql_literal,
     time_literal,
@@ -120,12 +119,14 @@ def rows_adql(table: Table, columns: Sequence[str], where: str, order_by: Sequen
 # ---------------------------------------------------------------------------------------------- SQL around
 
 
-def _timestamp(facet: Facet) -> str:
-    """The subquery's ``v`` as a PostgreSQL timestamp (MJD and JD days converted)."""
-    if facet.time_format is None:
-        return "s.v"
-    days = "s.v" if facet.time_format == "mjd" else "(s.v - 2400000.5)"
-    return f"(timestamp '1858-11-17 00:00:00' + {days} * interval '1 day')"
+def _mjd(facet: Facet) -> str:
+    """The subquery's ``v`` as MJD days (a float, whatever the column holds: PostgreSQL's timestamps reach
+    back to 4713 BC, beyond Python's datetimes, so that statistics are read as numbers)."""
+    if facet.time_format == "mjd":
+        return "s.v::float8"
+    if facet.time_format == "jd":
+        return "(s.v::float8 - 2400000.5)"
+    return "(extract(epoch FROM s.v)::float8 / 86400.0 + 40587.0)"  # 1970-01-01 is MJD 40587
 
 
 def stats_sql(facet: Facet, inner: str) -> str:
@@ -137,7 +138,7 @@ def stats_sql(facet: Facet, inner: str) -> str:
             f"{quantiles}]) WITHIN GROUP (ORDER BY s.v::float8) FROM ({inner}) AS s"
         )
     if facet.kind is FacetKind.TIME:
-        value = _timestamp(facet)
+        value = _mjd(facet)
         return f"SELECT count(s.v), min({value}), max({value}) FROM ({inner}) AS s"
     return f"SELECT count(s.v), NULL, NULL FROM ({inner}) AS s"
 
@@ -166,22 +167,16 @@ def histogram_sql(inner: str, bins: Bins) -> str:
     )
 
 
-def time_sql(facet: Facet, inner: str, bins: TimeBins, starts: Sequence[dt.datetime]) -> str:
-    """Rows per calendar ``unit``, NULL for NULL: for a timestamp column by the bin's start (``date_trunc``);
-    for MJD or JD days by the index of the bin among ``starts``, compared as days as the filters of the bins
-    compare them (``width_bucket``; -1 before the first, ``len(starts) - 1`` after the last)."""
-    if bins.unit not in ("hour", "day", "week", "month", "quarter", "year", "decade", "century", "millennium"):
-        raise ValueError(f"no such calendar unit {bins.unit!r}")
+def time_sql(facet: Facet, inner: str, starts: Sequence[dt.datetime]) -> str:
+    """Rows per calendar bin, by the index of the bin among ``starts`` (-1 before the first,
+    ``len(starts) - 1`` from the last on, NULL for NULL): ``width_bucket`` compares each value with the starts
+    written as the filters of the bins write them (timestamps, or MJD or JD days), so that a bin's count is
+    what selecting it finds."""
     if facet.time_format is not None:
-        days = _thresholds([float(time_literal(facet, start)) for start in starts])
-        return (
-            f"SELECT width_bucket(s.v::float8, {days}) - 1 AS b, count(*) FROM ({inner}) AS s "
-            "GROUP BY b ORDER BY b NULLS LAST"
-        )
-    return (
-        f"SELECT date_trunc('{bins.unit}', {_timestamp(facet)}) AS b, count(*) FROM ({inner}) AS s "
-        "GROUP BY b ORDER BY b NULLS LAST"
-    )
+        edges = _thresholds([float(time_literal(facet, start)) for start in starts])
+    else:
+        edges = "ARRAY[" + ", ".join(f"timestamp {time_literal(facet, start)}" for start in starts) + "]"
+    return f"SELECT width_bucket(s.v, {edges}) - 1 AS b, count(*) FROM ({inner}) AS s GROUP BY b ORDER BY b NULLS LAST"
 
 
 def healpix_sql(inner: str, order: int) -> str:

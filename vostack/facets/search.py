@@ -45,6 +45,7 @@ from vostack.facets.model import (
     choose_order,
     choose_time_bins,
     filter_texts,
+    mjd_datetime,
 )
 from vostack.facets.query import (
     categorical_sql,
@@ -388,20 +389,19 @@ class FacetSearch:
                 ttl=self._ttl(where),
             )
             return out | _histogram(rows, bins)
-        if not isinstance(stats.minimum, dt.datetime) or not isinstance(stats.maximum, dt.datetime):
+        if not _finite(stats.minimum) or not _finite(stats.maximum):
             return out | {"bins": [], "null": 0, "unit_of_time": None, "rows": None}
-        time_bins = choose_time_bins(stats.minimum, stats.maximum, most=facet.bins)
-        starts = time_bins.starts(stats.minimum, stats.maximum)
+        low, high = mjd_datetime(float(stats.minimum)), mjd_datetime(float(stats.maximum))  # type: ignore[arg-type]
+        time_bins = choose_time_bins(low, high, most=facet.bins)
+        starts = time_bins.starts(low, high)
         rows = await self._fetch(
             identity,
             value_adql(facet, view.table, where),
-            lambda s: time_sql(facet, s, time_bins, starts),
+            lambda s: time_sql(facet, s, starts),
             view.role,
             ttl=self._ttl(where),
         )
-        if facet.time_format is not None:  # bin indices among the starts: to the starts themselves
-            rows = [(starts[b] if b is not None and 0 <= b < len(starts) - 1 else None, n) for b, n in rows]
-        return out | _date_histogram(rows, time_bins)
+        return out | _date_histogram(rows, time_bins, starts)
 
     def adql(self, view: _View, selection: Selection) -> str:
         """The ADQL of the selection's rows, as TAP runs it (``/tap/sync``, the TAP page, TOPCAT)."""
@@ -466,19 +466,25 @@ def _histogram(rows: Sequence[tuple[Any, ...]], bins: Bins) -> dict[str, Any]:
     return {"bins": out, "null": null, "width": bins.width, "rows": sum(int(r[1]) for r in rows)}
 
 
-def _date_histogram(rows: Sequence[tuple[Any, ...]], bins: TimeBins) -> dict[str, Any]:
+def _finite(value: object) -> bool:
+    return isinstance(value, float | int) and math.isfinite(value)
+
+
+def _date_histogram(rows: Sequence[tuple[Any, ...]], bins: TimeBins, starts: Sequence[dt.datetime]) -> dict[str, Any]:
+    """Every bin with rows, its start and end (``None`` for the open ends before the first and from the last
+    start on: dates beyond the years 1 to 9999), its count and parameter; and the NULL count."""
     out = []
     null = 0
-    for start, count in rows:
-        if start is None:
+    for index, count in rows:
+        if index is None:
             null = int(count)
             continue
-        assert isinstance(start, dt.datetime)
-        end = bins.end(start)
+        start = starts[index] if 0 <= index < len(starts) else None
+        end = starts[index + 1] if index + 1 < len(starts) else None
         out.append(
             {
-                "start": start.isoformat(),
-                "end": end.isoformat(),
+                "start": start.isoformat() if start is not None else None,
+                "end": end.isoformat() if end is not None else None,
                 "count": count,
                 "param": filter_texts(Range(start, end))[0],
             }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from vostack.pages.assets import Assets
 from vostack.pages.jobs import JobsPage
+from vostack.pages.layout import Link, Navigation
 from vostack.pages.search import SearchPage
 
-__all__ = ["Assets", "JobsPage", "SearchPage"]
+__all__ = ["Assets", "JobsPage", "Link", "Navigation", "SearchPage"]

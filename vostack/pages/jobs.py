@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from vostack import web
 from vostack.errors import NotFoundError, ParameterError, PermissionDeniedError, VOError
 from vostack.pages.assets import Assets
-from vostack.pages.layout import document
+from vostack.pages.layout import Navigation, document
 from vostack.uws import ACTIVE_PHASES, ExecutionPhase, Job, UWSService
 
 __all__ = ["JobsPage"]
@@ -57,7 +57,8 @@ class JobsPage:
     assets, assets_url
         The static files and where the portal mounts them.
     nav
-        Links in the page header: (label, URL).
+        Links in the page header: (label, URL), or a :class:`~vostack.pages.layout.Navigation` (links to
+        tables' search pages only for callers who may read them).
     """
 
     def __init__(
@@ -66,7 +67,7 @@ class JobsPage:
         services: Mapping[str, UWSService],
         assets: Assets,
         assets_url: str = "/static",
-        nav: Sequence[tuple[str, str]] = (),
+        nav: Navigation | Sequence[tuple[str, str]] = (),
     ) -> None:
         if not services:
             raise ValueError("a jobs page needs at least one UWS service")
@@ -76,7 +77,7 @@ class JobsPage:
             raise ValueError("the job services of a jobs page need distinct names")
         self.assets = assets
         self.assets_url = assets_url
-        self.nav = tuple(nav)
+        self.nav = Navigation.of(nav)
         router = Router(
             routes=[
                 Route("/", self._list, methods=["GET", "HEAD"]),
@@ -128,7 +129,8 @@ class JobsPage:
             "service). Times are UTC; a job is deleted with its results at its destruction time.</p>"
             f"{''.join(sections)}</main>"
         )
-        page = document(title="My jobs", body=body, css=self.assets.url(self.assets_url, "vostack.css"), nav=self.nav)
+        css = self.assets.url(self.assets_url, "vostack.css")
+        page = document(title="My jobs", body=body, css=css, nav=self.nav.links_for(caller))
         return HTMLResponse(page)
 
     def _row(self, base: str, jobs_url: str, service: UWSService, job: Job) -> str:

@@ -6,10 +6,46 @@ import html
 import math
 import urllib.parse
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["cell_text", "document", "href"]
+from vostack.auth import Identity
+from vostack.tap import TAPService
+
+__all__ = ["Link", "Navigation", "cell_text", "document", "href"]
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A link in the pages' header; one naming a ``table`` is shown only to callers who may read it."""
+
+    label: str
+    url: str
+    table: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Navigation:
+    """The links in the header of every page.  A link to a table's search page is left out for callers who
+    may not read that table in ``tap`` (as its VOSI ``/tables`` leaves the table out for them)."""
+
+    links: tuple[Link, ...] = ()
+    tap: TAPService | None = None
+
+    @classmethod
+    def of(cls, links: Navigation | Sequence[tuple[str, str]]) -> Navigation:
+        """``links`` as a :class:`Navigation` (plain (label, URL) pairs are shown to everyone)."""
+        return links if isinstance(links, Navigation) else cls(tuple(Link(label, url) for label, url in links))
+
+    def links_for(self, identity: Identity) -> list[tuple[str, str]]:
+        """The (label, URL) pairs ``identity`` is shown."""
+        visible = self.tap.tableset_for(identity) if self.tap is not None else None
+        return [
+            (link.label, link.url)
+            for link in self.links
+            if link.table is None or (visible is not None and visible.table(link.table) is not None)
+        ]
 
 
 def href(base: str, params: Sequence[tuple[str, str]]) -> str:

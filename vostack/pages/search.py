@@ -38,7 +38,7 @@ from vostack.facets.model import Facet, FacetKind
 from vostack.facets.search import Rows
 from vostack.pages.assets import Assets
 from vostack.pages.density import WIDTH, cell_at, density_png
-from vostack.pages.layout import cell_text, document, href
+from vostack.pages.layout import Navigation, cell_text, document, href
 from vostack.schema import Field
 from vostack.votable.jsondoc import geometry_source
 
@@ -79,7 +79,8 @@ class SearchPage:
         longitude 0° at the left edge to 360° at the right, latitude +90° at the top; for body-frame
         positions.
     nav
-        Links in the page header: (label, URL).
+        Links in the page header: (label, URL), or a :class:`~vostack.pages.layout.Navigation` that shows the
+        links to tables' search pages only to callers who may read them.
     """
 
     def __init__(
@@ -90,14 +91,14 @@ class SearchPage:
         assets_url: str = "/static",
         tap_url: str = "/tap",
         maps: Mapping[str, str] | None = None,
-        nav: Sequence[tuple[str, str]] = (),
+        nav: Navigation | Sequence[tuple[str, str]] = (),
     ) -> None:
         self.facets = facets
         self.assets = assets
         self.assets_url = assets_url
         self.tap_url = tap_url.rstrip("/")
         self.maps = dict(maps or {})
-        self.nav = tuple(nav)
+        self.nav = Navigation.of(nav)
         router = Router(routes=[Route("/", self._page, methods=["GET", "HEAD"]), Mount("/api", app=facets)])
         app: ASGIApp = web.ErrorDocuments(router, service="search page", document=_html_error)
         self._app = GZipMiddleware(app, minimum_size=1024, compresslevel=1)
@@ -143,9 +144,11 @@ class SearchPage:
         )
         if (params.get("view") or "") == "fragment":
             return HTMLResponse(middle)
-        return HTMLResponse(self._document(base, tap, view.facets, middle))
+        return HTMLResponse(self._document(base, tap, view.facets, middle, self.nav.links_for(caller)))
 
-    def _document(self, base: str, tap: str, facets: Sequence[Facet], middle: str) -> str:
+    def _document(
+        self, base: str, tap: str, facets: Sequence[Facet], middle: str, nav: Sequence[tuple[str, str]]
+    ) -> str:
         search = self.facets.search
         e = html.escape
         assets = self.assets
@@ -182,7 +185,7 @@ class SearchPage:
             body=body,
             css=assets.url(self.assets_url, "vostack.css"),
             scripts=[assets.url(self.assets_url, "search.js")],
-            nav=self.nav,
+            nav=nav,
         )
 
 
@@ -316,6 +319,10 @@ def _values(base: str, facet: dict[str, Any], current: list[tuple[str, str]]) ->
 
 def _bin_label(item: dict[str, Any], kind: str) -> str:
     if kind == "time":
+        if item["start"] is None:
+            return f"before {item['end'][:19]}"
+        if item["end"] is None:
+            return f"{item['start'][:19]} and later"
         return f"{item['start'][:19]} to {item['end'][:19]}"
     low, high = item["low"], item["high"]
     if low is None:
@@ -345,7 +352,8 @@ def _histogram(base: str, facet: dict[str, Any], current: list[tuple[str, str]])
         )
     first, last = bins[0], bins[-1]
     if facet["kind"] == "time":
-        start, end = first["start"][:10], last["end"][:10]
+        start = "…" if first["start"] is None else first["start"][:10]
+        end = "…" if last["end"] is None else last["end"][:10]
     else:
         start = "…" if first["low"] is None else f"{first['low']:g}"
         end = "…" if last["high"] is None else f"{last['high']:g}"
@@ -373,7 +381,8 @@ def _inside(item: dict[str, Any], selected: str, kind: str) -> bool:
     low, _, high = selected.partition("..")
     if kind == "time":
         try:
-            start, end = dt.datetime.fromisoformat(item["start"]), dt.datetime.fromisoformat(item["end"])
+            start = dt.datetime.min if item["start"] is None else dt.datetime.fromisoformat(item["start"])
+            end = dt.datetime.max if item["end"] is None else dt.datetime.fromisoformat(item["end"])
             return (not low or start >= dt.datetime.fromisoformat(low)) and (
                 not high or end <= dt.datetime.fromisoformat(high)
             )
