@@ -351,7 +351,13 @@ def test_small_bodies_by_date_and_orbit(server: LiveServer, page: Any, shots: Pa
     page.wait_for_selector("svg#plot circle")
     page.select_option("#plot-x", "semi_major_axis")
     page.select_option("#plot-y", "eccentricity")
-    page.wait_for_selector("svg#plot circle")
+    page.locator("#plot-logx").check()  # a from 0.1 AU to beyond 10^5 AU: a logarithmic axis
+    page.wait_for_selector("svg#plot text >> text=1e+4")
+    rows = api(server, "sbdb.epn_core", "rows", [("target_class", "comet"), ("limit", "5000")])
+    names = [f["name"] for f in rows["fields"]]
+    a, e = names.index("semi_major_axis"), names.index("eccentricity")
+    drawn = [r for r in rows["rows"] if r[a] is not None and r[a] > 0 and r[e] is not None]
+    assert page.locator("svg#plot circle").count() == len(drawn) > 1000
     page.screenshot(path=shots / "search-sbdb-comets.png", full_page=True)
     assert not page.errors
 

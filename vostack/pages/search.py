@@ -280,7 +280,8 @@ def _replace(current: list[tuple[str, str]], name: str, value: str | None) -> li
 def _facet_widget(base: str, facet: dict[str, Any], current: list[tuple[str, str]]) -> str:
     e = html.escape
     name = facet["name"]
-    unit = f" <small>[{e(facet['unit'])}]</small>" if facet.get("unit") and facet["kind"] != "position" else ""
+    # the unit of a numeric facet's bins; a time facet's are dates, a position's degrees on the map
+    unit = f" <small>[{e(facet['unit'])}]</small>" if facet.get("unit") and facet["kind"] == "numeric" else ""
     title = f' title="{e(facet["description"])}"' if facet.get("description") else ""
     clear = (
         f' <a class="clear" data-nav href="{href(base, _replace(current, name, None))}">clear</a>'

@@ -1,9 +1,10 @@
-// vostack plot: a scatter plot of two columns of the rows, or a histogram of one, drawn as SVG.
+// vostack plot: a scatter plot of two columns of the rows, or a histogram of one, drawn as SVG; either axis
+// linear or logarithmic (then only positive values are drawn).
 
 const SVG = "http://www.w3.org/2000/svg";
 const NUMERIC = new Set(["short", "int", "long", "float", "double", "unsignedByte"]);
 const W = 640, H = 400, M = { left: 62, right: 16, top: 14, bottom: 44 };
-let chosen = { x: null, y: null };
+let chosen = { x: null, y: null, logX: false, logY: false };
 
 function el(name, attrs, text) {
   const node = document.createElementNS(SVG, name);
@@ -27,16 +28,23 @@ function label(field) {
   return field.unit ? `${field.name} [${field.unit}]` : field.name;
 }
 
-function axes(svg, xs, ys, xLabel, yLabel, sx, sy) {
+// A tick's label: on a logarithmic axis the tick is a power of ten.
+function tickText(t, log) {
+  if (!log) return String(t);
+  const v = 10 ** t;
+  return Math.abs(t) >= 4 ? v.toExponential(0) : String(Number(v.toPrecision(3)));
+}
+
+function axes(svg, xs, ys, xLabel, yLabel, sx, sy, logX = false, logY = false) {
   svg.append(el("line", { class: "axis", x1: M.left, y1: H - M.bottom, x2: W - M.right, y2: H - M.bottom }));
   svg.append(el("line", { class: "axis", x1: M.left, y1: M.top, x2: M.left, y2: H - M.bottom }));
   for (const t of xs) {
     svg.append(el("line", { class: "axis", x1: sx(t), y1: H - M.bottom, x2: sx(t), y2: H - M.bottom + 4 }));
-    svg.append(el("text", { x: sx(t), y: H - M.bottom + 16, "text-anchor": "middle" }, String(t)));
+    svg.append(el("text", { x: sx(t), y: H - M.bottom + 16, "text-anchor": "middle" }, tickText(t, logX)));
   }
   for (const t of ys) {
     svg.append(el("line", { class: "axis", x1: M.left - 4, y1: sy(t), x2: M.left, y2: sy(t) }));
-    svg.append(el("text", { x: M.left - 6, y: sy(t) + 4, "text-anchor": "end" }, String(t)));
+    svg.append(el("text", { x: M.left - 6, y: sy(t) + 4, "text-anchor": "end" }, tickText(t, logY)));
   }
   svg.append(el("text", { x: (M.left + W - M.right) / 2, y: H - 8, "text-anchor": "middle" }, xLabel));
   svg.append(el("text", { x: 14, y: (M.top + H - M.bottom) / 2, "text-anchor": "middle",
@@ -50,10 +58,13 @@ function extent(values) {
   return [lo, hi];
 }
 
-export function draw(svg, rows, xi, yi) {
+// A value where the axis puts it: its logarithm on a logarithmic axis (NaN, not drawn, unless positive).
+const place = (v, log) => (typeof v !== "number" ? NaN : !log ? v : v > 0 ? Math.log10(v) : NaN);
+
+export function draw(svg, rows, xi, yi, logX = false, logY = false) {
   svg.replaceChildren();
   const fields = rows.fields;
-  const xs = rows.rows.map((r) => r[xi]).filter((v) => typeof v === "number");
+  const xs = rows.rows.map((r) => place(r[xi], logX)).filter(Number.isFinite);
   if (!xs.length) { svg.append(el("text", { x: W / 2, y: H / 2, "text-anchor": "middle" }, "no values to plot")); return 0; }
   const [x0, x1] = extent(xs);
   const sx = (v) => M.left + ((v - x0) / (x1 - x0)) * (W - M.left - M.right);
@@ -69,16 +80,17 @@ export function draw(svg, rows, xi, yi) {
       bar.append(el("title", {}, `${(x0 + (i * (x1 - x0)) / n).toPrecision(5)}: ${c}`));
       svg.append(bar);
     });
-    axes(svg, ticks(x0, x1, 6), ticks(0, peak, 5), label(fields[xi]), "rows", sx, sy);
+    axes(svg, ticks(x0, x1, 6), ticks(0, peak, 5), label(fields[xi]), "rows", sx, sy, logX, false);
     return xs.length;
   }
-  const pairs = rows.rows.filter((r) => typeof r[xi] === "number" && typeof r[yi] === "number");
-  const [y0, y1] = extent(pairs.map((r) => r[yi]));
+  const pairs = rows.rows.map((r) => [place(r[xi], logX), place(r[yi], logY)])
+    .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+  const [y0, y1] = extent(pairs.map(([, y]) => y));
   const sy = (v) => H - M.bottom - ((v - y0) / (y1 - y0)) * (H - M.top - M.bottom);
   const g = el("g");
-  for (const r of pairs) g.append(el("circle", { class: "dot", cx: sx(r[xi]).toFixed(1), cy: sy(r[yi]).toFixed(1), r: 2 }));
+  for (const [x, y] of pairs) g.append(el("circle", { class: "dot", cx: sx(x).toFixed(1), cy: sy(y).toFixed(1), r: 2 }));
   svg.append(g);
-  axes(svg, ticks(x0, x1, 6), ticks(y0, y1, 6), label(fields[xi]), label(fields[yi]), sx, sy);
+  axes(svg, ticks(x0, x1, 6), ticks(y0, y1, 6), label(fields[xi]), label(fields[yi]), sx, sy, logX, logY);
   return pairs.length;
 }
 
@@ -102,20 +114,31 @@ export async function show(panel, rows, config, state) {
   if (chosen.y !== "" && !names.includes(chosen.y)) chosen.y = names.length > 1 ? names[1] : "";
   const xs = make("x", numeric.map(([f]) => [label(f), f.name]), chosen.x);
   const ys = make("y", [["histogram of x", ""], ...numeric.map(([f]) => [label(f), f.name])], chosen.y);
+  const checkbox = (name, checked) => {
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.id = `plot-${name}`;
+    box.checked = checked;
+    const wrap = document.createElement("label");
+    wrap.append(box, ` ${name.replace("log", "log ")}`);
+    controls.append(wrap);
+    return box;
+  };
+  const logX = checkbox("logx", chosen.logX);
+  const logY = checkbox("logy", chosen.logY);
   const note = document.createElement("span");
   note.className = "note";
   controls.append(note);
   const svg = el("svg", { class: "plot", id: "plot", viewBox: `0 0 ${W} ${H}`, role: "img" });
   panel.append(controls, svg);
   const redraw = () => {
-    chosen = { x: xs.value, y: ys.value };
+    chosen = { x: xs.value, y: ys.value, logX: logX.checked, logY: logY.checked };
     const xi = rows.fields.findIndex((f) => f.name === xs.value);
     const yi = ys.value ? rows.fields.findIndex((f) => f.name === ys.value) : -1;
-    const n = draw(svg, rows, xi, yi);
+    const n = draw(svg, rows, xi, yi, logX.checked, logY.checked);
     note.textContent = `${n.toLocaleString()} of the ${rows.rows.length.toLocaleString()} rows shown` +
       (rows.more ? ` (the first ${rows.rows.length.toLocaleString()} of ${state.total.toLocaleString()})` : "");
   };
-  xs.addEventListener("change", redraw);
-  ys.addEventListener("change", redraw);
+  for (const control of [xs, ys, logX, logY]) control.addEventListener("change", redraw);
   redraw();
 }
