@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from vostack.dali import Params
+from vostack.dali import Params, parse_float
 from vostack.errors import ParameterError
 from vostack.schema import Column
 
@@ -244,16 +244,6 @@ def filter_texts(found: Filter) -> list[str]:
     return [f"cone:{_number_text(found.lon)},{_number_text(found.lat)},{_number_text(found.radius)}"]
 
 
-def _float(text: str, param: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ParameterError(f"{param}: {text!r} is not a number", param=param) from None
-    if not math.isfinite(value):
-        raise ParameterError(f"{param}: {text!r} is not a finite number", param=param)
-    return value
-
-
 def _int(text: str, param: str) -> int:
     try:
         return int(text)
@@ -282,8 +272,8 @@ def _range(facet: Facet, text: str) -> Range:
         low: float | dt.datetime | None = parse_time(low_text, facet.name) if low_text.strip() else None
         high: float | dt.datetime | None = parse_time(high_text, facet.name) if high_text.strip() else None
     else:
-        low = _float(low_text, facet.name) if low_text.strip() else None
-        high = _float(high_text, facet.name) if high_text.strip() else None
+        low = parse_float(low_text, param=facet.name) if low_text.strip() else None
+        high = parse_float(high_text, param=facet.name) if high_text.strip() else None
     if low is not None and high is not None and low >= high:  # type: ignore[operator]
         raise ParameterError(f"{facet.name}: the range {text!r} is empty (low must be below high)", param=facet.name)
     return Range(low, high)
@@ -301,7 +291,7 @@ def _position(facet: Facet, text: str) -> Cell | Cone:
         parts = rest.split(",")
         if len(parts) != 3:
             raise ParameterError(f"{facet.name}: a cone is cone:lon,lat,radius (degrees)", param=facet.name)
-        lon, lat, radius = (_float(p, facet.name) for p in parts)
+        lon, lat, radius = (parse_float(p, param=facet.name) for p in parts)
         if not -90 <= lat <= 90 or not 0 < radius <= 180:
             raise ParameterError(f"{facet.name}: the cone {rest!r} is outside the sphere", param=facet.name)
         return Cone(lon % 360.0, lat, radius)
@@ -350,7 +340,7 @@ def adql_literal(column: Column, text: str, param: str) -> str:
     if column.datatype in _NUMERIC:
         if column.datatype in ("short", "int", "long", "unsignedByte"):
             return str(_int(text, param))
-        return repr(_float(text, param))
+        return repr(parse_float(text, param=param))
     return "'" + text.replace("'", "''") + "'"
 
 
