@@ -128,9 +128,12 @@ def tallest(page: Any, facet: str) -> str:
     ))  # fmt: skip
 
 
+def column_names(page: Any) -> list[str]:
+    return [h.split("\n")[0].strip(" ▲▼") for h in page.locator("table#rows thead th").all_inner_texts()]
+
+
 def column(page: Any, name: str) -> list[str]:
-    heads = [h.split("\n")[0].strip(" ▲▼") for h in page.locator("table#rows thead th").all_inner_texts()]
-    index = heads.index(name) + 1
+    index = column_names(page).index(name) + 1
     return list(page.locator(f"table#rows tbody tr td:nth-child({index})").all_inner_texts())
 
 
@@ -338,6 +341,7 @@ def test_private_collections_only_for_who_may_read_them(server: LiveServer, brow
             == api(server, "consortium.targets", "facets", headers={"Authorization": f"Bearer {TOKEN}"})["total"]
         )
         assert page.locator('section[data-facet="priority"]').count() == 1  # alice is one of the PIs
+        assert "priority" in column_names(page)
         page.screenshot(path=shots / "search-consortium-alice.png", full_page=True)
     finally:
         context.close()
