@@ -14,6 +14,8 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 [ "$extras" != test ] || command -v stilts >/dev/null || packages+=(stilts)
 # and check the service's HTML page in a real headless browser
 [ "$extras" != test ] || command -v chromium >/dev/null || packages+=(chromium)
+# the search pages bundle Aladin Lite, fetched from the npm registry by npm (vostack/pages/vendor.py)
+[ "$extras" != test ] || command -v npm >/dev/null || packages+=(npm)
 # and keep job results in a real S3 store: a throwaway single-node Ceph (vostack.objects.ceph)
 if [ "$extras" = test ]; then
   for program in ceph-mon ceph-osd radosgw ceph; do
@@ -41,4 +43,10 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q -e ".[$extras]"
   rm -f .venv/.vostack-*
   touch "$stamp"
+fi
+# Aladin Lite for the search pages' sky view, from npm at its pinned version and checksum (not in git)
+if [ "$extras" = test ]; then
+  .venv/bin/python -m vostack.pages.vendor >/dev/null
+elif command -v npm >/dev/null; then
+  .venv/bin/python -m vostack.pages.vendor >/dev/null || echo "Aladin Lite could not be fetched: the search pages have no sky view" >&2
 fi

@@ -19,18 +19,21 @@ from urllib.parse import urlsplit
 import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.responses import RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
 
 from vostack import db, web
 from vostack.auth import ANONYMOUS, Auth
 from vostack.config import PublishConfig, load_config
 from vostack.db.cluster import EmbeddedPostgres, StateDirectoryInUse, default_state_dir
 from vostack.errors import VOError
+from vostack.facets import FacetService
 from vostack.moc import CoverageService
 from vostack.node import NodeConfig, load_node_config
+from vostack.pages import Assets, JobsPage, Link, Navigation, SearchPage
 from vostack.products import ProductService
-from vostack.publish import Publication, load_publication
+from vostack.publish import Publication, add_searches, load_publication
 from vostack.registry import RegistryConfig, RegistryService, ServiceDescription, load_registry_config
 from vostack.scs import SCSService
 from vostack.sia import SIAService
@@ -55,16 +58,21 @@ def build_app(
     products: ProductService | None = None,
     auth: Auth | None = None,
     sia: SIAService | None = None,
+    facets: Mapping[str, FacetService] | None = None,
+    body_maps: Mapping[str, Path] | None = None,
 ) -> Starlette:
     """The application ``vostack`` serves: TAP at ``/tap``, the demo's job service at ``/compute``,
-    its OAI-PMH publishing registry at ``/oai``, SSA at ``/ssa``, SIA at ``/sia``, each cone search at ``/scs/{table}``,
-    the MOCs at ``/moc``, product files at ``/products``, ``/`` to TAP; with ``auth``, every request
-    authenticated by it and its login endpoint at ``auth.login_url``."""
+    its OAI-PMH publishing registry at ``/oai``, SSA at ``/ssa``, SIA at ``/sia``, each cone search at
+    ``/scs/{table}``, the MOCs at ``/moc``, product files at ``/products``, a search page per faceted search at
+    ``/search/{table}`` (its JSON API at ``/search/{table}/api``; the ``body_maps`` at ``/maps``), the
+    caller's jobs at ``/jobs``, the pages' static files at ``/static``, ``/`` to TAP; with ``auth``, every
+    request authenticated by it and its login endpoint at ``auth.login_url``."""
 
     async def home(request: object) -> Response:
         return RedirectResponse("/tap/", status_code=303)
 
     extra = compute.routes("/compute") if compute is not None else []
+    extra += _pages(tap, compute, facets or {}, body_maps or {})
     if registry is not None:
         extra.append(Route("/oai", registry))  # an ASGI app on the exact path: harvesters use ".../oai"
     if ssa is not None:
@@ -85,6 +93,33 @@ def build_app(
     return Starlette(routes=[Route("/", home), Mount("/tap", tap), *extra], middleware=middleware)
 
 
+def _pages(
+    tap: TAPService, compute: UWSService | None, facets: Mapping[str, FacetService], maps: Mapping[str, Path]
+) -> list[BaseRoute]:
+    """The pages for people besides TAP's own: a search page per faceted search, my jobs, their static files."""
+    assets = Assets()
+    searches = (Link(f"Search {table}", f"/search/{table}/", table=table) for table in facets)
+    nav = Navigation((Link("TAP", "/tap/"), *searches, Link("My jobs", "/jobs/")), tap=tap)
+    routes: list[BaseRoute] = [Mount("/static", assets)]
+    jobs = {"/tap/async": tap.jobs, **({"/compute": compute} if compute is not None else {})}
+    routes.append(Mount("/jobs", JobsPage(services=jobs, assets=assets, nav=nav)))
+    urls = {body: f"/maps/{path.name}" for body, path in maps.items()}
+    for table, service in facets.items():
+        page = SearchPage(facets=service, assets=assets, tap_url="/tap", maps=urls, nav=nav)
+        routes.append(Mount(f"/search/{table}", page))
+    if maps:
+        files = {path.name: path for path in maps.values()}
+
+        async def body_map(request: Request) -> Response:
+            found = files.get(request.path_params["name"])
+            if found is None:
+                return Response("no such map\n", status_code=404, media_type="text/plain")
+            return FileResponse(found, headers={"cache-control": "public, max-age=86400"})
+
+        routes.append(Route("/maps/{name}", body_map, methods=["GET", "HEAD"]))
+    return routes
+
+
 def publication_app(publication: Publication, registry: RegistryService | None = None) -> Starlette:
     """:func:`build_app` for every service of ``publication``."""
     return build_app(
@@ -97,6 +132,8 @@ def publication_app(publication: Publication, registry: RegistryService | None =
         products=publication.products,
         auth=publication.auth,
         sia=publication.sia,
+        facets=publication.facets,
+        body_maps=publication.body_maps,
     )
 
 
@@ -230,6 +267,8 @@ async def _serve(
         if load_demo:
             from vostack.demo import demo_publication, ensure_hipparcos, images, planetary, project, spex
             from vostack.demo.compute import compute_service
+            from vostack.demo.search import demo_searches
+            from vostack.demo.textures import fetch_body_textures
 
             await ensure_hipparcos(pool)
             wheel = spex.fetch_wheel(default_state_dir("splat"))
@@ -257,6 +296,8 @@ async def _serve(
                 images=images.fetch_images(default_state_dir("images")),  # loaded when SIA's collections start
             )
             publication.auth = project.demo_auth(default_state_dir("auth"))
+            add_searches(publication, demo_searches())
+            publication.body_maps = fetch_body_textures(default_state_dir("planetary"), sources.stellarium)
         else:
             assert config_path is not None
             # [results] and [database] jobs_schema: the job queue and result store every node of the site shares

@@ -321,9 +321,10 @@ def parse_config(data: Mapping[str, Any]) -> PublishConfig:
     # [registry] belongs to vostack.registry (records and OAI-PMH), [scs], [coverage] and [epntap] to
     # vostack.scs, vostack.moc and vostack.epntap, [auth] to vostack.auth, [products], [ssa] and [sia] to
     # vostack.holdings (vostack.publish reads them all from the same file, and the top-level public_url),
-    # [results] and [database] to vostack.node (a node of a site on several machines)
+    # [results] and [database] to vostack.node (a node of a site on several machines), [facets] to
+    # vostack.facets (faceted searches and their pages)
     sections = {"service", "schemas", "tables", "examples", "registry", "scs", "coverage", "epntap", "auth", "products",
-                "ssa", "sia"}  # fmt: skip
+                "ssa", "sia", "facets"}  # fmt: skip
     _check_keys("config", data, sections | {"results", "database", "public_url"})
     schemas: dict[str, str | None] = {}
     schema_groups: dict[str, tuple[str, ...]] = {}

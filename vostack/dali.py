@@ -8,6 +8,7 @@ hands in the request's ``(name, value)`` pairs, services get typed values or a
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import KW_ONLY, dataclass
@@ -20,6 +21,7 @@ __all__ = [
     "choose_format",
     "format_timestamp",
     "non_xml_character",
+    "parse_float",
     "parse_int",
     "parse_maxrec",
     "parse_timestamp",
@@ -90,6 +92,17 @@ def parse_int(params: Params, name: str, *, minimum: int | None = None) -> int |
         raise ParameterError(f"{name} must be an integer, not {raw!r}", param=name) from None
     if minimum is not None and value < minimum:
         raise ParameterError(f"{name} must be at least {minimum}, not {value}", param=name)
+    return value
+
+
+def parse_float(text: str, *, param: str) -> float:
+    """A finite number (a DALI ``double`` value, DALI 1.1 §3.2.3); :class:`ParameterError` otherwise."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ParameterError(f"{param}: {text!r} is not a number", param=param) from None
+    if not math.isfinite(value):
+        raise ParameterError(f"{param}: {text!r} is not a finite number", param=param)
     return value
 
 

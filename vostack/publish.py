@@ -22,6 +22,7 @@ from vostack.auth import ANONYMOUS, Auth, parse_auth
 from vostack.config import ConfigError, PublishConfig, parse_config, read_toml
 from vostack.epntap import EPNCollection, collection_from_toml
 from vostack.errors import VOError
+from vostack.facets import FacetService, SearchConfig, parse_facets_config
 from vostack.moc import CoverageConfig, CoverageService, parse_coverage_config
 from vostack.obscore import ObsCoreSource, ObsCoreView
 from vostack.products import FileGuard, Products, ProductService
@@ -36,6 +37,7 @@ from vostack.uws import UWSService
 
 __all__ = [
     "Publication",
+    "add_searches",
     "build_publication",
     "file_guards",
     "load_publication",
@@ -71,6 +73,10 @@ class Publication:
     """SIA 2.0 with DataLink and SODA (``/sia``) over the images of :attr:`SIAService.collections`."""
     obscore: ObsCoreView | None = None
     """``ivoa.obscore`` over the spectra and the images, when there are images (else SSA makes it alone)."""
+    facets: dict[str, FacetService] = field(default_factory=dict)
+    """The faceted searches by table (their pages are served at ``/search/<table>/``)."""
+    body_maps: dict[str, Path] = field(default_factory=dict)
+    """Pictures of planetary bodies by name (equirectangular), for the search pages of body-frame collections."""
 
     @property
     def services(self) -> list[Service]:
@@ -80,6 +86,7 @@ class Publication:
         first += [self.obscore] if self.obscore else []
         later: list[Service] = [*self.cones.values(), *([self.coverage] if self.coverage else [])]
         later += [self.sia] if self.sia else []
+        later += list(self.facets.values())
         return [*first, self.tap, *later, *([self.compute] if self.compute else [])]
 
     def _coverage(self, table: str) -> Any:
@@ -214,11 +221,13 @@ def build_publication(
     public_url: str | None = None,
     auth: Auth | None = None,
     images: Sequence[ImageCollection] = (),
+    searches: Sequence[SearchConfig] = (),
 ) -> Publication:
     """The services for ``config``: TAP (with ``tap_options``), publishing the EPN-TAP ``collections`` too,
     a cone search per entry of ``cones``, MOC coverage unless ``coverage`` is ``None``, the ``products``
-    served at ``/products`` below ``public_url`` (the absolute URL clients reach the site at), and with
-    ``images`` SIA 2.0 at ``/sia`` over ``ivoa.obscore``, made of the spectra of ``ssa`` and the images."""
+    served at ``/products`` below ``public_url`` (the absolute URL clients reach the site at), with
+    ``images`` SIA 2.0 at ``/sia`` over ``ivoa.obscore``, made of the spectra of ``ssa`` and the images, and a
+    faceted search per entry of ``searches``."""
     prefix = config.service.role_prefix
     collections = [
         dataclasses.replace(c, role_prefix=prefix) if c.embargoed else c
@@ -277,6 +286,7 @@ def build_publication(
         auth=auth,
         sia=sia,
         obscore=obscore,
+        facets={s.table: FacetService(search=s.search(tap)) for s in searches},
     )
 
 
@@ -293,13 +303,22 @@ def with_obscore(config: PublishConfig) -> PublishConfig:
     )
 
 
+def add_searches(publication: Publication, searches: Sequence[SearchConfig]) -> Publication:
+    """``publication`` with a faceted search for each of ``searches`` whose table its TAP service publishes."""
+    published = {name.lower() for name in publication.tap.config.tables}
+    for search in searches:
+        if search.table.lower() in published:
+            publication.facets[search.table] = FacetService(search=search.search(publication.tap))
+    return publication
+
+
 def load_publication(path: Path, *, public_url: str | None = None, **options: Any) -> Publication:
     """The services a TOML file describes: ``[service]``, ``[schemas]``, ``[tables]``, ``[examples]`` for TAP,
     ``[scs."<table>"]`` cone searches, ``[coverage]`` (MOCs of every table with a main position; on unless
     ``[coverage] enabled = false``), ``[epntap.<schema>]`` collections, ``[products.<name>]`` file stores
-    served at ``/products``, ``[ssa]`` (SSA with ``ivoa.obscore`` in TAP, :mod:`vostack.holdings`) and ``[sia]``
-    (SIA 2.0 over the image collections, which join ``ivoa.obscore``), with the
-    ``[auth]`` of the site; ``options`` go to :func:`build_publication`.
+    served at ``/products``, ``[ssa]`` (SSA with ``ivoa.obscore`` in TAP, :mod:`vostack.holdings`), ``[sia]``
+    (SIA 2.0 over the image collections, which join ``ivoa.obscore``) and ``[facets."<table>"]`` faceted
+    searches, with the ``[auth]`` of the site; ``options`` go to :func:`build_publication`.
 
     ``public_url`` is how clients reach the site (the access URLs the EPN-TAP and ObsCore views hold); the
     file's top-level ``public_url`` wins over it.
@@ -342,5 +361,6 @@ def load_publication(path: Path, *, public_url: str | None = None, **options: An
         products=products,
         public_url=public_url,
         ssa=ssa,
+        searches=parse_facets_config(data.get("facets", {})),
         **{"auth": parse_auth(data.get("auth"), base=path.parent), **options},
     )

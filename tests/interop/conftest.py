@@ -28,7 +28,8 @@ class LiveServer(threading.Thread):
     ``obscore_view`` is false (the view is shared by every server on the database, so a second server must not
     point it at itself); with ``planetary`` (the downloads) the EPN-TAP collections (their source tables must be
     loaded) and the maps' files at ``/products``; with ``images`` (the demo's image files) SIA at ``/sia`` and the
-    images in ``ivoa.obscore``.
+    images in ``ivoa.obscore``; with ``searches`` the demo's search pages (and, with ``planetary``, the bodies'
+    pictures for their planetary view).
     ``make_app`` turns the :class:`vostack.publish.Publication` into the ASGI app (a test adds its middleware).
     """
 
@@ -42,6 +43,7 @@ class LiveServer(threading.Thread):
         planetary: PlanetarySources | None = None,
         public_url: str | None = None,
         images: Path | None = None,
+        searches: bool = False,
     ) -> None:
         super().__init__(daemon=True)
         self.images = images
@@ -50,6 +52,7 @@ class LiveServer(threading.Thread):
         self.spectra = spectra  # the splat wheel: serve SSA at /ssa and ivoa.obscore in TAP
         self.obscore_view = obscore_view
         self.planetary = planetary
+        self.searches = searches  # the demo's faceted searches and their pages (and, with planetary, its maps)
         # IPPROTO_TCP, not 0: asyncio then sets TCP_NODELAY on accepted connections (see vostack.cli.listen)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.sock.bind(("127.0.0.1", 0))
@@ -92,6 +95,16 @@ class LiveServer(threading.Thread):
             )
             if not self.obscore_view:
                 publication.obscore = None  # the first server's view stays
+            if self.searches:
+                from vostack.demo.search import demo_searches
+                from vostack.publish import add_searches
+
+                add_searches(publication, demo_searches())
+                if self.planetary is not None:
+                    from vostack.demo.textures import fetch_body_textures
+
+                    stellarium = self.planetary.stellarium
+                    publication.body_maps = await asyncio.to_thread(fetch_body_textures, stellarium.parent, stellarium)
             self.publication = publication
             async with Site(services=publication.services).serve(pool):
                 app = self.make_app(publication)

@@ -4,7 +4,15 @@ import datetime as dt
 
 import pytest
 
-from vostack.dali import OutputFormat, Params, choose_format, format_timestamp, parse_maxrec, parse_timestamp
+from vostack.dali import (
+    OutputFormat,
+    Params,
+    choose_format,
+    format_timestamp,
+    parse_float,
+    parse_maxrec,
+    parse_timestamp,
+)
 from vostack.errors import ParameterError
 
 
@@ -76,3 +84,10 @@ def test_unknown_response_format_lists_the_offered_ones() -> None:
     with pytest.raises(ParameterError) as info:
         choose_format(Params([("RESPONSEFORMAT", "image/gif")]), FORMATS, default=FORMATS[0])
     assert "votable/td" in info.value.message
+
+
+def test_a_float_parameter_is_a_finite_number() -> None:
+    assert parse_float(" 2.5e3 ", param="X") == 2500.0
+    for bad in ("nan", "inf", "two", ""):
+        with pytest.raises(ParameterError, match="X: "):
+            parse_float(bad, param="X")

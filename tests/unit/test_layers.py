@@ -70,6 +70,9 @@ ALLOWED: dict[str, set[str]] = {
     # services built on TAP's query path and metadata
     "scs": {"auth", "errors", "schema", "dali", "config", "adql", "votable", "db", "vosi", "web", "tap"},
     "moc": {"auth", "errors", "schema", "dali", "config", "db", "web", "registry", "tap"},
+    # faceted search over TAP's query path, and the pages built on it
+    "facets": {"auth", "errors", "schema", "dali", "config", "adql", "db", "web", "tap"},
+    "pages": {"auth", "errors", "schema", "dali", "config", "db", "web", "tap", "uws", "facets", "votable"},
     "epntap": {"auth", "errors", "schema", "dali", "config", "db", "vosi", "registry"},
     # a node of a site on several machines: its result store and read replicas
     "node": {"errors", "config", "db", "objects", "uws"},

@@ -17,6 +17,7 @@ from vostack.db.access import (
     release_condition,
     role_name,
 )
+from vostack.db.aggregate import fetch_all
 from vostack.db.catalog import (
     CatalogColumn,
     CatalogTable,
@@ -57,6 +58,7 @@ __all__ = [
     "ensure_relation",
     "exclusive",
     "execute",
+    "fetch_all",
     "generate_tap_schema",
     "group_role",
     "group_roles",

@@ -8,10 +8,9 @@ accepted and ignored.  Values are validated here, so the SQL is built from numbe
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 
-from vostack.dali import Params, parse_maxrec, parse_timestamp
+from vostack.dali import Params, parse_float, parse_maxrec, parse_timestamp
 from vostack.errors import ParameterError
 
 __all__ = ["FORMAT_KEYWORDS", "Range", "SSARequest", "parse_ssa_request"]
@@ -64,16 +63,6 @@ def _value(raw: str, name: str) -> str | None:
     return value or None
 
 
-def _float(text: str, name: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ParameterError(f"{name}: {text!r} is not a number", param=name) from None
-    if not math.isfinite(value):
-        raise ParameterError(f"{name}: {text!r} is not a finite number", param=name)
-    return value
-
-
 def _mjd(text: str, name: str) -> float:
     stamp = parse_timestamp(text, param=name)
     return (stamp - _MJD_EPOCH).total_seconds() / 86400.0
@@ -84,7 +73,10 @@ def parse_range_list(raw: str, name: str, *, convert: str = "number") -> tuple[R
     text = _value(raw, name)
     if text is None:
         return ()
-    parse = _mjd if convert == "time" else _float
+
+    def parse(value: str, name: str) -> float:
+        return _mjd(value, name) if convert == "time" else parse_float(value, param=name)
+
     ranges = []
     for item in text.split(","):
         item = item.strip()
@@ -107,7 +99,7 @@ def _position(raw: str) -> tuple[float, float]:
     parts = [p.strip() for p in text.split(",")]
     if len(parts) != 2:
         raise ParameterError(f"POS must be 'ra,dec' in degrees, optionally ';ICRS', not {raw!r}", param="POS")
-    ra, dec = _float(parts[0], "POS"), _float(parts[1], "POS")
+    ra, dec = parse_float(parts[0], param="POS"), parse_float(parts[1], param="POS")
     if not -90 <= dec <= 90:
         raise ParameterError(f"POS: the declination {dec} is outside -90..90", param="POS")
     frame = frame.strip().upper() or "ICRS"
@@ -130,7 +122,7 @@ def _minimum(params: Params, name: str) -> float | None:
     raw = params.get(name)
     if raw is None or _value(raw, name) is None:
         return None
-    return _float(_value(raw, name) or "", name)
+    return parse_float(_value(raw, name) or "", param=name)
 
 
 def _formats(params: Params) -> tuple[str, ...]:

@@ -243,15 +243,16 @@ class UWSService:
     def _error_document(self, request: Request, exc: VOError) -> tuple[bytes, str]:
         return self.error_document(exc.message)
 
-    def _owner_of(self, request: Request) -> str | None:
+    def owner_of(self, request: Request) -> str | None:
+        """Who owns the jobs of ``request``'s caller (``None``: anonymous; UWS 1.1 §2.1.4)."""
         return self.identity(request) if self.identity is not None else web_identity(request).name
 
     def _signature(self, job_id: str, result_id: str, expires: int) -> str:
         message = f"{self.name}/{job_id}/{result_id}/{expires}".encode()
         return hmac.new(self.url_key, message, hashlib.sha256).hexdigest()
 
-    def _result_url(self, job: Job, href: str) -> str:
-        """A result's URL: signed and expiring for a job with an owner (see ``url_key``)."""
+    def result_url(self, job: Job, href: str) -> str:
+        """A result's URL ``href``: signed and expiring for a job with an owner (see ``url_key``)."""
         if job.owner is None:
             return href
         expires = int(time.time() + self.url_lifetime)
@@ -310,7 +311,7 @@ class UWSService:
     async def _jobs(self, request: Request) -> Response:
         """UWS 1.1 §2.2.2.1 (GET: the job list with PHASE, AFTER, LAST) and §2.2.3.1 (POST: a new job)."""
         params, files = await request_form(request, self.limits)
-        owner = self._owner_of(request)
+        owner = self.owner_of(request)
         if request.method == "GET":
             phases = [_phase(p) for p in params.getall("PHASE")]
             after_raw = params.get("AFTER")
@@ -360,9 +361,9 @@ class UWSService:
         """UWS 1.1 §2.2.2.2 (GET, with WAIT), §2.2.3.2 (POST actions), §2.2.3.3 (DELETE)."""
         job_id = request.path_params["job_id"]
         params = await request_params(request, self.limits)
-        owner = self._owner_of(request)
+        owner = self.owner_of(request)
         if request.method == "DELETE" or (params.get("ACTION") or "").upper() == "DELETE":
-            await self._delete(job_id, owner)
+            await self.delete(job_id, owner=owner)
             return self._see(request)
         if request.method == "POST":
             if params.get("ACTION") is not None:
@@ -377,7 +378,7 @@ class UWSService:
             limit = self.max_wait if wait < 0 else min(float(wait), self.max_wait)
             job = await self._wait(job_id, owner, limit, params.get("PHASE"))
         return Response(
-            job_document(job, job_url=self._job_url(request, job_id), result_url=self._result_url),
+            job_document(job, job_url=self._job_url(request, job_id), result_url=self.result_url),
             media_type=XML,
             headers={MAX_WAIT_HEADER: _seconds(self.max_wait)},
         )
@@ -422,14 +423,19 @@ class UWSService:
                 return watch.job  # ended by this process, which handed it over: no need to read it again
         return await self.store.get(job_id, owner=owner)
 
-    async def _delete(self, job_id: str, owner: str | None) -> None:
+    async def delete(self, job_id: str, *, owner: str | None) -> None:
+        """Delete ``owner``'s job and its results (UWS 1.1 §2.2.3.3)."""
         job = await self.store.delete(job_id, owner=owner)
         await self.results.delete(job_id, [r.location for r in job.results], everything=True)
+
+    async def abort(self, job_id: str, *, owner: str | None) -> Job:
+        """Abort ``owner``'s job (UWS 1.1 §2.2.3.2 ``PHASE=ABORT``; a job in a final phase stays as it is)."""
+        return await self.store.act(job_id, Action.ABORT, owner=owner)
 
     async def _phase(self, request: Request) -> Response:
         """UWS 1.1 §2.2.2.2 ``{job}/phase``: GET the phase, POST PHASE=RUN or PHASE=ABORT."""
         job_id = request.path_params["job_id"]
-        owner = self._owner_of(request)
+        owner = self.owner_of(request)
         if request.method == "POST":
             params = await request_params(request, self.limits)
             phase = params.get("PHASE")
@@ -451,7 +457,7 @@ class UWSService:
     async def _job_value(self, request: Request, param: str, value: Callable[[Job], str]) -> Response:
         """A job's value as text (GET), or a new one from ``param`` (POST; see :meth:`_apply`)."""
         job_id = request.path_params["job_id"]
-        owner = self._owner_of(request)
+        owner = self.owner_of(request)
         if request.method == "POST":
             params = await request_params(request, self.limits)
             if params.get(param) is None:
@@ -462,7 +468,7 @@ class UWSService:
 
     async def _error_detail(self, request: Request) -> Response:
         """UWS 1.1 §2.2.2.2 ``{job}/error``: the error detail document."""
-        job = await self.store.get(request.path_params["job_id"], owner=self._owner_of(request))
+        job = await self.store.get(request.path_params["job_id"], owner=self.owner_of(request))
         if job.error is None:
             raise NotFoundError(f"job {job.job_id} has no error: it is {job.phase.value}")
         body, media_type = self.error_document(job.error.message)
@@ -470,23 +476,23 @@ class UWSService:
 
     async def _quote(self, request: Request) -> Response:
         """UWS 1.1 §2.2.2.2 ``{job}/quote``: empty, vostack makes no estimate."""
-        job = await self.store.get(request.path_params["job_id"], owner=self._owner_of(request))
+        job = await self.store.get(request.path_params["job_id"], owner=self.owner_of(request))
         return Response(_timestamp(job.quote) if job.quote else "", media_type=_TEXT)
 
     async def _owner(self, request: Request) -> Response:
         """UWS 1.1 §2.2.2.2 ``{job}/owner``: empty for an anonymous job."""
-        job = await self.store.get(request.path_params["job_id"], owner=self._owner_of(request))
+        job = await self.store.get(request.path_params["job_id"], owner=self.owner_of(request))
         return Response(job.owner or "", media_type=_TEXT)
 
     async def _run_id(self, request: Request) -> Response:
         """``{job}/runId``: the client's RUNID."""
-        job = await self.store.get(request.path_params["job_id"], owner=self._owner_of(request))
+        job = await self.store.get(request.path_params["job_id"], owner=self.owner_of(request))
         return Response(job.run_id or "", media_type=_TEXT)
 
     async def _parameters(self, request: Request) -> Response:
         """UWS 1.1 §2.2.2.2 ``{job}/parameters``; POST changes parameters of a PENDING job."""
         job_id = request.path_params["job_id"]
-        owner = self._owner_of(request)
+        owner = self.owner_of(request)
         if request.method == "POST":
             params, files = await request_form(request, self.limits)
             new = _client_parameters(params)
@@ -506,9 +512,9 @@ class UWSService:
     async def _results(self, request: Request) -> Response:
         """UWS 1.1 §2.2.2.2 ``{job}/results``."""
         job_id = request.path_params["job_id"]
-        job = await self.store.get(job_id, owner=self._owner_of(request))
+        job = await self.store.get(job_id, owner=self.owner_of(request))
         return Response(
-            results_document(job, job_url=self._job_url(request, job_id), result_url=self._result_url), media_type=XML
+            results_document(job, job_url=self._job_url(request, job_id), result_url=self.result_url), media_type=XML
         )
 
     async def _result(self, request: Request) -> Response:
@@ -518,7 +524,7 @@ class UWSService:
         """
         job_id, result_id = request.path_params["job_id"], request.path_params["result_id"]
         signed = self._signed(request, job_id, result_id)
-        job = await self.store.get(job_id, owner=self._owner_of(request), anyone=signed)
+        job = await self.store.get(job_id, owner=self.owner_of(request), anyone=signed)
         result = next((r for r in job.results if r.result_id == result_id), None)
         if result is None:
             state = job.phase.value if job.error is None else f"{job.phase.value}: {job.error.message}"
