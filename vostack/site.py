@@ -62,7 +62,7 @@ class Site:
     async def serve(self, pool: db.Pool, *, reads: db.ReadPools | None = None) -> AsyncIterator[None]:
         """Start every service on ``pool``; stop them, last first, when the block ends.
 
-        With ``reads`` (the read replicas of the primary ``pool``), the services that query (TAP, SSA) send
+        With ``reads`` (the read replicas of the primary ``pool``), the services that query (TAP, SSA, SIA) send
         their read-only queries there; jobs, TAP_SCHEMA and every write stay on ``pool``.
         """
         async with AsyncExitStack() as stack:

@@ -26,6 +26,8 @@ from vostack.cli import build_app
 from vostack.config import PublishConfig, TableMeta
 from vostack.dali import Params
 from vostack.db.cluster import EmbeddedPostgres
+from vostack.obscore import FOOTPRINT, OBSCORE_COLUMNS
+from vostack.sia import SIAService
 from vostack.site import Site
 from vostack.tap import TAPService
 from vostack.tap.params import parse_tap_request
@@ -176,3 +178,44 @@ async def test_queries_fall_back_to_the_primary_when_the_replica_stops(
     await _until(lambda: _replayed(node.reads.replicas[0][1], 10), "the restarted replica catching up")
     (state,) = await node.reads.check()
     assert state.fit and node.reads.reader() is node.reads.replicas[0][1]
+
+
+async def test_sia_searches_run_on_the_replica(node: Node, pool: db.Pool) -> None:
+    """SIA 2.0 reads ``ivoa.obscore``-shaped tables through the site's read pools, as TAP and SSA do."""
+    columns = [*OBSCORE_COLUMNS, FOOTPRINT]
+    table = "probe.obscore"
+    row = "('probe', 'ivo://probe/{0}', 'image', 2, 'https://example.org/{0}.fits')"
+    names = "obs_collection, obs_publisher_did, dataproduct_type, calib_level, access_url"
+    insert = f"INSERT INTO {table} ({names}) VALUES "
+    await db.execute(
+        pool, f"CREATE TABLE {table} ({', '.join(f'{c.name} {c.db_type}' for c in columns)}); {insert}{row.format(1)}"
+    )
+    replica_pool = node.reads.replicas[0][1]
+    sia = SIAService(collections=(), table=table, jobs_schema=f"uws_sia_{secrets.token_hex(4)}")
+    sia.read_from(node.reads)
+    await sia.start(pool)
+    try:
+        await _until(lambda: _replayed_sql(replica_pool, f"SELECT count(*) FROM {table}", 1), "the replica's copy")
+        await replica_pool.execute("SELECT pg_wal_replay_pause()")
+        try:
+            await db.execute(pool, insert + row.format(2))  # only the primary has the second record
+            transport = httpx.ASGITransport(app=sia)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+                answer = await http.get("/query", params={"COLLECTION": "probe"})
+            assert answer.status_code == 200, answer.text
+            dids = list(parse(io.BytesIO(answer.content)).get_first_table().array["obs_publisher_did"])
+            assert dids == ["ivo://probe/1"]  # answered by the replica, whose replay stands still
+        finally:
+            await replica_pool.execute("SELECT pg_wal_replay_resume()")
+    finally:
+        await sia.stop()
+        await db.execute(pool, f"DROP TABLE {table}; DROP SCHEMA {sia.jobs.store.schema} CASCADE")
+        dropped = "SELECT count(*) FROM pg_tables WHERE schemaname = 'probe' AND tablename = 'obscore'"
+        await _until(lambda: _replayed_sql(replica_pool, dropped, 0), "the replica replaying the drop")
+
+
+async def _replayed_sql(replica_pool: db.Pool, sql: str, expected: int) -> bool:
+    try:
+        return bool(await replica_pool.fetchval(sql) == expected)
+    except Exception:  # the table is not there yet
+        return False

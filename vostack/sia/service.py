@@ -137,6 +137,7 @@ class SIAService:
         self.table = table
         self.limits = RequestLimits.of(self.settings)
         self._pool: db.Pool | None = None
+        self._reads: db.ReadPools | None = None
         self.jobs = UWSService(name=jobs_name, executor=self._run_cut, schema=jobs_schema, limits=self.limits,
                                error_document=_soda_error)  # fmt: skip
         """The async SODA jobs (``/soda/async``, UWS 1.1)."""
@@ -163,6 +164,15 @@ class SIAService:
         if self._pool is None:
             raise TransientError("the SIA service is starting; try again in a moment")
         return self._pool
+
+    def read_from(self, reads: db.ReadPools) -> None:
+        """Run searches and lookups on ``reads`` (the read replicas, or the primary when none is fit)."""
+        self._reads = reads
+
+    def reader(self) -> db.Pool:
+        """The pool for the next search or lookup: a read replica, or the primary."""
+        pool = self.pool
+        return self._reads.reader() if self._reads is not None else pool
 
     async def start(self, pool: db.Pool) -> None:
         """Borrow the pool (start the collections and ``ivoa.obscore`` before).
@@ -254,7 +264,7 @@ class SIAService:
         stack = AsyncExitStack()
         try:
             cursor = await stack.enter_async_context(
-                db.open_cursor(self.pool, sql, statement_timeout=self.settings.sync_timeout, args=args,
+                db.open_cursor(self.reader(), sql, statement_timeout=self.settings.sync_timeout, args=args,
                                role=await self.role_for(identity(request)))
             )  # fmt: skip
             first = await cursor.fetch(_BATCH)
@@ -303,7 +313,7 @@ class SIAService:
             sql = (f"SELECT {', '.join(names)}, {released} FROM {collection.qualified} "
                    "WHERE obs_publisher_did = $1")  # fmt: skip
             async with db.open_cursor(
-                self.pool, sql, statement_timeout=self.settings.sync_timeout, args=(ident.strip(),), role=role
+                self.reader(), sql, statement_timeout=self.settings.sync_timeout, args=(ident.strip(),), role=role
             ) as cursor:
                 rows = await cursor.fetch(1)
             if rows:
@@ -430,7 +440,7 @@ class SIAService:
         sql = (f"SELECT {', '.join(PAGE_COLUMNS)} FROM {table} WHERE obs_collection = ANY($1::text[]) "
                f"ORDER BY obs_collection, obs_id LIMIT {_PAGE_ROWS + 1}")  # fmt: skip
         async with db.open_cursor(
-            self.pool,
+            self.reader(),
             sql,
             statement_timeout=self.settings.sync_timeout,
             args=(names,),
