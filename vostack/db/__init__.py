@@ -32,7 +32,7 @@ from vostack.db.cursor import CopyReader, ResultColumn, ResultCursor, Statement,
 from vostack.db.load import copy_rows, execute, row_count
 from vostack.db.locks import ensure_relation, exclusive
 from vostack.db.pool import Connection, Pool, create_pool, init_connection, ping, reset_connection
-from vostack.db.replicas import ReadPools, ReplicaState
+from vostack.db.replicas import PoolBorrower, ReadPools, ReplicaState
 from vostack.db.upload import TEMP_SCHEMA, TempTable
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "Connection",
     "CopyReader",
     "Pool",
+    "PoolBorrower",
     "ReadPools",
     "ReplicaState",
     "ResultColumn",

@@ -24,7 +24,9 @@ from dataclasses import dataclass
 
 import asyncpg
 
-__all__ = ["ReadPools", "ReplicaState"]
+from vostack.errors import TransientError
+
+__all__ = ["PoolBorrower", "ReadPools", "ReplicaState"]
 
 log = logging.getLogger("vostack.db")
 
@@ -150,3 +152,30 @@ class ReadPools:
                 await self.check()
             except Exception:  # a bug here must not stop the checks for good
                 log.exception("checking the read replicas failed")
+
+
+class PoolBorrower:
+    """The pools a protocol service borrows: the portal's primary while it runs (``_pool``, set by its
+    ``start``), and the read replicas its queries may go to (:meth:`read_from`, called by ``Site.serve``)."""
+
+    #: The service's name in the error answered while it starts ("the TAP service is starting").
+    service_name = "vostack"
+    _pool: asyncpg.Pool | None = None
+    _reads: ReadPools | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        """The database pool borrowed from the portal (the primary)."""
+        if self._pool is None:
+            raise TransientError(f"the {self.service_name} service is starting; try again in a moment")
+        return self._pool
+
+    def read_from(self, reads: ReadPools) -> None:
+        """Run read-only queries on ``reads``: the read replicas, or the primary when none is fit.  Jobs,
+        TAP_SCHEMA, queries with uploads and every write stay on the primary (a standby refuses writes)."""
+        self._reads = reads
+
+    def reader(self) -> asyncpg.Pool:
+        """The pool for the next read-only query: a read replica, or the primary."""
+        pool = self.pool
+        return self._reads.reader() if self._reads is not None else pool

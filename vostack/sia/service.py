@@ -34,7 +34,7 @@ from vostack import db, vosi
 from vostack.auth import Identity
 from vostack.config import ServiceConfig
 from vostack.dali import Params
-from vostack.errors import NotFoundError, ParameterError, TransientError, VOError
+from vostack.errors import NotFoundError, ParameterError, VOError
 from vostack.obscore import (
     DATALINK_FORMAT,
     DATALINK_LINKS,
@@ -100,7 +100,7 @@ def _sia_document(request: Request, exc: VOError) -> tuple[bytes, str]:
     return dali_document()(request, exc)
 
 
-class SIAService:
+class SIAService(db.PoolBorrower):
     """An SIA 2.0 service over ``ivoa.obscore``, serving the files, previews, links and cutouts of images.
 
     Parameters
@@ -119,6 +119,8 @@ class SIAService:
         group roles of the caller's groups (those of every source).  Default: whether a collection is embargoed.
     """
 
+    service_name = "SIA"
+
     def __init__(
         self,
         *,
@@ -136,8 +138,8 @@ class SIAService:
         self.settings = settings or ServiceConfig(title="vostack SIA service", maxrec=1000, hardlimit=100_000)
         self.table = table
         self.limits = RequestLimits.of(self.settings)
-        self._pool: db.Pool | None = None
-        self._reads: db.ReadPools | None = None
+        self._pool = None
+        self._reads = None
         self.jobs = UWSService(name=jobs_name, executor=self._run_cut, schema=jobs_schema, limits=self.limits,
                                error_document=_soda_error)  # fmt: skip
         """The async SODA jobs (``/soda/async``, UWS 1.1)."""
@@ -157,22 +159,6 @@ class SIAService:
         )
         app: ASGIApp = ErrorDocuments(router, service="SIA", document=_sia_document)
         self._app = compressed(app)
-
-    @property
-    def pool(self) -> db.Pool:
-        """The database pool borrowed from the portal."""
-        if self._pool is None:
-            raise TransientError("the SIA service is starting; try again in a moment")
-        return self._pool
-
-    def read_from(self, reads: db.ReadPools) -> None:
-        """Run searches and lookups on ``reads`` (the read replicas, or the primary when none is fit)."""
-        self._reads = reads
-
-    def reader(self) -> db.Pool:
-        """The pool for the next search or lookup: a read replica, or the primary."""
-        pool = self.pool
-        return self._reads.reader() if self._reads is not None else pool
 
     async def start(self, pool: db.Pool) -> None:
         """Borrow the pool (start the collections and ``ivoa.obscore`` before).

@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from vostack import db, vosi
 from vostack.config import ServiceConfig
 from vostack.dali import Params
-from vostack.errors import NotFoundError, ParameterError, TransientError
+from vostack.errors import NotFoundError, ParameterError
 from vostack.obscore import DATALINK_FORMAT, DATALINK_LINKS, OBSCORE_TABLE, Link, links_document, not_found
 from vostack.products import byte_range, span
 from vostack.schema import Field
@@ -86,7 +86,7 @@ def _param_field(name: str, datatype: str, unit: str | None, description: str) -
     )
 
 
-class SSAService:
+class SSAService(db.PoolBorrower):
     """An SSA 1.1 service over one spectra table, with DataLink 1.1 links and an ObsCore view.
 
     Parameters
@@ -105,6 +105,8 @@ class SSAService:
         it from :meth:`obscore_select` (``public_url`` is still needed for the access URLs).
     """
 
+    service_name = "SSA"
+
     def __init__(
         self,
         *,
@@ -121,8 +123,8 @@ class SSAService:
         self.public_url = public_url.rstrip("/") if public_url else None
         self.obscore_view = obscore_view
         self._fields = output_fields(mapping)
-        self._pool: db.Pool | None = None
-        self._reads: db.ReadPools | None = None
+        self._pool = None
+        self._reads = None
         self._owners: frozenset[str] = frozenset()  # the owner groups of embargoed spectra
         self._roles: dict[frozenset[str], str] = {}  # the database role of each combination of owner groups
         self.limits = RequestLimits.of(self.settings)
@@ -144,22 +146,6 @@ class SSAService:
         if self.settings.cors_origins:
             app = CORSMiddleware(app, allow_origins=list(self.settings.cors_origins), allow_methods=["GET", "POST"])
         self._app = app
-
-    @property
-    def pool(self) -> db.Pool:
-        """The database pool borrowed from the portal."""
-        if self._pool is None:
-            raise TransientError("the SSA service is starting; try again in a moment")
-        return self._pool
-
-    def read_from(self, reads: db.ReadPools) -> None:
-        """Run queries on ``reads`` (the read replicas, or the primary when none is fit)."""
-        self._reads = reads
-
-    def reader(self) -> db.Pool:
-        """The pool for the next query: a read replica, or the primary."""
-        pool = self.pool
-        return self._reads.reader() if self._reads is not None else pool
 
     async def start(self, pool: db.Pool) -> None:
         """Check the mapping against the database and create ``ivoa.obscore`` when configured (ObsCore 1.1 §4)."""

@@ -145,7 +145,7 @@ class QueryResponse:
                 watcher.cancel()
 
 
-class TAPService:
+class TAPService(db.PoolBorrower):
     """A TAP 1.1 service (TAP 1.1 §2): ``/sync``, VOSI ``/availability``, ``/capabilities``, ``/tables``.
 
     Parameters
@@ -168,6 +168,8 @@ class TAPService:
         :func:`vostack.db.apply_release`): queries then always run under their caller's role.
     """
 
+    service_name = "TAP"
+
     def __init__(
         self,
         *,
@@ -184,8 +186,8 @@ class TAPService:
         self.formats = tuple(formats)
         self.udfs = tuple(udfs)
         self.data_models = tuple(data_models)
-        self._pool: db.Pool | None = None
-        self._reads: db.ReadPools | None = None
+        self._pool = None
+        self._reads = None
         self._tableset: TableSet | None = None
         self._examples: tuple[CheckedExample, ...] = ()
         self.access: Access = self.config.access
@@ -282,23 +284,6 @@ class TAPService:
             role = await db.reader_role(self.pool, prefix, key)
             self._roles[key] = role
         return role
-
-    @property
-    def pool(self) -> db.Pool:
-        """The database pool borrowed from the portal."""
-        if self._pool is None:
-            raise TransientError("the TAP service is starting; try again in a moment")
-        return self._pool
-
-    def read_from(self, reads: db.ReadPools) -> None:
-        """Run queries (sync, async, the query page) on ``reads``: the read replicas, or the primary when none
-        is fit.  Queries with uploads, jobs and TAP_SCHEMA stay on the primary (a standby refuses writes)."""
-        self._reads = reads
-
-    def reader(self) -> db.Pool:
-        """The pool for the next query without uploads: a read replica, or the primary."""
-        pool = self.pool
-        return self._reads.reader() if self._reads is not None else pool
 
     async def open_query(
         self,
