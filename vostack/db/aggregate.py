@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from vostack.db.cursor import _transaction
+from vostack.db.cursor import read_only_transaction
 from vostack.db.errors import map_errors
 
 __all__ = ["fetch_all"]
@@ -22,7 +22,7 @@ async def fetch_all(
     query in parallel (it never does for a cursor, which may be read piecemeal); an aggregate over a
     million rows then takes a fraction of the time.
     """
-    async with _transaction(pool, statement_timeout=statement_timeout, temp_tables=(), role=role) as conn:
+    async with read_only_transaction(pool, statement_timeout=statement_timeout, temp_tables=(), role=role) as conn:
         with map_errors(user_query=True):
             rows: Sequence[asyncpg.Record] = await conn.fetch(sql)
     return [tuple(row) for row in rows]

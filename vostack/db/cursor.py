@@ -198,7 +198,7 @@ async def begin(conn: asyncpg.Connection, statements: Sequence[str], *, read_onl
 
 
 @asynccontextmanager
-async def _transaction(
+async def read_only_transaction(
     pool: asyncpg.Pool, *, statement_timeout: float, temp_tables: Sequence[TempTable], role: str | None = None
 ) -> AsyncIterator[asyncpg.Connection]:
     """A connection in a read-only transaction with a statement timeout, rolled back and released at the end.
@@ -253,7 +253,9 @@ async def open_cursor(
     block is cancelled (the client went away), asyncpg cancels the running
     statement in PostgreSQL and the transaction is rolled back.
     """
-    async with _transaction(pool, statement_timeout=statement_timeout, temp_tables=temp_tables, role=role) as conn:
+    async with read_only_transaction(
+        pool, statement_timeout=statement_timeout, temp_tables=temp_tables, role=role
+    ) as conn:
         with map_errors(user_query=True):
             cursor = await conn.cursor(sql, *args)
         yield ResultCursor(cursor)
@@ -276,7 +278,9 @@ async def open_statement(
     :meth:`Statement.copy`.  A copy still running when the block ends is
     cancelled in PostgreSQL before the transaction is rolled back.
     """
-    async with _transaction(pool, statement_timeout=statement_timeout, temp_tables=temp_tables, role=role) as conn:
+    async with read_only_transaction(
+        pool, statement_timeout=statement_timeout, temp_tables=temp_tables, role=role
+    ) as conn:
         with map_errors(user_query=True):
             # PostgreSQL's unnamed statement (protocol §55.2.3): replaced by the next one, never closed, so no
             # round trip is spent closing the previous query's statement

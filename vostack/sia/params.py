@@ -65,7 +65,7 @@ def _number(text: str, name: str) -> float:
     return value
 
 
-def _interval(text: str, name: str) -> tuple[float, float]:
+def parse_interval(text: str, name: str) -> tuple[float, float]:
     words = text.split()
     if len(words) == 1:
         value = _number(words[0], name)
@@ -78,7 +78,7 @@ def _interval(text: str, name: str) -> tuple[float, float]:
     return low, high
 
 
-def _region(text: str, *, sky: bool = True) -> Region:
+def parse_region(text: str, *, sky: bool = True) -> Region:
     """A POS value; with ``sky`` its numbers are checked as ICRS degrees (SODA cuts of solar images take
     helioprojective arcseconds)."""
     words = text.split()
@@ -127,7 +127,7 @@ def parse_sia(params: Params, *, maxrec: int, hardlimit: int) -> SIAQuery:
         if limit < 0:
             raise ParameterError("MAXREC is 0 or more", param="MAXREC")
     intervals = {
-        name: tuple(_interval(v, name) for v in params.getall(name))
+        name: tuple(parse_interval(v, name) for v in params.getall(name))
         for name in (*OVERLAPS, *WITHIN)
         if params.getall(name)
     }
@@ -143,7 +143,7 @@ def parse_sia(params: Params, *, maxrec: int, hardlimit: int) -> SIAQuery:
         except ValueError:
             raise ParameterError(f"CALIB {v!r} is a calibration level 0 to 4", param="CALIB") from None
     return SIAQuery(
-        pos=tuple(_region(v) for v in params.getall("POS")),
+        pos=tuple(parse_region(v) for v in params.getall("POS")),
         intervals=intervals,
         strings=strings,
         pol=pol,

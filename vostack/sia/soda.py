@@ -25,7 +25,7 @@ from astropy.wcs.utils import wcs_to_celestial_frame
 from vostack.dali import Params
 from vostack.errors import ParameterError, UsageError
 from vostack.sia.images import image_header, open_image, quiet_wcs
-from vostack.sia.params import POL_STATES, Region, _interval, _region
+from vostack.sia.params import POL_STATES, Region, parse_interval, parse_region
 
 __all__ = ["SODA_ASYNC", "SODA_SYNC", "Cut", "NoOverlap", "cutout", "parse_cut"]
 
@@ -58,9 +58,9 @@ class Cut:
 
 def parse_cut(params: Params) -> Cut:
     """The cutout of ``params``: one spatial parameter of POS, CIRCLE and POLYGON, BAND, TIME, POL."""
-    regions = [_region(v, sky=False) for v in params.getall("POS")]
-    regions += [_region("CIRCLE " + v, sky=False) for v in params.getall("CIRCLE")]
-    regions += [_region("POLYGON " + v, sky=False) for v in params.getall("POLYGON")]
+    regions = [parse_region(v, sky=False) for v in params.getall("POS")]
+    regions += [parse_region("CIRCLE " + v, sky=False) for v in params.getall("CIRCLE")]
+    regions += [parse_region("POLYGON " + v, sky=False) for v in params.getall("POLYGON")]
     if len(regions) > 1:
         raise ParameterError("a sync SODA cutout takes one of POS, CIRCLE and POLYGON, once", param="POS")
     bands, times = params.getall("BAND"), params.getall("TIME")
@@ -71,8 +71,8 @@ def parse_cut(params: Params) -> Cut:
         raise ParameterError(f"POL: one of {', '.join(POL_STATES)}", param="POL")
     return Cut(
         region=regions[0] if regions else None,
-        band=_interval(bands[0], "BAND") if bands else None,
-        time=_interval(times[0], "TIME") if times else None,
+        band=parse_interval(bands[0], "BAND") if bands else None,
+        time=parse_interval(times[0], "TIME") if times else None,
         pol=pol,
     )
 
@@ -132,7 +132,7 @@ def cutout(data: bytes, cut: Cut, *, frame: str, t_min: float | None = None, t_m
         if cut.region is not None:
             region = cut.region
             if frame != "helioprojective":  # ICRS degrees: checked as SIA's POS is
-                region = _region(region.shape + " " + " ".join(map(repr, region.values)))
+                region = parse_region(region.shape + " " + " ".join(map(repr, region.values)))
             else:  # arcseconds: the outline is drawn in degrees
                 region = Region(region.shape, tuple(v / 3600.0 for v in region.values))
             lon, lat = _outline(region)
