@@ -16,6 +16,7 @@ from typing import Any
 
 import jwt
 import pytest
+import pyvo
 import requests
 import uvicorn
 from starlette.applications import Starlette
@@ -27,8 +28,6 @@ from vostack import Site, db, web
 from vostack.auth import Auth, JWTVerifier
 from vostack.config import ColumnMeta, PublishConfig, ServiceConfig, TableMeta
 from vostack.tap import TAPService
-
-pyvo = pytest.importorskip("pyvo")
 
 pytestmark = [pytest.mark.postgres, pytest.mark.interop]
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+import pyvo
 import requests
 from astropy.io.votable import parse
 from lxml import etree
@@ -463,7 +464,6 @@ def test_credentials_are_checked_and_the_caller_named(site: Site) -> None:
 
 @pytest.mark.filterwarnings("ignore::ResourceWarning")  # pyvo leaves a streamed response to the collector
 def test_pyvo_with_a_bearer_token_sees_the_private_project(site: Site) -> None:
-    pyvo = pytest.importorskip("pyvo")
     auth = pyvo.auth.AuthSession()
     auth.credentials.set("ivo://ivoa.net/sso#token", site.sessions["alice"])  # its Authorization: Bearer header
     tap = pyvo.dal.TAPService(f"{site.root}/tap", session=auth)
