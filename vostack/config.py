@@ -47,7 +47,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,9 +63,11 @@ __all__ = [
     "PublishConfig",
     "ServiceConfig",
     "TableMeta",
+    "check_keys",
     "embargo_values",
     "load_config",
     "read_toml",
+    "table_values",
 ]
 
 
@@ -191,10 +193,26 @@ def _str(where: str, key: str, value: Any) -> str | None:
     return value or None
 
 
-def _check_keys(where: str, data: Mapping[str, Any], allowed: set[str]) -> None:
-    unknown = sorted(set(data) - allowed)
+def check_keys(where: str, data: Mapping[str, Any], allowed: Iterable[str]) -> None:
+    """Refuse the keys of the config table ``data`` at ``where`` that are not ``allowed``, naming them all."""
+    unknown = sorted(set(data) - set(allowed))
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+
+
+def table_values(where: str, data: Any, types: Mapping[str, tuple[type, ...]]) -> dict[str, Any]:
+    """The keys of the config table ``data`` at ``where``, each of one of its ``types`` (unknown keys refused;
+    ``true``/``false`` only where ``bool`` is one of them)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a table")
+    check_keys(where, data, types)
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        allowed = types[key]
+        if (isinstance(value, bool) and bool not in allowed) or not isinstance(value, allowed):
+            raise ConfigError(f"{where}: {key} must be a {' or '.join(t.__name__ for t in allowed)}, not {value!r}")
+        values[key] = value
+    return values
 
 
 _SERVICE_TYPES: dict[str, tuple[type, ...]] = {
@@ -218,7 +236,7 @@ _SERVICE_TYPES: dict[str, tuple[type, ...]] = {
 
 
 def _service(data: Mapping[str, Any]) -> ServiceConfig:
-    _check_keys("[service]", data, _SERVICE_KEYS)
+    check_keys("[service]", data, _SERVICE_KEYS)
     values: dict[str, Any] = {}
     for key, value in data.items():
         types = _SERVICE_TYPES[key]
@@ -264,7 +282,7 @@ def _groups(where: str, data: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _column(where: str, data: Mapping[str, Any]) -> ColumnMeta:
-    _check_keys(where, data, _COLUMN_KEYS)
+    check_keys(where, data, _COLUMN_KEYS)
     for flag in ("principal", "std"):
         if flag in data and not isinstance(data[flag], bool):
             raise ConfigError(f"{where}: {flag} must be true or false")
@@ -284,7 +302,7 @@ def _column(where: str, data: Mapping[str, Any]) -> ColumnMeta:
 
 def _table(name: str, data: Mapping[str, Any]) -> TableMeta:
     where = f'[tables."{name}"]'
-    _check_keys(where, data, {"description", "utype", "columns", "groups"})
+    check_keys(where, data, {"description", "utype", "columns", "groups"})
     if "." not in name:
         raise ConfigError(f'{where}: table names are qualified with their schema, e.g. "myschema.{name}"')
     columns = data.get("columns", {})
@@ -306,7 +324,7 @@ def _examples(data: Any) -> tuple[Example, ...]:
         where = f"[[examples]] number {number}"
         if not isinstance(item, dict):
             raise ConfigError(f"{where}: must be a table with name, query and description")
-        _check_keys(where, item, {"name", "query", "description"})
+        check_keys(where, item, {"name", "query", "description"})
         name, query = _str(where, "name", item.get("name")), _str(where, "query", item.get("query"))
         if not name or not query:
             raise ConfigError(f"{where}: needs a name and a query")
@@ -325,11 +343,11 @@ def parse_config(data: Mapping[str, Any]) -> PublishConfig:
     # vostack.facets (faceted searches and their pages)
     sections = {"service", "schemas", "tables", "examples", "registry", "scs", "coverage", "epntap", "auth", "products",
                 "ssa", "sia", "facets"}  # fmt: skip
-    _check_keys("config", data, sections | {"results", "database", "public_url"})
+    check_keys("config", data, sections | {"results", "database", "public_url"})
     schemas: dict[str, str | None] = {}
     schema_groups: dict[str, tuple[str, ...]] = {}
     for name, meta in data.get("schemas", {}).items():
-        _check_keys(f"[schemas.{name}]", meta, {"description", "groups"})
+        check_keys(f"[schemas.{name}]", meta, {"description", "groups"})
         schemas[name] = _str(f"[schemas.{name}]", "description", meta.get("description"))
         if groups := _groups(f"[schemas.{name}]", meta):
             schema_groups[name] = groups

@@ -57,9 +57,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from vostack.config import EMBARGO_TYPES, ConfigError, ServiceConfig, embargo_values
+from vostack.config import EMBARGO_TYPES, ConfigError, ServiceConfig, embargo_values, table_values
 from vostack.errors import VOError
-from vostack.node import bucket_client, check_s3, table_values
+from vostack.node import bucket_client, check_s3
 from vostack.products import BucketStore, DirectoryStore, FileStore, GzipStore, Products, ZipStore
 from vostack.sia import ImageCollection, ImageFile
 from vostack.ssa import FileProducts, MappingError, SSAMapping, SSAService

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from vostack import objects
-from vostack.config import ConfigError, read_toml
+from vostack.config import ConfigError, read_toml, table_values
 from vostack.uws import DirectoryResultStore, ObjectResultStore, ResultStore
 
 __all__ = [
@@ -51,7 +51,6 @@ __all__ = [
     "check_s3",
     "load_node_config",
     "parse_node_config",
-    "table_values",
 ]
 
 
@@ -175,22 +174,6 @@ _DATABASE_TYPES: dict[str, tuple[type, ...]] = {
     "check_interval": (int, float),
     "jobs_schema": (str,),
 }
-
-
-def table_values(where: str, data: Any, types: Mapping[str, tuple[type, ...]]) -> dict[str, Any]:
-    """The keys of the config table ``data`` at ``where``, each of one of its ``types`` (unknown keys refused)."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where} must be a table")
-    unknown = sorted(set(data) - set(types))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(types))}")
-    values: dict[str, Any] = {}
-    for key, value in data.items():
-        allowed = types[key]
-        if (isinstance(value, bool) and bool not in allowed) or not isinstance(value, allowed):
-            raise ConfigError(f"{where}: {key} must be a {' or '.join(t.__name__ for t in allowed)}, not {value!r}")
-        values[key] = value
-    return values
 
 
 def _results(data: Any) -> ResultsConfig:

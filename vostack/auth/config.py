@@ -37,7 +37,7 @@ from vostack.auth.authenticators import (
 )
 from vostack.auth.identity import ANONYMOUS, Identity
 from vostack.auth.tokens import JWTVerifier, StaticTokens, TokenVerifier, verify_token
-from vostack.config import ConfigError
+from vostack.config import ConfigError, check_keys
 from vostack.errors import AuthenticationError, PermissionDeniedError
 
 __all__ = ["Auth", "parse_auth"]
@@ -147,16 +147,10 @@ def _strs(where: str, key: str, value: Any) -> list[str]:
     return value
 
 
-def _check_keys(where: str, data: Mapping[str, Any], allowed: set[str]) -> None:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
-
-
 def _jwt(data: Mapping[str, Any], base: Path) -> JWTVerifier:
     where = "[auth.jwt]"
     keys = {"key", "key_file", "jwks_file", "jwks_url"}
-    _check_keys(where, data, keys | {"algorithms", "audience", "issuer", "name_claim", "groups_claim", "leeway"})
+    check_keys(where, data, keys | {"algorithms", "audience", "issuer", "name_claim", "groups_claim", "leeway"})
     given = [k for k in keys if k in data]
     if len(given) != 1:
         raise ConfigError(f"{where}: give exactly one of key, key_file, jwks_file or jwks_url")
@@ -190,7 +184,7 @@ def _static(data: Mapping[str, Any]) -> StaticTokens:
         where = f"[auth.tokens.{name}]"
         if not isinstance(entry, dict):
             raise ConfigError(f"{where}: must be a table with token and groups")
-        _check_keys(where, entry, {"token", "groups"})
+        check_keys(where, entry, {"token", "groups"})
         token = entry.get("token")
         if not isinstance(token, str) or len(token) < 16:
             raise ConfigError(f"{where}: token must be a string of at least 16 characters")
@@ -204,7 +198,7 @@ def parse_auth(data: Mapping[str, Any] | None, *, base: Path = Path(".")) -> Aut
     """The :class:`Auth` of an ``[auth]`` TOML table (``None``: no authentication); files relative to ``base``."""
     if not data:
         return None
-    _check_keys(
+    check_keys(
         "[auth]",
         data,
         {"required", "groups", "realm", "login_url", "session_secret", "session_secret_file", "jwt", "tokens"},

@@ -23,7 +23,7 @@ from typing import Any
 
 from vostack import db, vosi
 from vostack.auth import Identity
-from vostack.config import ColumnMeta, ConfigError, TableMeta, embargo_values
+from vostack.config import ColumnMeta, ConfigError, TableMeta, check_keys, embargo_values
 from vostack.epntap.columns import (
     DATAPRODUCT_TYPES,
     EPN_UTYPE,
@@ -593,9 +593,7 @@ def collection_from_toml(schema: str, data: Mapping[str, Any]) -> EPNCollection:
     ``metadata_public = true`` shows the embargoed granules' rows to everyone, their files staying private.
     """
     where = f"[epntap.{schema}]"
-    unknown = sorted(set(data) - _TOML_KEYS)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_TOML_KEYS))}")
+    check_keys(where, data, _TOML_KEYS)
     for key in ("source", "title", "description"):
         if not isinstance(data.get(key), str) or not data[key].strip():
             raise ConfigError(f"{where}: {key} is required (a string)")

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from vostack.config import ConfigError
+from vostack.config import ConfigError, table_values
 from vostack.facets.model import Facet, FacetKind
 from vostack.facets.search import FacetSearch
 from vostack.tap import TAPService
@@ -82,20 +82,10 @@ _FACET_KEYS: dict[str, tuple[type, ...]] = {
 }  # fmt: skip
 
 
-def _check(where: str, data: Mapping[str, Any], keys: Mapping[str, tuple[type, ...]]) -> None:
-    unknown = sorted(set(data) - set(keys))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(keys))}")
-    for key, value in data.items():
-        if isinstance(value, bool) or not isinstance(value, keys[key]):
-            raise ConfigError(f"{where}: {key} must be a {keys[key][0].__name__}, not {value!r}")
-
-
 def _facet(where: str, data: Any) -> Facet:
     if not isinstance(data, dict):
         raise ConfigError(f"{where} must be a table with kind and column")
-    _check(where, data, _FACET_KEYS)
-    options = dict(data)
+    options = table_values(where, data, _FACET_KEYS)
     try:
         kind = FacetKind(options.pop("kind", ""))
     except ValueError:
@@ -115,9 +105,7 @@ def parse_facets_config(data: Mapping[str, Any]) -> list[SearchConfig]:
         where = f'[facets."{table}"]'
         if "." not in table:
             raise ConfigError(f'{where}: name the table with its schema, e.g. [facets."myschema.{table}"]')
-        if not isinstance(settings, dict):
-            raise ConfigError(f"{where} must be a table")
-        _check(where, settings, _SEARCH_KEYS)
+        settings = table_values(where, settings, _SEARCH_KEYS)
         facets = tuple(_facet(f"{where} facet number {i}", f) for i, f in enumerate(settings.get("facet", []), 1))
         names = [f.name.lower() for f in facets]
         if not facets or len(set(names)) != len(names):

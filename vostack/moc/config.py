@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from vostack.config import ConfigError
+from vostack.config import ConfigError, table_values
 from vostack.moc.coverage import DEFAULT_TIME_ORDER
 
 __all__ = ["CoverageConfig", "TableCoverage", "parse_coverage_config"]
@@ -57,32 +57,22 @@ class CoverageConfig:
     tables: Mapping[str, TableCoverage] = field(default_factory=dict)
 
 
-_TOP: dict[str, type] = {"order": int, "time_order": int, "registry_order": int, "tables": dict}
-_TABLE: dict[str, type] = {
-    "order": int, "ra": str, "dec": str, "time_min": str, "time_max": str, "time_format": str, "time_order": int,
-    "time_scale": str,
+_TOP: dict[str, tuple[type, ...]] = {
+    "order": (int,), "time_order": (int,), "registry_order": (int,), "tables": (dict,),
 }  # fmt: skip
-
-
-def _checked(where: str, data: Mapping[str, Any], kinds: Mapping[str, type]) -> dict[str, Any]:
-    unknown = sorted(set(data) - set(kinds))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(kinds))}")
-    for key, value in data.items():
-        if isinstance(value, bool) or not isinstance(value, kinds[key]):
-            raise ConfigError(f"{where}: {key} must be a {kinds[key].__name__}, not {value!r}")
-    return dict(data)
+_TABLE: dict[str, tuple[type, ...]] = {
+    "order": (int,), "ra": (str,), "dec": (str,), "time_min": (str,), "time_max": (str,), "time_format": (str,),
+    "time_order": (int,), "time_scale": (str,),
+}  # fmt: skip
 
 
 def parse_coverage_config(data: Mapping[str, Any]) -> CoverageConfig:
     """Build a :class:`CoverageConfig` from the parsed ``[coverage]`` table, checking every key."""
-    top = _checked("[coverage]", data, _TOP)
+    top = table_values("[coverage]", data, _TOP)
     tables = {}
     for name, table in top.pop("tables", {}).items():
         where = f'[coverage.tables."{name}"]'
-        if not isinstance(table, dict):
-            raise ConfigError(f"{where} must be a table")
-        values = _checked(where, table, _TABLE)
+        values = table_values(where, table, _TABLE)
         if values.get("time_format", "mjd") not in ("mjd", "jd"):
             raise ConfigError(f'{where}: time_format must be "mjd" or "jd"')
         if ("time_min" in values) != ("time_max" in values):

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from vostack.config import ConfigError
+from vostack.config import ConfigError, table_values
 
 __all__ = ["ConeConfig", "parse_scs_config"]
 
@@ -46,14 +46,7 @@ def parse_scs_config(data: Mapping[str, Any]) -> list[ConeConfig]:
         where = f'[scs."{table}"]'
         if "." not in table:
             raise ConfigError(f'{where}: name the table with its schema, e.g. [scs."myschema.{table}"]')
-        if not isinstance(settings, dict):
-            raise ConfigError(f"{where} must be a table")
-        unknown = sorted(set(settings) - set(_KEYS))
-        if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_KEYS))}")
-        for key, value in settings.items():
-            if isinstance(value, bool) or not isinstance(value, _KEYS[key]):
-                raise ConfigError(f"{where}: {key} must be a {_KEYS[key][0].__name__}, not {value!r}")
+        settings = table_values(where, settings, _KEYS)
         max_sr = float(settings.get("max_sr", 180.0))
         if not 0 < max_sr <= 180:
             raise ConfigError(f"{where}: max_sr must be in (0, 180] degrees")
