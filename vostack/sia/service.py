@@ -290,22 +290,28 @@ class SIAService(db.PoolBorrower):
             raise ParameterError("ID is missing: send the publisher's dataset identifier", param="ID")
         names = ("product", "hdu", "frame", "access_size", "t_min", "t_max", "em_min", "em_max", "s_ra", "s_dec",
                  "s_fov", "s_xel1", "s_xel2", "pol_states", "target_name", "obs_id", "dataproduct_type")  # fmt: skip
-        for collection in self.collections:
+        # one statement over every collection (a lookup per collection cost a transaction each)
+        selects = []
+        for index, collection in enumerate(self.collections):
             released = "true"
             if collection.metadata_public:
                 released = db.release_condition(
                     self.settings.role_prefix, db.quote_ident("owner_group"), db.quote_ident("release_date")
                 )
-            sql = (f"SELECT {', '.join(names)}, {released} FROM {collection.qualified} "
-                   "WHERE obs_publisher_did = $1")  # fmt: skip
+            selects.append(f"(SELECT {index}, {', '.join(names)}, {released} FROM {collection.qualified} "
+                           "WHERE obs_publisher_did = $1 LIMIT 1)")  # fmt: skip
+        if selects:
+            sql = " UNION ALL ".join(selects) + " LIMIT 1"
             async with db.open_cursor(
                 self.reader(), sql, statement_timeout=self.settings.sync_timeout, args=(ident.strip(),), role=role
             ) as cursor:
                 rows = await cursor.fetch(1)
             if rows:
-                if not rows[0][-1]:
+                position, *values, released_now = rows[0]
+                assert isinstance(position, int)  # the index of its collection, written into the statement
+                if not released_now:
                     raise caller.refusal(f"the image {ident.strip()!r} is not released yet")
-                return collection, dict(zip(names, rows[0][:-1], strict=True))
+                return self.collections[position], dict(zip(names, values, strict=True))
         raise NotFoundError(f"this service has no image {ident.strip()!r}")
 
     async def _file(self, request: Request) -> Response:
